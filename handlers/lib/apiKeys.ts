@@ -1,0 +1,80 @@
+/**
+ * API keys: `eik_<key id>_<secret>`. The `eik_` prefix lets secret scanners find leaked keys, the
+ * key id (80 bits) is public and is the table's hash key, the secret (160 bits from the CSPRNG) is
+ * stored only as its SHA-256 digest. Verification looks the id up and compares digests in
+ * constant time, also when the id is unknown, so a miss and a wrong secret look the same.
+ */
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { crockfordBase32 } from "./ids";
+import { SCOPES, type Scope } from "../routes";
+
+export const API_KEY_PREFIX = "eik_";
+export const API_KEY_PATTERN = /^eik_([0-9a-hjkmnp-tv-z]{16})_([0-9a-hjkmnp-tv-z]{32})$/;
+const KEY_ID_BYTES = 10;
+const SECRET_BYTES = 20;
+
+/** An item of the API keys table. */
+export interface ApiKeyRecord {
+  key_id: string;
+  /** Hex SHA-256 of the secret part; the secret itself is never stored. */
+  secret_sha256: string;
+  name: string;
+  scopes: Scope[];
+  created_at: string;
+  revoked_at?: string;
+}
+
+export interface NewApiKey {
+  /** The plaintext key: shown once, never stored. */
+  apiKey: string;
+  record: ApiKeyRecord;
+}
+
+export function generateApiKey(name: string, scopes: readonly Scope[], now = new Date()): NewApiKey {
+  const keyId = crockfordBase32(randomBytes(KEY_ID_BYTES)).toLowerCase();
+  const secret = crockfordBase32(randomBytes(SECRET_BYTES)).toLowerCase();
+  return {
+    apiKey: `${API_KEY_PREFIX}${keyId}_${secret}`,
+    record: { key_id: keyId, secret_sha256: sha256Hex(secret), name, scopes: [...scopes], created_at: now.toISOString() },
+  };
+}
+
+export function sha256Hex(value: string): string {
+  return createHash("sha256").update(value).digest("hex");
+}
+
+export function parseScopes(value: string): Scope[] {
+  const scopes = value
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map((s) => {
+      if (!(SCOPES as readonly string[]).includes(s)) throw new Error(`unknown scope "${s}" (known: ${SCOPES.join(", ")})`);
+      return s as Scope;
+    });
+  if (scopes.length === 0) throw new Error("at least one scope is required");
+  return [...new Set(scopes)];
+}
+
+export type KeyLookup = (keyId: string) => Promise<ApiKeyRecord | undefined>;
+
+export type Verification =
+  | { ok: true; keyId: string; scopes: Scope[] }
+  | { ok: false; reason: "malformed" | "unknown_key" | "wrong_secret" | "revoked"; keyId?: string };
+
+/** Compared against when the key id is unknown, so that path costs what a real comparison costs. */
+const ABSENT_DIGEST = Buffer.alloc(32);
+
+export async function verifyApiKey(authorization: string | undefined, lookup: KeyLookup): Promise<Verification> {
+  const match = /^Bearer +(\S+)$/i.exec(authorization?.trim() ?? "");
+  const parts = match ? API_KEY_PATTERN.exec(match[1]!) : null;
+  if (!parts) return { ok: false, reason: "malformed" };
+  const keyId = parts[1]!;
+  const secret = parts[2]!;
+  const record = await lookup(keyId);
+  const expected = record && /^[0-9a-f]{64}$/.test(record.secret_sha256) ? Buffer.from(record.secret_sha256, "hex") : ABSENT_DIGEST;
+  const matches = timingSafeEqual(createHash("sha256").update(secret).digest(), expected);
+  if (!record) return { ok: false, reason: "unknown_key", keyId };
+  if (!matches) return { ok: false, reason: "wrong_secret", keyId };
+  if (record.revoked_at) return { ok: false, reason: "revoked", keyId };
+  return { ok: true, keyId, scopes: record.scopes.filter((s): s is Scope => (SCOPES as readonly string[]).includes(s)) };
+}

@@ -1,0 +1,53 @@
+/**
+ * The API Gateway Lambda authorizer (payload format 2.0, simple responses). Every failure,
+ * including a storage error, denies; the log line carries the reason and the public key id, never
+ * the key.
+ */
+import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from "aws-lambda";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { GetCommand } from "@aws-sdk/lib-dynamodb";
+import { verifyApiKey, type ApiKeyRecord, type KeyLookup } from "./apiKeys";
+import { log } from "./log";
+import type { AuthorizerContext } from "./request";
+import { errorName } from "./faults";
+import { API_KEYS_TABLE } from "./tables";
+
+export type AuthorizerResult = APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext | Record<string, never>>;
+
+export function dynamoKeyLookup(doc: DynamoDBDocumentClient, tableName: string): KeyLookup {
+  return async (keyId) => {
+    const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: { [API_KEYS_TABLE.partitionKey.name]: keyId } }));
+    return Item as ApiKeyRecord | undefined;
+  };
+}
+
+export function createAuthorizer(lookup: KeyLookup) {
+  let coldStart = true;
+  return async (event: APIGatewayRequestAuthorizerEventV2): Promise<AuthorizerResult> => {
+    const started = performance.now();
+    const fields: Record<string, string | number | boolean | undefined> = {
+      request_id: event.requestContext?.requestId,
+      route: event.routeKey,
+      cold_start: coldStart,
+    };
+    coldStart = false;
+    let result: AuthorizerResult = { isAuthorized: false, context: {} };
+    try {
+      const authorization = event.identitySource?.[0] ?? event.headers?.authorization;
+      const verdict = await verifyApiKey(authorization, lookup);
+      fields.key_id = verdict.keyId;
+      if (verdict.ok) {
+        result = { isAuthorized: true, context: { key_id: verdict.keyId, scopes: verdict.scopes.join(" ") } };
+      } else {
+        fields.reason = verdict.reason;
+      }
+    } catch (error) {
+      fields.reason = "error";
+      fields.error = errorName(error) ?? "Error";
+    }
+    fields.decision = result.isAuthorized ? "allow" : "deny";
+    fields.duration_ms = Math.round((performance.now() - started) * 1000) / 1000;
+    log(result.isAuthorized ? "INFO" : "WARN", "authorize", fields);
+    return result;
+  };
+}

@@ -1,0 +1,32 @@
+/** The handlers' configuration, read once per cold start from the environment the deploy sets. */
+import { ENV } from "./tables";
+
+export interface IngestConfig {
+  eventsTable: string;
+  statusIndexShards: number;
+  maxEventBytes: number;
+  /** Undefined when TTL is off. */
+  retentionDays?: number;
+}
+
+export function ingestConfigFromEnv(env: NodeJS.ProcessEnv = process.env): IngestConfig {
+  const retention = env[ENV.retentionDays];
+  return {
+    eventsTable: requireEnv(env, ENV.eventsTable),
+    statusIndexShards: positiveInt(env, ENV.statusIndexShards),
+    maxEventBytes: positiveInt(env, ENV.maxEventBytes),
+    ...(retention ? { retentionDays: positiveInt(env, ENV.retentionDays) } : {}),
+  };
+}
+
+export function requireEnv(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (!value) throw new Error(`environment variable ${name} is not set`);
+  return value;
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string): number {
+  const value = Number(requireEnv(env, name));
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`environment variable ${name} must be a positive integer`);
+  return value;
+}

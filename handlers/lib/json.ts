@@ -1,0 +1,233 @@
+/**
+ * A strict JSON reader for request bodies. JSON.parse is fast but it rounds numbers silently,
+ * accepts duplicate keys (last wins), builds `__proto__` keys that surprise later code and gives
+ * no location on errors. This reader takes one linear, non-recursive pass, so a 10,000-deep
+ * array cannot overflow the stack, and rejects, with a JSON Pointer to the offending place:
+ * nesting beyond a limit, numbers that would not survive the trip to DynamoDB unchanged,
+ * prototype keys, duplicate keys, empty keys and strings that are not well-formed Unicode.
+ * String escapes are decoded by JSON.parse itself.
+ */
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
+export interface JsonObject {
+  [key: string]: JsonValue;
+}
+
+export type JsonErrorCode =
+  | "invalid_json"
+  | "nesting_too_deep"
+  | "number_not_exact"
+  | "number_out_of_range"
+  | "forbidden_key"
+  | "duplicate_key"
+  | "empty_key"
+  | "invalid_unicode";
+
+export class JsonInputError extends Error {
+  constructor(
+    readonly code: JsonErrorCode,
+    /** RFC 6901 pointer into the document; `""` is the document itself. */
+    readonly pointer: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "JsonInputError";
+  }
+}
+
+export interface JsonReadOptions {
+  /** Containers nested deeper than this are rejected; the root container is level 1. */
+  readonly maxDepth: number;
+}
+
+/** Keys that change an object's prototype chain or shadow its constructor when assigned or merged. */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
+
+/** DynamoDB numbers: magnitude 1e-130 to 9.99…e125 (38 significant digits). */
+const DYNAMO_MAX = 1e126;
+const DYNAMO_MIN_POSITIVE = 1e-130;
+
+const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+const WHITESPACE = /[ \t\n\r]*/y;
+
+interface Frame {
+  readonly container: JsonValue[] | JsonObject;
+  /** Current key (object) or index (array), for pointers. */
+  key: string | number;
+  readonly seen?: Set<string>;
+}
+
+export function readJson(text: string, options: JsonReadOptions): JsonValue {
+  const stack: Frame[] = [];
+  let i = 0;
+
+  const pointer = (): string => stack.map((f) => "/" + String(f.key).replace(/~/g, "~0").replace(/\//g, "~1")).join("");
+  const fail = (code: JsonErrorCode, message: string): never => {
+    throw new JsonInputError(code, pointer(), message);
+  };
+  const syntax = (what: string): never =>
+    fail("invalid_json", i >= text.length ? `unexpected end of JSON, ${what}` : `${what} at position ${i}`);
+  const skipWhitespace = (): void => {
+    WHITESPACE.lastIndex = i;
+    WHITESPACE.test(text);
+    i = WHITESPACE.lastIndex;
+  };
+
+  const readString = (): string => {
+    const start = i; // at the opening quote
+    let escaped = false;
+    for (i = start + 1; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 0x22 /* " */) break;
+      if (c === 0x5c /* \ */) {
+        escaped = true;
+        i++;
+      } else if (c < 0x20) {
+        syntax("control character in string");
+      }
+    }
+    if (i >= text.length) syntax("unterminated string");
+    i++;
+    let value: string;
+    if (escaped) {
+      try {
+        value = JSON.parse(text.slice(start, i)) as string;
+      } catch {
+        i = start;
+        return syntax("invalid escape in string");
+      }
+    } else {
+      value = text.slice(start + 1, i - 1);
+    }
+    if (!value.isWellFormed()) fail("invalid_unicode", "string contains a lone surrogate, which is not valid Unicode");
+    return value;
+  };
+
+  const readNumber = (): number => {
+    NUMBER.lastIndex = i;
+    const match = NUMBER.exec(text);
+    if (!match) return syntax("invalid number");
+    const literal = match[0];
+    i = NUMBER.lastIndex;
+    const value = Number(literal);
+    const magnitude = Math.abs(value);
+    if (!Number.isFinite(value) || magnitude >= DYNAMO_MAX || (magnitude > 0 && magnitude < DYNAMO_MIN_POSITIVE) || (magnitude === 0 && decimalParts(literal).digits !== "")) {
+      fail("number_out_of_range", `number ${abbreviate(literal)} is outside the storable range (1e-130 to 1e126 in magnitude)`);
+    }
+    if (Object.is(value, -0)) fail("number_not_exact", "-0 cannot be stored: DynamoDB has no negative zero");
+    if (!sameDecimal(literal, String(value))) {
+      fail("number_not_exact", `number ${abbreviate(literal)} has more precision than a JSON number keeps; send it as a string`);
+    }
+    return value;
+  };
+
+  const readLiteral = (): boolean | null => {
+    for (const [word, value] of [["true", true], ["false", false], ["null", null]] as const) {
+      if (text.startsWith(word, i)) {
+        i += word.length;
+        return value;
+      }
+    }
+    return syntax("unexpected character");
+  };
+
+  const open = (container: JsonValue[] | JsonObject): void => {
+    if (stack.length >= options.maxDepth) fail("nesting_too_deep", `nesting deeper than ${options.maxDepth} levels`);
+    stack.push(Array.isArray(container) ? { container, key: 0 } : { container, key: "", seen: new Set() });
+  };
+
+  /** Reads `"key":` in the innermost object frame. */
+  const readKey = (frame: Frame): void => {
+    skipWhitespace();
+    if (text[i] !== '"') syntax("expected a string key");
+    const key = readString();
+    frame.key = key;
+    if (FORBIDDEN_KEYS.has(key)) fail("forbidden_key", `key "${key}" is not allowed`);
+    if (key === "") fail("empty_key", "empty keys cannot be stored");
+    if (frame.seen!.has(key)) fail("duplicate_key", `key "${abbreviate(key)}" appears more than once`);
+    frame.seen!.add(key);
+    skipWhitespace();
+    if (text[i] !== ":") syntax("expected ':'");
+    i++;
+  };
+
+  let root: JsonValue | undefined;
+  for (;;) {
+    // Read one value; containers are opened and their first key (if any) read.
+    skipWhitespace();
+    let value: JsonValue;
+    const c = text[i];
+    if (c === "{" || c === "[") {
+      i++;
+      open(c === "{" ? {} : []);
+      skipWhitespace();
+      const frame = stack[stack.length - 1]!;
+      const empty = text[i] === (c === "{" ? "}" : "]");
+      if (!empty) {
+        if (c === "{") readKey(frame);
+        continue;
+      }
+      i++;
+      stack.pop();
+      value = frame.container;
+    } else if (c === '"') {
+      value = readString();
+    } else if (c === "-" || (c !== undefined && c >= "0" && c <= "9")) {
+      value = readNumber();
+    } else {
+      value = readLiteral();
+    }
+
+    // Attach the value to its parent and close every container that ends here.
+    for (;;) {
+      const frame = stack[stack.length - 1];
+      if (!frame) {
+        root = value;
+        break;
+      }
+      if (Array.isArray(frame.container)) frame.container.push(value);
+      else frame.container[frame.key as string] = value;
+      skipWhitespace();
+      const next = text[i];
+      if (next === ",") {
+        i++;
+        if (Array.isArray(frame.container)) frame.key = frame.container.length;
+        else readKey(frame);
+        break;
+      }
+      if (next !== (Array.isArray(frame.container) ? "]" : "}")) syntax("expected ',' or the end of the container");
+      i++;
+      stack.pop();
+      value = frame.container;
+    }
+    if (root !== undefined) break;
+  }
+  skipWhitespace();
+  if (i < text.length) syntax("unexpected data after the JSON value");
+  return root;
+}
+
+/** Significant digits and exponent of a decimal literal, so `1.50e1` and `15` compare equal. */
+function decimalParts(literal: string): { digits: string; exponent: number } {
+  const unsigned = literal.replace(/^-/, "");
+  const [mantissa = "", exp = "0"] = unsigned.toLowerCase().split("e");
+  const [whole = "", fraction = ""] = mantissa.split(".");
+  let digits = whole + fraction;
+  let exponent = Number(exp) - fraction.length;
+  const lead = digits.match(/^0*/)![0].length;
+  digits = digits.slice(lead);
+  const trail = digits.match(/0*$/)![0].length;
+  digits = digits.slice(0, digits.length - trail);
+  exponent += trail;
+  return { digits, exponent: digits === "" ? 0 : exponent };
+}
+
+function sameDecimal(a: string, b: string): boolean {
+  const x = decimalParts(a);
+  const y = decimalParts(b);
+  return x.digits === y.digits && x.exponent === y.exponent;
+}
+
+function abbreviate(s: string): string {
+  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
+}

@@ -1,0 +1,15 @@
+/** Limits that DynamoDB or this API impose on an event, checked before any write. */
+export const LIMITS = {
+  /** DynamoDB nests at most 32 levels; the `payload` map is level 1. */
+  maxPayloadDepth: 32,
+  /** DynamoDB's item size limit, in bytes of attribute names plus values. */
+  maxItemBytes: 400 * 1024,
+  eventTypeMaxLength: 100,
+  idempotencyKeyMaxLength: 255,
+  metadataMaxKeys: 50,
+  metadataKeyMaxLength: 100,
+  metadataValueMaxLength: 1024,
+} as const;
+
+/** How long a client should wait before retrying after a 503. */
+export const RETRY_AFTER_SECONDS = 1;

@@ -1,0 +1,58 @@
+/** DynamoDB access for the handlers: clients, the conditional put, and fault classification. */
+import { DynamoDBClient, type DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import type { EventRecord } from "./record";
+import { EVENTS_TABLE } from "./tables";
+import { errorName } from "./faults";
+
+/**
+ * Three attempts with short per-attempt timeouts, so the worst case (about 3 × 2 s plus backoff)
+ * ends well inside the 10 s function timeout and the client gets a 503 rather than a Lambda timeout.
+ * The endpoint comes from AWS_ENDPOINT_URL_DYNAMODB when set (the local stack sets it).
+ */
+export const DYNAMODB_CLIENT_DEFAULTS: DynamoDBClientConfig = {
+  maxAttempts: 3,
+  requestHandler: { connectionTimeout: 500, requestTimeout: 1500 },
+};
+
+export function createDocumentClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(new DynamoDBClient({ ...DYNAMODB_CLIENT_DEFAULTS, ...config }), {
+    // allowImpreciseNumbers: without it the marshaller throws (→ 500) on any number beyond
+    // ±2^53, e.g. 1e20. Nothing imprecise reaches it: the strict JSON reader only lets through
+    // numbers whose literal a double holds exactly, and those are written as sent.
+    marshallOptions: { removeUndefinedValues: true, allowImpreciseNumbers: true },
+  });
+}
+
+export type PutOutcome = { created: true } | { created: false; existing: EventRecord };
+
+export class EventRepository {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  /** Stores `record` unless an item with its id exists; then returns that item instead. */
+  async putNew(record: EventRecord): Promise<PutOutcome> {
+    const key = EVENTS_TABLE.partitionKey.name;
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: record,
+          ConditionExpression: "attribute_not_exists(#id)",
+          ExpressionAttributeNames: { "#id": key },
+        }),
+      );
+      return { created: true };
+    } catch (error) {
+      if (errorName(error) !== "ConditionalCheckFailedException") throw error;
+    }
+    // dynalite does not implement ReturnValuesOnConditionCheckFailure, so read the winner back.
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { [key]: record.event_id }, ConsistentRead: true }),
+    );
+    if (!Item) throw new Error("conditional put failed but the item is not there");
+    return { created: false, existing: Item as EventRecord };
+  }
+}

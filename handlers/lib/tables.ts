@@ -1,0 +1,65 @@
+/**
+ * Table definitions: the one home for key names, index names and attribute types.
+ * EventStore and ApiKeyAuthorizer create tables from these, the local stack creates
+ * its dynalite tables from these, and the handlers build their keys from these.
+ */
+
+export type AttributeType = "S" | "N" | "B";
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: AttributeType;
+}
+
+export interface IndexDefinition {
+  readonly name: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey: KeyAttribute;
+}
+
+export interface TableDefinition {
+  /** Suffix of the physical name: `${project}-${stack}-${purpose}`. */
+  readonly purpose: string;
+  readonly partitionKey: KeyAttribute;
+  readonly indexes: readonly IndexDefinition[];
+  /** Attribute DynamoDB's TTL sweeper reads, when TTL is enabled. */
+  readonly ttlAttribute?: string;
+}
+
+/** Index over `status_shard` (`<status>#<n>`) sorted by `created_at`. */
+export const STATUS_INDEX: IndexDefinition = {
+  name: "status-created_at",
+  partitionKey: { name: "status_shard", type: "S" },
+  sortKey: { name: "created_at", type: "S" },
+};
+
+export const EVENTS_TABLE: TableDefinition = {
+  purpose: "events",
+  partitionKey: { name: "event_id", type: "S" },
+  indexes: [STATUS_INDEX],
+  ttlAttribute: "ttl",
+};
+
+export const API_KEYS_TABLE: TableDefinition = {
+  purpose: "api-keys",
+  partitionKey: { name: "key_id", type: "S" },
+  indexes: [],
+};
+
+/** Every attribute a table definition names, deduplicated, for AttributeDefinitions. */
+export function keyAttributes(table: TableDefinition): KeyAttribute[] {
+  const byName = new Map<string, KeyAttribute>();
+  for (const attr of [table.partitionKey, ...table.indexes.flatMap((i) => [i.partitionKey, i.sortKey])]) {
+    byName.set(attr.name, attr);
+  }
+  return [...byName.values()];
+}
+
+/** Environment variables the handlers read; the Pulumi program and the local stack set them. */
+export const ENV = {
+  eventsTable: "EVENTS_TABLE_NAME",
+  apiKeysTable: "API_KEYS_TABLE_NAME",
+  statusIndexShards: "STATUS_INDEX_SHARDS",
+  retentionDays: "EVENT_RETENTION_DAYS",
+  maxEventBytes: "MAX_EVENT_BYTES",
+} as const;

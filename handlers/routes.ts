@@ -1,0 +1,77 @@
+/**
+ * THE route table. The Pulumi API component builds its routes, integrations and invoke
+ * permissions from it, the local emulator dispatches with it, handlers read the scope a
+ * route requires from it. Plain data: no Pulumi, no AWS SDK.
+ */
+
+export const SCOPES = ["ingest", "read"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** DynamoDB actions a function may be granted on the events table (and its index, for Query). */
+export type EventsTableAction = "dynamodb:PutItem" | "dynamodb:GetItem" | "dynamodb:Query" | "dynamodb:UpdateItem";
+
+export interface HandlerSpec {
+  /** Source file, relative to the project root; bundled with esbuild. */
+  readonly entry: string;
+  readonly description: string;
+  /** Exactly the actions the handler's code calls on the events table. */
+  readonly eventsTableActions: readonly EventsTableAction[];
+  readonly memoryMb: number;
+  /** Must exceed the DynamoDB client's worst case (attempts × request timeout + backoff). */
+  readonly timeoutSeconds: number;
+}
+
+/** One Lambda function per entry; several routes may share one. */
+export const HANDLERS = {
+  ingest: {
+    entry: "handlers/ingest.ts",
+    description: "POST /events: validate, enrich, conditional put (GetItem only to answer an idempotent repeat)",
+    eventsTableActions: ["dynamodb:PutItem", "dynamodb:GetItem"],
+    memoryMb: 256,
+    timeoutSeconds: 10,
+  },
+  health: {
+    entry: "handlers/health.ts",
+    description: "GET /health: liveness, no storage access",
+    eventsTableActions: [],
+    memoryMb: 128,
+    timeoutSeconds: 3,
+  },
+} as const satisfies Record<string, HandlerSpec>;
+
+export type HandlerName = keyof typeof HANDLERS;
+
+/** The authorizer is not a route; it reads the API keys table only. */
+export const AUTHORIZER_HANDLER = {
+  entry: "handlers/authorizer.ts",
+  description: "API key authorizer: lookup by key id, constant-time digest comparison",
+  apiKeysTableActions: ["dynamodb:GetItem"],
+  memoryMb: 256,
+  timeoutSeconds: 5,
+} as const;
+
+export interface RouteSpec {
+  readonly method: "GET" | "POST";
+  /** API Gateway path syntax: `/events/{event_id}`. */
+  readonly path: string;
+  readonly handler: HandlerName;
+  /** Scope the API key must carry; `null` means the route is public (no authorizer). */
+  readonly scope: Scope | null;
+  readonly summary: string;
+}
+
+export const ROUTES: readonly RouteSpec[] = [
+  { method: "POST", path: "/events", handler: "ingest", scope: "ingest", summary: "Ingest one event" },
+  { method: "GET", path: "/health", handler: "health", scope: null, summary: "Liveness check" },
+];
+
+/** API Gateway's route key, e.g. `POST /events`; also the `routeKey` of a 2.0 event. */
+export function routeKey(route: Pick<RouteSpec, "method" | "path">): string {
+  return `${route.method} ${route.path}`;
+}
+
+const byRouteKey = new Map(ROUTES.map((r) => [routeKey(r), r]));
+
+export function findRoute(key: string): RouteSpec | undefined {
+  return byRouteKey.get(key);
+}

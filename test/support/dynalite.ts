@@ -1,0 +1,72 @@
+/**
+ * An in-memory dynalite (a real DynamoDB API implementation) per test file, with tables created
+ * from the same definitions the Pulumi components and the local stack use.
+ */
+import type { AddressInfo } from "node:net";
+import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { createDocumentClient } from "../../handlers/lib/store";
+import { keyAttributes, type TableDefinition } from "../../handlers/lib/tables";
+// dynalite ships no types.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const dynalite = require("dynalite") as (options: Record<string, unknown>) => import("node:http").Server;
+
+export interface TestDynamo {
+  endpoint: string;
+  client: DynamoDBClient;
+  doc: DynamoDBDocumentClient;
+  createTable(definition: TableDefinition, name: string): Promise<void>;
+  scanAll(tableName: string): Promise<Record<string, unknown>[]>;
+  close(): Promise<void>;
+}
+
+export const TEST_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
+
+export async function startDynalite(): Promise<TestDynamo> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const clientConfig = { endpoint, region: "eu-north-1", credentials: TEST_CREDENTIALS };
+  const client = new DynamoDBClient(clientConfig);
+  const doc = createDocumentClient(clientConfig);
+  return {
+    endpoint,
+    client,
+    doc,
+    async createTable(definition, name) {
+      await client.send(new CreateTableCommand(createTableInput(definition, name)));
+    },
+    async scanAll(tableName) {
+      const { Items } = await doc.send(new ScanCommand({ TableName: tableName, ConsistentRead: true }));
+      return (Items ?? []) as Record<string, unknown>[];
+    },
+    async close() {
+      client.destroy();
+      doc.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** CreateTable input from a table definition (PAY_PER_REQUEST, all-attribute projections). */
+export function createTableInput(definition: TableDefinition, name: string) {
+  return {
+    TableName: name,
+    BillingMode: "PAY_PER_REQUEST" as const,
+    AttributeDefinitions: keyAttributes(definition).map((a) => ({ AttributeName: a.name, AttributeType: a.type })),
+    KeySchema: [{ AttributeName: definition.partitionKey.name, KeyType: "HASH" as const }],
+    ...(definition.indexes.length === 0
+      ? {}
+      : {
+          GlobalSecondaryIndexes: definition.indexes.map((index) => ({
+            IndexName: index.name,
+            KeySchema: [
+              { AttributeName: index.partitionKey.name, KeyType: "HASH" as const },
+              { AttributeName: index.sortKey.name, KeyType: "RANGE" as const },
+            ],
+            Projection: { ProjectionType: "ALL" as const },
+          })),
+        }),
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * Builds the real program (index.ts) under Pulumi's runtime mocks, with config assembled the way
+ * the CLI assembles it: project defaults from Pulumi.yaml, then Pulumi.<stack>.yaml, then
+ * overrides (as `pulumi config set` would add). Records every resource's resolved inputs.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
+import { PROJECT_ROOT } from "../../components/bundle";
+
+export const PROJECT = "event-ingestion";
+export const ACCOUNT = "123456789012";
+export const REGION = "eu-north-1";
+
+export interface MockResource {
+  type: string;
+  /** Pulumi logical name. */
+  name: string;
+  inputs: Record<string, any>;
+  state: Record<string, any>;
+}
+
+export interface BuiltStack {
+  stack: string;
+  config: Record<string, string>;
+  resources: MockResource[];
+  outputs: Record<string, unknown>;
+  ofType(type: string): MockResource[];
+  one(type: string, predicate?: (r: MockResource) => boolean): MockResource;
+}
+
+/** Config values for a stack: Pulumi.yaml defaults < Pulumi.<stack>.yaml < overrides. */
+export function stackConfig(stack: string, overrides: Record<string, string | number | boolean> = {}): Record<string, string> {
+  const project = parse(fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), "utf8"));
+  const config: Record<string, string> = {};
+  for (const [key, declared] of Object.entries<any>(project.config ?? {})) {
+    const fullKey = key.includes(":") ? key : `${PROJECT}:${key}`;
+    const value = declared !== null && typeof declared === "object" ? declared.default ?? declared.value : declared;
+    if (value !== undefined) config[fullKey] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  const stackFile = path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`);
+  if (fs.existsSync(stackFile)) {
+    for (const [key, value] of Object.entries<any>(parse(fs.readFileSync(stackFile, "utf8")).config ?? {})) {
+      config[key] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+  }
+  for (const [key, value] of Object.entries(overrides)) {
+    config[key.includes(":") ? key : `${PROJECT}:${key}`] = String(value);
+  }
+  return config;
+}
+
+/** Outputs AWS computes that the program reads (ARNs, ids, endpoints). */
+function computedState(type: string, name: string, inputs: Record<string, any>, id: string): Record<string, any> {
+  const physical = inputs.name ?? name;
+  switch (type) {
+    case "aws:dynamodb/table:Table":
+      return { arn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${physical}` };
+    case "aws:lambda/function:Function": {
+      const arn = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${physical}`;
+      return { arn, invokeArn: `arn:aws:apigateway:${REGION}:lambda:path/2015-03-31/functions/${arn}/invocations` };
+    }
+    case "aws:iam/role:Role":
+      return { arn: `arn:aws:iam::${ACCOUNT}:role/${physical}` };
+    case "aws:cloudwatch/logGroup:LogGroup":
+      return { arn: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${physical}` };
+    case "aws:apigatewayv2/api:Api":
+      return {
+        executionArn: `arn:aws:execute-api:${REGION}:${ACCOUNT}:${id}`,
+        apiEndpoint: `https://${id}.execute-api.${REGION}.amazonaws.com`,
+      };
+    default:
+      return {};
+  }
+}
+
+export async function buildStack(stack: string, overrides: Record<string, string | number | boolean> = {}): Promise<BuiltStack> {
+  const resources: MockResource[] = [];
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        const id = `${args.name}-id`;
+        const state = { ...args.inputs, ...computedState(args.type, args.name, args.inputs, id) };
+        resources.push({ type: args.type, name: args.name, inputs: args.inputs, state });
+        return { id, state };
+      },
+      call(args) {
+        return args.inputs;
+      },
+    },
+    PROJECT,
+    stack,
+    false,
+  );
+  const config = stackConfig(stack, overrides);
+  pulumi.runtime.setAllConfig(config);
+
+  const programPath = require.resolve(path.join(PROJECT_ROOT, "index.ts"));
+  delete require.cache[programPath];
+  const program = require(programPath) as Record<string, pulumi.Output<unknown> | unknown>;
+  const outputs: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(program)) outputs[key] = await settle(value);
+  // Registrations that no output depends on finish on their own schedule; wait for them too.
+  await pulumi.runtime.awaitStackRegistrations?.();
+  await new Promise((resolve) => setImmediate(resolve));
+
+  const ofType = (type: string) => resources.filter((r) => r.type === type);
+  return {
+    stack,
+    config,
+    resources,
+    outputs,
+    ofType,
+    one(type, predicate = () => true) {
+      const found = ofType(type).filter(predicate);
+      if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
+      return found[0]!;
+    },
+  };
+}
+
+function settle(value: unknown): Promise<unknown> {
+  return pulumi.Output.isInstance(value) ? new Promise((resolve) => value.apply((v) => resolve(v))) : Promise.resolve(value);
+}

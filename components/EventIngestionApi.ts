@@ -5,7 +5,6 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ENV } from "../handlers/lib/tables";
 import { HANDLERS, ROUTES, routeKey, type HandlerName, type RouteSpec } from "../handlers/routes";
 import { ApiKeyAuthorizer, type ApiKeyAuthorizerArgs } from "./ApiKeyAuthorizer";
 import type { EventStore } from "./EventStore";
@@ -119,7 +118,7 @@ export class EventIngestionApi extends pulumi.ComponentResource {
           entry: spec.entry,
           purpose: handlerName,
           description: spec.description,
-          environment: usesStore ? { ...args.eventStore.functionEnvironment, [ENV.maxEventBytes]: String(maxEventBytes) } : {},
+          environment: usesStore ? args.eventStore.functionEnvironment(maxEventBytes) : {},
           grants: args.eventStore.grant(spec.eventsTableActions),
           memoryMb: spec.memoryMb,
           timeoutSeconds: spec.timeoutSeconds,

@@ -8,7 +8,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { EventsTableAction } from "../handlers/routes";
-import { ENV, EVENTS_TABLE, keyAttributes, STATUS_INDEX, type TableDefinition } from "../handlers/lib/tables";
+import { eventStoreEnvironment } from "../handlers/lib/config";
+import { EVENTS_TABLE, keyAttributes, STATUS_INDEX, type TableDefinition } from "../handlers/lib/tables";
 import type { GrantStatement } from "./handlerFunction";
 import { applyTransform, physicalName, requireInteger, type Transform } from "./naming";
 
@@ -47,8 +48,9 @@ export class EventStore extends pulumi.ComponentResource {
   readonly tableName: pulumi.Output<string>;
   readonly tableArn: pulumi.Output<string>;
   readonly statusIndexArn: pulumi.Output<string>;
-  /** Environment variables a handler needs to use this store. */
-  readonly functionEnvironment: Record<string, pulumi.Input<string>>;
+  readonly statusIndexShards: number;
+  /** TTL horizon in days; undefined when TTL is off. */
+  readonly retentionDays: number | undefined;
 
   constructor(name: string, args: EventStoreArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     super("event-ingestion:index:EventStore", name, args, opts);
@@ -76,13 +78,20 @@ export class EventStore extends pulumi.ComponentResource {
     this.tableName = this.table.name;
     this.tableArn = this.table.arn;
     this.statusIndexArn = pulumi.interpolate`${this.table.arn}/index/${STATUS_INDEX.name}`;
-    this.functionEnvironment = {
-      [ENV.eventsTable]: this.table.name,
-      [ENV.statusIndexShards]: String(shards),
-      ...(retentionDays === undefined ? {} : { [ENV.retentionDays]: String(retentionDays) }),
-    };
+    this.statusIndexShards = shards;
+    this.retentionDays = retentionDays;
 
     this.registerOutputs({ tableName: this.tableName, tableArn: this.tableArn, statusIndexArn: this.statusIndexArn });
+  }
+
+  /** Environment variables a handler needs to use this store. */
+  functionEnvironment(maxEventBytes: number): Record<string, pulumi.Input<string>> {
+    return eventStoreEnvironment<pulumi.Input<string>>({
+      eventsTable: this.tableName,
+      statusIndexShards: this.statusIndexShards,
+      maxEventBytes,
+      ...(this.retentionDays === undefined ? {} : { retentionDays: this.retentionDays }),
+    });
   }
 
   /**

@@ -30,3 +30,21 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string): number {
   if (!Number.isInteger(value) || value <= 0) throw new Error(`environment variable ${name} must be a positive integer`);
   return value;
 }
+
+/**
+ * The environment a function that uses the events table gets: one definition for the Pulumi
+ * program (where the table name is an Output) and for the local stack (a plain string).
+ */
+export function eventStoreEnvironment<T>(settings: {
+  eventsTable: T;
+  statusIndexShards: number;
+  maxEventBytes: number;
+  retentionDays?: number;
+}): Record<string, T | string> {
+  return {
+    [ENV.eventsTable]: settings.eventsTable,
+    [ENV.statusIndexShards]: String(settings.statusIndexShards),
+    [ENV.maxEventBytes]: String(settings.maxEventBytes),
+    ...(settings.retentionDays === undefined ? {} : { [ENV.retentionDays]: String(settings.retentionDays) }),
+  };
+}

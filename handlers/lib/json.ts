@@ -52,8 +52,8 @@ const WHITESPACE = /[ \t\n\r]*/y;
 
 interface Frame {
   readonly container: JsonValue[] | JsonObject;
-  /** Current key (object) or index (array), for pointers. */
-  key: string | number;
+  /** Current key (object) or index (array), for pointers; null while an object's next key is read. */
+  key: string | number | null;
   readonly seen?: Set<string>;
 }
 
@@ -61,7 +61,12 @@ export function readJson(text: string, options: JsonReadOptions): JsonValue {
   const stack: Frame[] = [];
   let i = 0;
 
-  const pointer = (): string => stack.map((f) => "/" + String(f.key).replace(/~/g, "~0").replace(/\//g, "~1")).join("");
+  // A frame whose key is still being read points at its object, not at the previous member.
+  const pointer = (): string =>
+    stack
+      .filter((f) => f.key !== null)
+      .map((f) => "/" + String(f.key).replace(/~/g, "~0").replace(/\//g, "~1"))
+      .join("");
   const fail = (code: JsonErrorCode, message: string): never => {
     throw new JsonInputError(code, pointer(), message);
   };
@@ -133,11 +138,12 @@ export function readJson(text: string, options: JsonReadOptions): JsonValue {
 
   const open = (container: JsonValue[] | JsonObject): void => {
     if (stack.length >= options.maxDepth) fail("nesting_too_deep", `nesting deeper than ${options.maxDepth} levels`);
-    stack.push(Array.isArray(container) ? { container, key: 0 } : { container, key: "", seen: new Set() });
+    stack.push(Array.isArray(container) ? { container, key: 0 } : { container, key: null, seen: new Set() });
   };
 
   /** Reads `"key":` in the innermost object frame. */
   const readKey = (frame: Frame): void => {
+    frame.key = null;
     skipWhitespace();
     if (text[i] !== '"') syntax("expected a string key");
     const key = readString();

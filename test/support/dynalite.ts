@@ -7,7 +7,8 @@ import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { createDocumentClient } from "../../handlers/lib/store";
-import { keyAttributes, type TableDefinition } from "../../handlers/lib/tables";
+import type { TableDefinition } from "../../handlers/lib/tables";
+import { createTableInput } from "../../local/tables";
 // dynalite ships no types.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const dynalite = require("dynalite") as (options: Record<string, unknown>) => import("node:http").Server;
@@ -46,27 +47,5 @@ export async function startDynalite(): Promise<TestDynamo> {
       doc.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
-  };
-}
-
-/** CreateTable input from a table definition (PAY_PER_REQUEST, all-attribute projections). */
-export function createTableInput(definition: TableDefinition, name: string) {
-  return {
-    TableName: name,
-    BillingMode: "PAY_PER_REQUEST" as const,
-    AttributeDefinitions: keyAttributes(definition).map((a) => ({ AttributeName: a.name, AttributeType: a.type })),
-    KeySchema: [{ AttributeName: definition.partitionKey.name, KeyType: "HASH" as const }],
-    ...(definition.indexes.length === 0
-      ? {}
-      : {
-          GlobalSecondaryIndexes: definition.indexes.map((index) => ({
-            IndexName: index.name,
-            KeySchema: [
-              { AttributeName: index.partitionKey.name, KeyType: "HASH" as const },
-              { AttributeName: index.sortKey.name, KeyType: "RANGE" as const },
-            ],
-            Projection: { ProjectionType: "ALL" as const },
-          })),
-        }),
   };
 }

@@ -1,0 +1,48 @@
+/**
+ * Settings of the local stack. Defaults come from Pulumi.yaml's config declarations (the one
+ * home of config defaults), overridden by Pulumi.dev.yaml, then by environment variables.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+import { PROJECT_ROOT } from "../components/bundle";
+
+export const LOCAL_STACK = "local";
+export const PROJECT = "event-ingestion";
+
+/** Same rule as the deployed stacks: `${project}-${stack}-${purpose}`. */
+export function localTableName(purpose: string): string {
+  return `${PROJECT}-${LOCAL_STACK}-${purpose}`;
+}
+
+export interface StackSettings {
+  enableTtl: boolean;
+  retentionDays: number;
+  authorizerCacheTtlSeconds: number;
+  maxEventBytes: number;
+  statusIndexShards: number;
+}
+
+/** Project config values as the CLI would give them to the `dev` stack. */
+export function stackSettings(stack = "dev"): StackSettings {
+  const values: Record<string, unknown> = {};
+  const project = parse(fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), "utf8"));
+  for (const [key, spec] of Object.entries<any>(project.config ?? {})) {
+    if (!key.includes(":") && spec && typeof spec === "object") values[key] = spec.default;
+  }
+  const stackFile = path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`);
+  if (fs.existsSync(stackFile)) {
+    for (const [key, value] of Object.entries<any>(parse(fs.readFileSync(stackFile, "utf8")).config ?? {})) {
+      if (key.startsWith(`${PROJECT}:`)) values[key.slice(PROJECT.length + 1)] = value;
+    }
+  }
+  const bool = (key: string) => String(values[key]) === "true";
+  const int = (key: string) => Number(values[key]);
+  return {
+    enableTtl: bool("enableTtl"),
+    retentionDays: int("retentionDays"),
+    authorizerCacheTtlSeconds: int("authorizerCacheTtlSeconds"),
+    maxEventBytes: int("maxEventBytes"),
+    statusIndexShards: int("statusIndexShards"),
+  };
+}

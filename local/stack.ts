@@ -1,0 +1,180 @@
+/**
+ * The local stack in one process: dynalite persisted under DATA_DIR and listening for the AWS CLI
+ * and the key CLI, tables from the shared definitions, the handler bundles loaded as warm
+ * Lambdas, and the API Gateway emulator in front of them.
+ */
+import * as fs from "node:fs";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import * as path from "node:path";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { eventStoreEnvironment } from "../handlers/lib/config";
+import { createDocumentClient } from "../handlers/lib/store";
+import { API_KEYS_TABLE, ENV, EVENTS_TABLE } from "../handlers/lib/tables";
+import { AUTHORIZER_HANDLER, HANDLERS, type HandlerName } from "../handlers/routes";
+import { ApiKeyStore } from "../cli/keyStore";
+import { createGateway, type RequestLogEntry } from "./gateway";
+import { LambdaHost, type LocalFunction } from "./lambdaHost";
+import { localTableName, stackSettings, type StackSettings } from "./config";
+import { ensureTable } from "./tables";
+
+// dynalite ships no types.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const dynalite = require("dynalite") as (options: Record<string, unknown>) => Server;
+
+export const LOCAL_REGION = "eu-north-1";
+/** dynalite ignores credentials, but the SDK needs some to sign with. */
+export const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
+export const LOCAL_KEY_FILE = "local-api-key";
+
+export interface LocalStackOptions {
+  dataDir: string;
+  /** 0 picks a free port. */
+  port: number;
+  dynamoPort: number;
+  host?: string;
+  /** Overrides of the settings read from Pulumi.yaml / Pulumi.dev.yaml. */
+  settings?: Partial<StackSettings>;
+  onRequest?: (entry: RequestLogEntry) => void;
+}
+
+export interface LocalStack {
+  url: string;
+  dynamoEndpoint: string;
+  eventsTable: string;
+  apiKeysTable: string;
+  /** The key created on first start; undefined on later starts (it is in `$DATA_DIR/local-api-key`). */
+  createdApiKey?: string;
+  keyFile: string;
+  settings: StackSettings;
+  close(): Promise<void>;
+}
+
+export class DataDirInUseError extends Error {}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const host = options.host ?? "127.0.0.1";
+  const settings = { ...stackSettings("dev"), ...options.settings };
+  fs.mkdirSync(options.dataDir, { recursive: true });
+  const releaseLock = acquireLock(options.dataDir);
+  const cleanups: (() => Promise<void> | void)[] = [releaseLock];
+  const close = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  };
+
+  try {
+    const dynamo = dynalite({ path: path.join(options.dataDir, "dynamodb"), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    await listen(dynamo, options.dynamoPort, host, "DYNAMODB_PORT");
+    cleanups.push(() => closeServer(dynamo));
+    const dynamoEndpoint = `http://${host}:${(dynamo.address() as AddressInfo).port}`;
+
+    const client = new DynamoDBClient({ endpoint: dynamoEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    cleanups.push(() => client.destroy());
+    const eventsTable = localTableName(EVENTS_TABLE.purpose);
+    const apiKeysTable = localTableName(API_KEYS_TABLE.purpose);
+    await ensureTable(client, EVENTS_TABLE, eventsTable);
+    await ensureTable(client, API_KEYS_TABLE, apiKeysTable);
+
+    const keyFile = path.join(options.dataDir, LOCAL_KEY_FILE);
+    let createdApiKey: string | undefined;
+    if (!fs.existsSync(keyFile)) {
+      const doc = createDocumentClient({ endpoint: dynamoEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+      createdApiKey = (await new ApiKeyStore(doc, apiKeysTable).create("local", ["ingest", "read"])).apiKey;
+      doc.destroy();
+      fs.writeFileSync(keyFile, createdApiKey + "\n", { mode: 0o600 });
+    }
+
+    // What the SDK inside each bundle reads, as in the deployed function plus a local endpoint.
+    const host_ = new LambdaHost();
+    cleanups.push(() => host_.close());
+    const sdkEnvironment = {
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+    };
+    const storeEnvironment = eventStoreEnvironment({
+      eventsTable,
+      statusIndexShards: settings.statusIndexShards,
+      maxEventBytes: settings.maxEventBytes,
+      ...(settings.enableTtl ? { retentionDays: settings.retentionDays } : {}),
+    });
+    const functions = {} as Record<HandlerName, LocalFunction>;
+    const functionTimeoutsMs = {} as Record<HandlerName, number>;
+    for (const [name, spec] of Object.entries(HANDLERS) as [HandlerName, (typeof HANDLERS)[HandlerName]][]) {
+      const environment = spec.eventsTableActions.length > 0 ? storeEnvironment : {};
+      functions[name] = await host_.load(name, spec.entry, { ...sdkEnvironment, ...environment }, spec.memoryMb);
+      functionTimeoutsMs[name] = spec.timeoutSeconds * 1000;
+    }
+    const authorizer = await host_.load("authorizer", AUTHORIZER_HANDLER.entry, { ...sdkEnvironment, [ENV.apiKeysTable]: apiKeysTable });
+
+    const gateway = createGateway({
+      functions,
+      functionTimeoutsMs,
+      authorizer: { fn: authorizer, timeoutMs: AUTHORIZER_HANDLER.timeoutSeconds * 1000, cacheTtlSeconds: settings.authorizerCacheTtlSeconds },
+      ...(options.onRequest ? { onRequest: options.onRequest } : {}),
+    });
+    await listen(gateway, options.port, host, "PORT");
+    cleanups.push(() => closeServer(gateway));
+    const url = `http://${host}:${(gateway.address() as AddressInfo).port}`;
+
+    return {
+      url,
+      dynamoEndpoint,
+      eventsTable,
+      apiKeysTable,
+      ...(createdApiKey ? { createdApiKey } : {}),
+      keyFile,
+      settings,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** One local stack per DATA_DIR: LevelDB allows one writer, and two would race on the key file. */
+function acquireLock(dataDir: string): () => void {
+  const lockFile = path.join(dataDir, ".lock");
+  try {
+    fs.writeFileSync(lockFile, String(process.pid), { flag: "wx" });
+  } catch {
+    const pid = Number(fs.readFileSync(lockFile, "utf8"));
+    if (pid && pid !== process.pid && isAlive(pid)) {
+      throw new DataDirInUseError(`${dataDir} is in use by another local stack (pid ${pid}); stop it or set DATA_DIR to another folder`);
+    }
+    if (pid === process.pid) throw new DataDirInUseError(`${dataDir} is already in use by a local stack in this process`);
+    fs.writeFileSync(lockFile, String(process.pid)); // stale lock from a process that died
+  }
+  return () => fs.rmSync(lockFile, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function listen(server: Server, port: number, host: string, variable: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      reject(error.code === "EADDRINUSE" ? new Error(`port ${port} on ${host} is already in use; set ${variable} to another port`) : error);
+    };
+    server.once("error", onError);
+    server.listen(port, host, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections?.();
+  });
+}

@@ -25,10 +25,31 @@ export interface HandlerSpec {
 export const HANDLERS = {
   ingest: {
     entry: "handlers/ingest.ts",
-    description: "POST /events: validate, enrich, conditional put (GetItem only to answer an idempotent repeat)",
+    description: "POST /events and /events/batch: validate, enrich, conditional put (GetItem only to answer an idempotent repeat)",
     eventsTableActions: ["dynamodb:PutItem", "dynamodb:GetItem"],
     memoryMb: 256,
     timeoutSeconds: 10,
+  },
+  read: {
+    entry: "handlers/read.ts",
+    description: "GET /events/{event_id}, GET /events, GET /inbox: item reads and status-index queries",
+    eventsTableActions: ["dynamodb:GetItem", "dynamodb:Query"],
+    memoryMb: 256,
+    timeoutSeconds: 10,
+  },
+  ack: {
+    entry: "handlers/ack.ts",
+    description: "POST /events/{event_id}/ack: conditional update to delivered",
+    eventsTableActions: ["dynamodb:UpdateItem"],
+    memoryMb: 256,
+    timeoutSeconds: 10,
+  },
+  openapi: {
+    entry: "handlers/openapi.ts",
+    description: "GET /openapi.json: the generated OpenAPI 3.1 document",
+    eventsTableActions: [],
+    memoryMb: 128,
+    timeoutSeconds: 3,
   },
   health: {
     entry: "handlers/health.ts",
@@ -62,7 +83,13 @@ export interface RouteSpec {
 
 export const ROUTES: readonly RouteSpec[] = [
   { method: "POST", path: "/events", handler: "ingest", scope: "ingest", summary: "Ingest one event" },
+  { method: "POST", path: "/events/batch", handler: "ingest", scope: "ingest", summary: "Ingest up to 100 events" },
+  { method: "GET", path: "/events/{event_id}", handler: "read", scope: "read", summary: "Read one event" },
+  { method: "GET", path: "/events", handler: "read", scope: "read", summary: "List events, newest first" },
+  { method: "GET", path: "/inbox", handler: "read", scope: "read", summary: "Pending events, oldest first" },
+  { method: "POST", path: "/events/{event_id}/ack", handler: "ack", scope: "read", summary: "Mark an event delivered" },
   { method: "GET", path: "/health", handler: "health", scope: null, summary: "Liveness check" },
+  { method: "GET", path: "/openapi.json", handler: "openapi", scope: null, summary: "This API's OpenAPI 3.1 document" },
 ];
 
 /** API Gateway's route key, e.g. `POST /events`; also the `routeKey` of a 2.0 event. */

@@ -58,9 +58,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   fs.mkdirSync(options.dataDir, { recursive: true });
   const releaseLock = acquireLock(options.dataDir);
   const cleanups: (() => Promise<void> | void)[] = [releaseLock];
-  const close = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  };
+  // Idempotent: a second close() must not run the cleanups again (in the reversed order, lock
+  // release first), which would delete the lock of a stack started since on this DATA_DIR.
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      for (const cleanup of [...cleanups].reverse()) await cleanup();
+    })());
 
   try {
     const dynamo = dynalite({ path: path.join(options.dataDir, "dynamodb"), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });

@@ -25,19 +25,37 @@ export function createTableInput(definition: TableDefinition, name: string) {
   };
 }
 
-/** Creates the table unless it exists; returns whether it was created. */
-export async function ensureTable(client: DynamoDBClient, definition: TableDefinition, name: string): Promise<boolean> {
-  try {
-    await client.send(new DescribeTableCommand({ TableName: name }));
-    return false;
-  } catch (error) {
-    if (errorName(error) !== "ResourceNotFoundException") throw error;
+/**
+ * Creates the table unless it exists, then waits until it is ACTIVE (a CREATING table answers item
+ * operations with ResourceNotFoundException, in DynamoDB and in dynalite alike); returns whether
+ * it was created.
+ */
+export async function ensureTable(client: DynamoDBClient, definition: TableDefinition, name: string, timeoutMs = 30_000): Promise<boolean> {
+  let created = false;
+  if ((await tableStatus(client, name)) === undefined) {
+    try {
+      await client.send(new CreateTableCommand(createTableInput(definition, name)));
+      created = true;
+    } catch (error) {
+      if (errorName(error) !== "ResourceInUseException") throw error;
+    }
   }
+  const deadline = Date.now() + timeoutMs;
+  for (let delayMs = 5; ; delayMs = Math.min(delayMs * 2, 500)) {
+    const status = await tableStatus(client, name);
+    if (status === "ACTIVE") return created;
+    if (Date.now() + delayMs > deadline) throw new Error(`table ${name} is not ACTIVE after ${timeoutMs} ms (status ${status ?? "missing"})`);
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+  }
+}
+
+/** The table's status, undefined when there is no such table. */
+async function tableStatus(client: DynamoDBClient, name: string): Promise<string | undefined> {
   try {
-    await client.send(new CreateTableCommand(createTableInput(definition, name)));
-    return true;
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
+    return Table?.TableStatus ?? "ACTIVE";
   } catch (error) {
-    if (errorName(error) === "ResourceInUseException") return false;
+    if (errorName(error) === "ResourceNotFoundException") return undefined;
     throw error;
   }
 }

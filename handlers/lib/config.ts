@@ -1,19 +1,25 @@
 /** The handlers' configuration, read once per cold start from the environment the deploy sets. */
 import { ENV } from "./tables";
 
-export interface IngestConfig {
+export interface StoreConfig {
   eventsTable: string;
   statusIndexShards: number;
+}
+
+export interface IngestConfig extends StoreConfig {
   maxEventBytes: number;
   /** Undefined when TTL is off. */
   retentionDays?: number;
 }
 
+export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StoreConfig {
+  return { eventsTable: requireEnv(env, ENV.eventsTable), statusIndexShards: positiveInt(env, ENV.statusIndexShards) };
+}
+
 export function ingestConfigFromEnv(env: NodeJS.ProcessEnv = process.env): IngestConfig {
   const retention = env[ENV.retentionDays];
   return {
-    eventsTable: requireEnv(env, ENV.eventsTable),
-    statusIndexShards: positiveInt(env, ENV.statusIndexShards),
+    ...storeConfigFromEnv(env),
     maxEventBytes: positiveInt(env, ENV.maxEventBytes),
     ...(retention ? { retentionDays: positiveInt(env, ENV.retentionDays) } : {}),
   };

@@ -1,5 +1,6 @@
 /** HTTP responses in the shape API Gateway (payload format 2.0) expects, errors as RFC 9457. */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { writeJson } from "./json";
 
 export type Response = APIGatewayProxyStructuredResultV2 & { statusCode: number; headers: Record<string, string> };
 
@@ -7,6 +8,8 @@ export type Response = APIGatewayProxyStructuredResultV2 & { statusCode: number;
 export interface FieldError {
   pointer?: string;
   header?: string;
+  /** A query string parameter. */
+  parameter?: string;
   detail: string;
   code?: string;
 }
@@ -27,7 +30,7 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
   return {
     statusCode,
     headers: { "content-type": "application/json", ...headers },
-    body: JSON.stringify(body),
+    body: writeJson(body),
   };
 }
 

@@ -7,8 +7,18 @@
  * prototype keys, duplicate keys, empty keys and strings that are not well-formed Unicode.
  * String escapes are decoded by JSON.parse itself.
  */
+// From util-dynamodb, not lib-dynamodb: the same class without pulling the DynamoDB client into
+// bundles that only write JSON.
+import { NumberValueImpl as NumberValue } from "@aws-sdk/util-dynamodb";
 
-export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
+export { NumberValue };
+
+/**
+ * A number a double cannot carry exactly (more than 15–17 significant digits, or an integer beyond
+ * ±2^53) is read as the SDK's NumberValue, which keeps its decimal digits and is stored as a
+ * DynamoDB number exactly as sent (docs/adr/0002).
+ */
+export type JsonValue = null | boolean | number | NumberValue | string | JsonValue[] | JsonObject;
 export interface JsonObject {
   [key: string]: JsonValue;
 }
@@ -43,9 +53,10 @@ export interface JsonReadOptions {
 /** Keys that change an object's prototype chain or shadow its constructor when assigned or merged. */
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
 
-/** DynamoDB numbers: magnitude 1e-130 to 9.99…e125 (38 significant digits). */
-const DYNAMO_MAX = 1e126;
-const DYNAMO_MIN_POSITIVE = 1e-130;
+/** DynamoDB numbers: 38 significant digits, magnitude 1e-130 to 9.99…e125. */
+const DYNAMO_MAX_DIGITS = 38;
+const DYNAMO_MAX_EXPONENT = 125;
+const DYNAMO_MIN_EXPONENT = -130;
 
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 const WHITESPACE = /[ \t\n\r]*/y;
@@ -108,22 +119,27 @@ export function readJson(text: string, options: JsonReadOptions): JsonValue {
     return value;
   };
 
-  const readNumber = (): number => {
+  const readNumber = (): number | NumberValue => {
     NUMBER.lastIndex = i;
     const match = NUMBER.exec(text);
     if (!match) return syntax("invalid number");
     const literal = match[0];
     i = NUMBER.lastIndex;
-    const value = Number(literal);
-    const magnitude = Math.abs(value);
-    if (!Number.isFinite(value) || magnitude >= DYNAMO_MAX || (magnitude > 0 && magnitude < DYNAMO_MIN_POSITIVE) || (magnitude === 0 && decimalParts(literal).digits !== "")) {
+    const { digits, exponent } = decimalParts(literal);
+    if (digits === "") {
+      if (literal.startsWith("-")) fail("number_not_exact", "-0 cannot be stored: DynamoDB has no negative zero");
+      return 0;
+    }
+    if (digits.length > DYNAMO_MAX_DIGITS) {
+      fail("number_not_exact", `number ${abbreviate(literal)} has ${digits.length} significant digits; DynamoDB keeps ${DYNAMO_MAX_DIGITS}. Send it as a string`);
+    }
+    const scientificExponent = exponent + digits.length - 1;
+    if (scientificExponent > DYNAMO_MAX_EXPONENT || scientificExponent < DYNAMO_MIN_EXPONENT) {
       fail("number_out_of_range", `number ${abbreviate(literal)} is outside the storable range (1e-130 to 1e126 in magnitude)`);
     }
-    if (Object.is(value, -0)) fail("number_not_exact", "-0 cannot be stored: DynamoDB has no negative zero");
-    if (!sameDecimal(literal, String(value))) {
-      fail("number_not_exact", `number ${abbreviate(literal)} has more precision than a JSON number keeps; send it as a string`);
-    }
-    return value;
+    const value = Number(literal);
+    // A JSON number that a double carries exactly stays a number; anything else keeps its digits.
+    return sameDecimal(literal, String(value)) ? value : new NumberValue(literal);
   };
 
   const readLiteral = (): boolean | null => {
@@ -214,7 +230,7 @@ export function readJson(text: string, options: JsonReadOptions): JsonValue {
 }
 
 /** Significant digits and exponent of a decimal literal, so `1.50e1` and `15` compare equal. */
-function decimalParts(literal: string): { digits: string; exponent: number } {
+export function decimalParts(literal: string): { digits: string; exponent: number } {
   const unsigned = literal.replace(/^-/, "");
   const [mantissa = "", exp = "0"] = unsigned.toLowerCase().split("e");
   const [whole = "", fraction = ""] = mantissa.split(".");
@@ -236,4 +252,28 @@ function sameDecimal(a: string, b: string): boolean {
 
 function abbreviate(s: string): string {
   return s.length > 40 ? `${s.slice(0, 37)}...` : s;
+}
+
+/**
+ * JSON text for a value that may hold NumberValues (read back with `wrapNumbers`): their digits are
+ * written as they are, so a payload leaves exactly as it arrived. Depth is bounded by what the
+ * reader accepted.
+ */
+export function writeJson(value: unknown): string {
+  if (value instanceof NumberValue) return value.value;
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? "null" : writeJson(v))).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const members: string[] = [];
+    for (const [key, v] of Object.entries(value)) {
+      if (v !== undefined) members.push(`${JSON.stringify(key)}:${writeJson(v)}`);
+    }
+    return `{${members.join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+/** Numbers a double carries exactly come back as numbers; the rest keep their digits. */
+export function wrapImpreciseNumber(digits: string): number | NumberValue {
+  const value = Number(digits);
+  return sameDecimal(digits, String(value)) ? value : new NumberValue(digits);
 }

@@ -9,6 +9,12 @@ export const LIMITS = {
   metadataMaxKeys: 50,
   metadataKeyMaxLength: 100,
   metadataValueMaxLength: 1024,
+  /** POST /events/batch: events per request and decompressed body bytes. */
+  batchMaxEvents: 100,
+  batchMaxBytes: 1024 * 1024,
+  /** GET /events and GET /inbox page sizes. */
+  listDefaultLimit: 25,
+  listMaxLimit: 100,
 } as const;
 
 /** How long a client should wait before retrying after a 503. */

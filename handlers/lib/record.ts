@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import type { EventInput } from "./schema";
 import { STATUS_INDEX } from "./tables";
 import { shardOf } from "./ids";
+import { decimalParts, NumberValue } from "./json";
 
 export const SCHEMA_VERSION = 1;
 export type EventStatus = "pending" | "delivered" | "failed" | "replayed";
@@ -70,6 +71,14 @@ export function buildEventRecord(input: EventInput, ctx: EnrichmentContext): Eve
   return record;
 }
 
+/** Attributes kept for the store's own use, never returned to clients. */
+const INTERNAL_ATTRIBUTES: ReadonlySet<string> = new Set([STATUS_INDEX.partitionKey.name, "request_sha256"]);
+
+/** The event as clients see it: the stored item without internal attributes. */
+export function publicEvent(record: EventRecord): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).filter(([key]) => !INTERNAL_ATTRIBUTES.has(key)));
+}
+
 /** Order-independent digest of what the client asked to store. */
 export function requestFingerprint(input: EventInput): string {
   return createHash("sha256").update(canonicalJson(input)).digest("hex");
@@ -77,6 +86,7 @@ export function requestFingerprint(input: EventInput): string {
 
 /** JSON with object keys sorted, so equal values give equal text. Input depth is bounded by the reader. */
 export function canonicalJson(value: unknown): string {
+  if (value instanceof NumberValue) return value.value;
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
   if (value !== null && typeof value === "object") {
     const entries = Object.keys(value)
@@ -104,7 +114,8 @@ export function dynamoItemSize(item: Record<string, unknown>): number {
 function valueSize(value: unknown): number {
   if (value === null || typeof value === "boolean") return 1;
   if (typeof value === "string") return Buffer.byteLength(value, "utf8");
-  if (typeof value === "number") return numberSize(value);
+  if (typeof value === "number") return numberSize(String(value));
+  if (value instanceof NumberValue) return numberSize(value.value);
   if (Array.isArray(value)) return value.reduce<number>((sum, v) => sum + 1 + valueSize(v), 3);
   if (typeof value === "object") {
     let size = 3;
@@ -120,10 +131,10 @@ function valueSize(value: unknown): number {
  * accounting dynalite reproduces. The guide's "about 1 per two digits, plus 1" undercounts, and an
  * undercount lets a too-large item through to a write that fails with a 500 instead of a 413.
  */
-function numberSize(n: number): number {
-  if (n === 0) return 1;
-  const [mantissa = "", exponent = "0"] = Math.abs(n).toExponential().split("e");
-  const digits = mantissa.replace(".", "").length;
-  const unpaired = digits % 2 === 0 && Number(exponent) % 2 === 0 ? 1 : 0;
-  return 1 + Math.ceil(digits / 2) + unpaired + (n < 0 ? 1 : 0);
+function numberSize(literal: string): number {
+  const { digits, exponent } = decimalParts(literal);
+  if (digits === "") return 1;
+  const scientificExponent = exponent + digits.length - 1;
+  const unpaired = digits.length % 2 === 0 && scientificExponent % 2 === 0 ? 1 : 0;
+  return 1 + Math.ceil(digits.length / 2) + unpaired + (literal.startsWith("-") ? 1 : 0);
 }

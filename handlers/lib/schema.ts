@@ -70,6 +70,49 @@ export const IdempotencyKeySchema = z
     z.regex(IDEMPOTENCY_KEY_PATTERN, "must be printable ASCII"),
   );
 
+/** One item of POST /events/batch: an event plus its own optional idempotency key. */
+export const BatchItemSchema = z.extend(EventInputSchema, {
+  idempotency_key: z.optional(describe(IdempotencyKeySchema, "Like the Idempotency-Key header, for this item alone.")),
+});
+
+export type BatchItem = z.infer<typeof BatchItemSchema>;
+
+/** The batch envelope; items are validated one by one so one bad item does not sink the rest. */
+export const BatchRequestSchema = z.strictObject({
+  events: describe(
+    z.array(z.unknown()).check(z.minLength(1), z.maxLength(LIMITS.batchMaxEvents)),
+    `1 to ${LIMITS.batchMaxEvents} events, each shaped like the body of POST /events plus an optional idempotency_key.`,
+  ),
+});
+
+export const EVENT_STATUSES = ["pending", "delivered", "failed", "replayed"] as const;
+
+const limitParameter = z.optional(
+  describe(
+    z
+      .string()
+      .check(
+        z.regex(/^[1-9]\d{0,2}$/, `must be a whole number from 1 to ${LIMITS.listMaxLimit}`),
+        z.refine((v) => Number(v) <= LIMITS.listMaxLimit, `must be a whole number from 1 to ${LIMITS.listMaxLimit}`),
+      ),
+    `Page size, 1 to ${LIMITS.listMaxLimit}; default ${LIMITS.listDefaultLimit}.`,
+  ),
+);
+const cursorParameter = z.optional(describe(z.string().check(z.minLength(1)), "next_cursor from the previous page."));
+
+/** Query string of GET /events. */
+export const ListEventsQuerySchema = z.strictObject({
+  status: z.optional(describe(z.enum(EVENT_STATUSES), "Only events in this status; all statuses when absent.")),
+  event_type: z.optional(
+    describe(z.string().check(z.maxLength(LIMITS.eventTypeMaxLength), z.regex(EVENT_TYPE_PATTERN, "not a valid event type")), "Only events of this type."),
+  ),
+  limit: limitParameter,
+  cursor: cursorParameter,
+});
+
+/** Query string of GET /inbox. */
+export const InboxQuerySchema = z.strictObject({ limit: limitParameter, cursor: cursorParameter });
+
 export interface SchemaError {
   pointer: string;
   detail: string;

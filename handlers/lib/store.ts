@@ -4,6 +4,7 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dyn
 import type { EventRecord } from "./record";
 import { EVENTS_TABLE } from "./tables";
 import { errorName } from "./faults";
+import { wrapImpreciseNumber } from "./json";
 
 /**
  * Three attempts with short per-attempt timeouts, so the worst case (about 3 × 2 s plus backoff)
@@ -21,6 +22,8 @@ export function createDocumentClient(config: DynamoDBClientConfig = {}): DynamoD
     // ±2^53, e.g. 1e20. Nothing imprecise reaches it: the strict JSON reader only lets through
     // numbers whose literal a double holds exactly, and those are written as sent.
     marshallOptions: { removeUndefinedValues: true, allowImpreciseNumbers: true },
+    // Payload numbers beyond a double's precision come back with every digit (see json.ts).
+    unmarshallOptions: { wrapNumbers: wrapImpreciseNumber },
   });
 }
 

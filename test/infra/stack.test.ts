@@ -307,20 +307,24 @@ describe("stack under Pulumi mocks", function () {
       });
     }
 
-    it("grants each function exactly the DynamoDB actions its handler declares, on its table only", () => {
-      const expected: Record<string, { actions: readonly string[]; resource: string }> = {
-        authorizer: { actions: AUTHORIZER_HANDLER.apiKeysTableActions, resource: tableArn("event-ingestion-dev-api-keys") },
+    it("grants each function exactly the DynamoDB actions its handler declares, on its table (Query: its index) only", () => {
+      const events = tableArn("event-ingestion-dev-events");
+      const expected: Record<string, { actions: readonly string[]; table: string }> = {
+        authorizer: { actions: AUTHORIZER_HANDLER.apiKeysTableActions, table: tableArn("event-ingestion-dev-api-keys") },
       };
-      for (const [name, spec] of Object.entries(HANDLERS)) {
-        expected[name] = { actions: spec.eventsTableActions, resource: tableArn("event-ingestion-dev-events") };
-      }
+      for (const [name, spec] of Object.entries(HANDLERS)) expected[name] = { actions: spec.eventsTableActions, table: events };
       for (const [purpose, want] of Object.entries(expected)) {
         const dynamo = policyOf(dev, fn(dev, purpose)).Statement.filter((s) => s.Action.some((a) => a.startsWith("dynamodb:")));
-        const actions = dynamo.flatMap((s) => s.Action);
-        expect(actions, purpose).to.have.members([...want.actions]);
-        for (const statement of dynamo) expect(statement.Resource, purpose).to.deep.equal([want.resource]);
+        expect(dynamo.flatMap((s) => s.Action), purpose).to.have.members([...want.actions]);
+        for (const statement of dynamo) {
+          const resource = statement.Action.includes("dynamodb:Query") ? `${events}/index/${STATUS_INDEX.name}` : want.table;
+          expect(statement.Resource, purpose).to.deep.equal([resource]);
+        }
       }
+      // The contract of the issues: ingest writes (and reads back a repeat), read only reads, ack only updates.
       expect(HANDLERS.ingest.eventsTableActions).to.have.members(["dynamodb:PutItem", "dynamodb:GetItem"]);
+      expect(HANDLERS.read.eventsTableActions).to.have.members(["dynamodb:GetItem", "dynamodb:Query"]);
+      expect(HANDLERS.ack.eventsTableActions).to.have.members(["dynamodb:UpdateItem"]);
     });
 
     it("grants Query on the status index ARN only, never on the whole table", async () => {

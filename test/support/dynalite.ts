@@ -3,12 +3,12 @@
  * from the same definitions the Pulumi components and the local stack use.
  */
 import type { AddressInfo } from "node:net";
-import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { createDocumentClient } from "../../handlers/lib/store";
 import type { TableDefinition } from "../../handlers/lib/tables";
-import { createTableInput } from "../../local/tables";
+import { ensureTable } from "../../local/tables";
 // dynalite ships no types.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const dynalite = require("dynalite") as (options: Record<string, unknown>) => import("node:http").Server;
@@ -36,7 +36,7 @@ export async function startDynalite(): Promise<TestDynamo> {
     client,
     doc,
     async createTable(definition, name) {
-      await client.send(new CreateTableCommand(createTableInput(definition, name)));
+      await ensureTable(client, definition, name); // waits for ACTIVE, as a CREATING table rejects writes
     },
     async scanAll(tableName) {
       const { Items } = await doc.send(new ScanCommand({ TableName: tableName, ConsistentRead: true }));

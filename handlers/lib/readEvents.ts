@@ -1,0 +1,78 @@
+/** GET /events/{event_id}, GET /events and GET /inbox: reads from the table and the status index. */
+import { GetCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { z } from "zod/mini";
+import { InvalidCursorError } from "./cursor";
+import { json, problem, type FieldError, type Response } from "./http";
+import { EVENT_ID_PATTERN } from "./ids";
+import { LIMITS } from "./limits";
+import { EventLister, type ListQuery } from "./listing";
+import { publicEvent, type EventRecord } from "./record";
+import { httpHandler, type HttpEvent, type RequestContext } from "./request";
+import { EVENT_STATUSES, InboxQuerySchema, ListEventsQuerySchema, schemaErrors } from "./schema";
+import { EVENTS_TABLE } from "./tables";
+
+export interface ReadDependencies {
+  doc: DynamoDBDocumentClient;
+  eventsTable: string;
+  statusIndexShards: number;
+}
+
+export function createReadHandler(deps: ReadDependencies) {
+  const lister = new EventLister(deps.doc, deps.eventsTable, deps.statusIndexShards);
+
+  async function getEvent(event: HttpEvent, ctx: RequestContext): Promise<Response> {
+    const eventId = event.pathParameters?.event_id ?? "";
+    const notFound = () => problem({ status: 404, code: "event_not_found", title: "No such event", detail: `no event with id ${eventId.slice(0, 64)}` }, ctx.requestId);
+    if (!EVENT_ID_PATTERN.test(eventId)) return notFound();
+    const { Item } = await deps.doc.send(
+      new GetCommand({ TableName: deps.eventsTable, Key: { [EVENTS_TABLE.partitionKey.name]: eventId }, ConsistentRead: true }),
+    );
+    if (!Item) return notFound();
+    ctx.logFields.event_id = eventId;
+    return json(200, { ...publicEvent(Item as EventRecord), request_id: ctx.requestId });
+  }
+
+  async function listPage(
+    event: HttpEvent,
+    ctx: RequestContext,
+    schema: typeof ListEventsQuerySchema | typeof InboxQuerySchema,
+    toQuery: (params: z.infer<typeof ListEventsQuerySchema>) => Omit<ListQuery, "limit" | "cursor">,
+  ): Promise<Response> {
+    const parsed = schema.safeParse(event.queryStringParameters ?? {});
+    if (!parsed.success) {
+      const errors: FieldError[] = schemaErrors(parsed.error).map(({ pointer, detail, code }) => ({ parameter: pointer.slice(1), detail, code }));
+      return problem({ status: 400, code: "invalid_query", title: "Invalid query parameters", errors }, ctx.requestId);
+    }
+    const params = parsed.data as z.infer<typeof ListEventsQuerySchema>;
+    try {
+      const page = await lister.list({
+        ...toQuery(params),
+        limit: params.limit === undefined ? LIMITS.listDefaultLimit : Number(params.limit),
+        ...(params.cursor === undefined ? {} : { cursor: params.cursor }),
+      });
+      ctx.logFields.items = page.items.length;
+      return json(200, { items: page.items.map(publicEvent), next_cursor: page.nextCursor, request_id: ctx.requestId });
+    } catch (error) {
+      if (!(error instanceof InvalidCursorError)) throw error;
+      return problem(
+        { status: 400, code: "invalid_cursor", title: "Invalid cursor", detail: `${error.message}; start again without a cursor`, errors: [{ parameter: "cursor", detail: error.message }] },
+        ctx.requestId,
+      );
+    }
+  }
+
+  return httpHandler(async (event, ctx) => {
+    switch (event.routeKey) {
+      case "GET /events/{event_id}":
+        return getEvent(event, ctx);
+      case "GET /events":
+        return listPage(event, ctx, ListEventsQuerySchema, (p) => ({
+          statuses: p.status === undefined ? EVENT_STATUSES : [p.status],
+          ...(p.event_type === undefined ? {} : { eventType: p.event_type }),
+          order: "newest",
+        }));
+      default: // GET /inbox
+        return listPage(event, ctx, InboxQuerySchema, () => ({ statuses: ["pending"], order: "oldest" }));
+    }
+  });
+}

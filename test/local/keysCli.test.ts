@@ -1,0 +1,157 @@
+/**
+ * `npm run keys` against a running local stack: create / list / revoke round trip through
+ * runKeysCli (the same function the command runs), checked against the API over HTTP. The stack
+ * runs with authorizerCacheTtlSeconds 0 so a revocation shows at once.
+ */
+import * as fs from "node:fs";
+import { expect } from "chai";
+import { API_KEY_PATTERN, sha256Hex } from "../../handlers/lib/apiKeys";
+import { runKeysCli, type KeysCliResult } from "../../cli/keys";
+import type { LocalStack } from "../../local/stack";
+import { closedEndpoint } from "../support/faults";
+import { call, captureHandlerLogs, startTestStack, tempDataDir, type HandlerLogs } from "../support/localStack";
+
+const EVENT = { event_type: "cli.check", payload: { ok: true } };
+
+interface CreatedKey {
+  key_id: string;
+  name: string;
+  scopes: string[];
+  created_at: string;
+  revoked_at?: string;
+  api_key: string;
+}
+
+describe("keys CLI against the local stack", () => {
+  let dataDir: string;
+  let stack: LocalStack;
+  let logs: HandlerLogs;
+  let env: NodeJS.ProcessEnv;
+  /** The key `create` made in the first test; the later tests build on it. */
+  let created: CreatedKey;
+
+  const keys = (...argv: string[]): Promise<KeysCliResult> => runKeysCli(argv, env);
+
+  function expectUsageError(result: KeysCliResult, message: RegExp): void {
+    expect(result.exitCode, result.stderr).to.equal(2);
+    expect(result.stdout).to.equal("");
+    expect(result.stderr).to.match(message).and.include("usage: npm run keys");
+  }
+
+  before(async () => {
+    logs = captureHandlerLogs();
+    dataDir = tempDataDir();
+    stack = await startTestStack(dataDir, { settings: { authorizerCacheTtlSeconds: 0 } });
+    env = { DYNAMODB_PORT: new URL(stack.dynamoEndpoint).port };
+  });
+  after(async () => {
+    await stack?.close();
+    logs?.restore();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  describe("create", () => {
+    it("create --name x --scopes ingest --json prints the new key once, with its record but no digest", async () => {
+      const result = await keys("create", "--name", "x", "--scopes", "ingest", "--json");
+      expect(result.exitCode, result.stderr).to.equal(0);
+      expect(result.stderr).to.equal("");
+      created = JSON.parse(result.stdout) as CreatedKey;
+      expect(created.api_key).to.match(/^eik_/).and.match(API_KEY_PATTERN);
+      expect(created).to.include({ key_id: API_KEY_PATTERN.exec(created.api_key)![1], name: "x" });
+      expect(created.scopes).to.deep.equal(["ingest"]);
+      expect(Date.parse(created.created_at)).to.not.be.NaN;
+      expect(created).to.not.have.property("secret_sha256");
+      expect(result.stdout).to.not.include(sha256Hex(API_KEY_PATTERN.exec(created.api_key)![2]!));
+    });
+
+    it("the created key is accepted by the API (201) and recorded as the event's source", async () => {
+      const response = await call(stack, "POST", "/events", { key: created.api_key, body: EVENT });
+      expect(response.status, response.text).to.equal(201);
+      expect(logs.of("authorize", response.requestId).map((l) => [l.decision, l.key_id])).to.deep.equal([["allow", created.key_id]]);
+    });
+
+    it("without --json prints the key once with a warning that it is not shown again", async () => {
+      const result = await keys("create", "--name", "human");
+      expect(result.exitCode, result.stderr).to.equal(0);
+      const apiKey = result.stdout.match(/eik_\S+/)?.[0];
+      expect(apiKey).to.match(API_KEY_PATTERN);
+      expect(result.stdout).to.match(/not shown again/).and.include("scopes ingest,read");
+    });
+
+    it("exits 2 with usage when --name is missing", async () => {
+      expectUsageError(await keys("create", "--scopes", "ingest"), /create needs --name/);
+    });
+
+    it("exits 2 on an unknown scope", async () => {
+      expectUsageError(await keys("create", "--name", "y", "--scopes", "ingest,admin"), /unknown scope "admin"/);
+    });
+  });
+
+  describe("list", () => {
+    it("list --json includes the new key, the local key, and no digest or plaintext key", async () => {
+      const result = await keys("list", "--json");
+      expect(result.exitCode, result.stderr).to.equal(0);
+      const listed = JSON.parse(result.stdout) as Record<string, unknown>[];
+      const ours = listed.find((k) => k.key_id === created.key_id);
+      expect(ours).to.deep.include({ name: "x", scopes: ["ingest"], created_at: created.created_at });
+      expect(ours).to.not.have.property("revoked_at");
+      expect(listed.map((k) => k.name)).to.include("local");
+      for (const key of listed) expect(key).to.not.have.property("secret_sha256");
+      expect(result.stdout).to.not.include("secret_sha256");
+      expect(result.stdout).to.not.include(created.api_key);
+      expect(result.stdout).to.not.include(API_KEY_PATTERN.exec(created.api_key)![2]);
+    });
+
+    it("the text listing shows the key as active and never the plaintext key", async () => {
+      const result = await keys("list");
+      expect(result.exitCode, result.stderr).to.equal(0);
+      const line = result.stdout.split("\n").find((l) => l.startsWith(created.key_id));
+      expect(line).to.match(/\bactive\b/).and.match(/\bx$/);
+      expect(result.stdout).to.not.include(created.api_key);
+      expect(result.stdout).to.not.include(stack.createdApiKey!);
+      expect(result.stdout).to.not.include("eik_");
+    });
+
+    it("--endpoint reaches the local store without DYNAMODB_PORT", async () => {
+      const result = await runKeysCli(["list", "--json", "--endpoint", stack.dynamoEndpoint], {});
+      expect(result.exitCode, result.stderr).to.equal(0);
+      expect((JSON.parse(result.stdout) as { key_id: string }[]).map((k) => k.key_id)).to.include(created.key_id);
+    });
+
+    it("exits 1 with a hint to start `npm run dev` when nothing listens on DYNAMODB_PORT", async () => {
+      const result = await runKeysCli(["list"], { DYNAMODB_PORT: new URL(await closedEndpoint()).port });
+      expect(result.exitCode).to.equal(1);
+      expect(result.stderr).to.match(/npm run dev/);
+    });
+  });
+
+  describe("revoke", () => {
+    it("revoke <id> --json sets revoked_at, list shows it, and the API denies the key (403)", async () => {
+      const result = await keys("revoke", created.key_id, "--json");
+      expect(result.exitCode, result.stderr).to.equal(0);
+      const revoked = JSON.parse(result.stdout) as CreatedKey;
+      expect(revoked).to.include({ key_id: created.key_id });
+      expect(Date.parse(revoked.revoked_at!)).to.be.closeTo(Date.now(), 60_000);
+      expect(revoked).to.not.have.property("secret_sha256");
+
+      const listed = JSON.parse((await keys("list", "--json")).stdout) as CreatedKey[];
+      expect(listed.find((k) => k.key_id === created.key_id)?.revoked_at).to.equal(revoked.revoked_at);
+      expect((await keys("list")).stdout.split("\n").find((l) => l.startsWith(created.key_id))).to.match(/\brevoked\b/);
+
+      const response = await call(stack, "POST", "/events", { key: created.api_key, body: EVENT });
+      expect(response.status, response.text).to.equal(403);
+      expect(response.json()).to.deep.equal({ message: "Forbidden" });
+    });
+
+    it("exits 1 for an unknown key id", async () => {
+      const result = await keys("revoke", "0000000000000000");
+      expect(result.exitCode).to.equal(1);
+      expect(result.stdout).to.equal("");
+      expect(result.stderr).to.match(/no key with id 0000000000000000/);
+    });
+
+    it("exits 2 without a key id", async () => {
+      expectUsageError(await keys("revoke"), /revoke needs a key id/);
+    });
+  });
+});

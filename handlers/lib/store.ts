@@ -18,9 +18,9 @@ export const DYNAMODB_CLIENT_DEFAULTS: DynamoDBClientConfig = {
 
 export function createDocumentClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(new DynamoDBClient({ ...DYNAMODB_CLIENT_DEFAULTS, ...config }), {
-    // allowImpreciseNumbers: without it the marshaller throws (→ 500) on any number beyond
-    // ±2^53, e.g. 1e20. Nothing imprecise reaches it: the strict JSON reader only lets through
-    // numbers whose literal a double holds exactly, and those are written as sent.
+    // allowImpreciseNumbers: the marshaller otherwise throws (→ 500) on a plain number beyond ±2^53
+    // such as 1e20. Only exact doubles arrive as plain numbers (the JSON reader wraps the rest in
+    // NumberValue), so nothing is rounded by letting them through.
     marshallOptions: { removeUndefinedValues: true, allowImpreciseNumbers: true },
     // Payload numbers beyond a double's precision come back with every digit (see json.ts).
     unmarshallOptions: { wrapNumbers: wrapImpreciseNumber },

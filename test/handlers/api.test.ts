@@ -11,43 +11,29 @@ import { createReadHandler } from "../../handlers/lib/readEvents";
 import { createDocumentClient, EventRepository } from "../../handlers/lib/store";
 import { EVENTS_TABLE } from "../../handlers/lib/tables";
 import type { Response } from "../../handlers/lib/http";
-import { startDynalite, type TestDynamo } from "../support/dynalite";
+import { useDynalite } from "../support/dynalite";
 import { httpEvent, postEvent, TIME_EPOCH } from "../support/events";
 import { throttlingRequestHandler } from "../support/faults";
 import { expectProblem, jsonBody } from "../support/http";
-import { captureLogs, type CapturedLogs } from "../support/logs";
 
 const SHARDS = 4;
 
 describe("the complete API (handlers against dynalite)", () => {
-  let dynamo: TestDynamo;
-  let logs: CapturedLogs;
-  let tables = 0;
-  before(async () => {
-    dynamo = await startDynalite();
-  });
-  after(async () => {
-    await dynamo.close();
-  });
-  beforeEach(() => {
-    logs = captureLogs();
-  });
-  afterEach(() => logs.restore());
+  const suite = useDynalite();
 
   /** A fresh table and the three handlers over it; the clock advances 1 ms per call. */
   async function api(options: { shards?: number; maxEventBytes?: number } = {}) {
-    const table = `api-${++tables}`;
-    await dynamo.createTable(EVENTS_TABLE, table);
+    const table = await suite.freshTable(EVENTS_TABLE, "api");
     let clock = TIME_EPOCH;
     const now = () => ++clock;
     const shards = options.shards ?? SHARDS;
     const ingest = createIngestHandler({
-      repository: new EventRepository(dynamo.doc, table),
+      repository: new EventRepository(suite.dynamo.doc, table),
       config: { eventsTable: table, statusIndexShards: shards, maxEventBytes: options.maxEventBytes ?? 65_536 },
       now,
     });
-    const read = createReadHandler({ doc: dynamo.doc, eventsTable: table, statusIndexShards: shards });
-    const ack = createAckHandler({ doc: dynamo.doc, eventsTable: table, statusIndexShards: shards, now });
+    const read = createReadHandler({ doc: suite.dynamo.doc, eventsTable: table, statusIndexShards: shards });
+    const ack = createAckHandler({ doc: suite.dynamo.doc, eventsTable: table, statusIndexShards: shards, now });
     const post = async (body: unknown, headers: Record<string, string> = {}) => ingest(postEvent(body, { headers }));
     const get = async (routeKey: string, path: string, query: Record<string, string> = {}, pathParameters?: Record<string, string>) => {
       const event = httpEvent({ routeKey, headers: { "content-type": undefined } });
@@ -63,7 +49,7 @@ describe("the complete API (handlers against dynalite)", () => {
       return ack(event);
     };
     const batch = (body: unknown) => ingest(httpEvent({ routeKey: "POST /events/batch", body: typeof body === "string" ? body : JSON.stringify(body) }));
-    return { table, ingest, read, ack, post, get, getEvent, ackEvent, batch, items: () => dynamo.scanAll(table) };
+    return { table, ingest, read, ack, post, get, getEvent, ackEvent, batch, items: () => suite.dynamo.scanAll(table) };
   }
 
   const id = (r: Response) => jsonBody<{ event_id: string }>(r).event_id;
@@ -130,10 +116,9 @@ describe("the complete API (handlers against dynalite)", () => {
     });
 
     it("reports 503 per item when storage is throttled, with Retry-After, and drops nothing silently", async () => {
-      const table = `api-${++tables}`;
-      await dynamo.createTable(EVENTS_TABLE, table);
+      const table = await suite.freshTable(EVENTS_TABLE, "api");
       const handler = throttlingRequestHandler();
-      const throttled = createDocumentClient({ endpoint: dynamo.endpoint, region: "eu-north-1", credentials: { accessKeyId: "t", secretAccessKey: "t" }, requestHandler: handler, retryStrategy: undefined, maxAttempts: 2 });
+      const throttled = createDocumentClient({ endpoint: suite.dynamo.endpoint, region: "eu-north-1", credentials: { accessKeyId: "t", secretAccessKey: "t" }, requestHandler: handler, retryStrategy: undefined, maxAttempts: 2 });
       const ingest = createIngestHandler({ repository: new EventRepository(throttled, table), config: { eventsTable: table, statusIndexShards: 4, maxEventBytes: 65_536 } });
       const response = await ingest(httpEvent({ routeKey: "POST /events/batch", body: JSON.stringify({ events: [{ event_type: "a", payload: {} }, { event_type: "b", payload: {} }] }) }));
       expect(response.statusCode).to.equal(207);

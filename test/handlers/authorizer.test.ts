@@ -8,10 +8,9 @@ import { API_KEY_PATTERN, generateApiKey, sha256Hex, verifyApiKey, type ApiKeyRe
 import { createAuthorizer, dynamoKeyLookup } from "../../handlers/lib/authorize";
 import { createDocumentClient } from "../../handlers/lib/store";
 import { API_KEYS_TABLE } from "../../handlers/lib/tables";
-import { startDynalite, TEST_CREDENTIALS, type TestDynamo } from "../support/dynalite";
+import { TEST_CREDENTIALS, useDynalite } from "../support/dynalite";
 import { authorizerEvent } from "../support/events";
 import { closedEndpoint } from "../support/faults";
-import { captureLogs, type CapturedLogs } from "../support/logs";
 
 const CROCKFORD_LOWER = "0123456789abcdefghjkmnpqrstvwxyz";
 
@@ -27,29 +26,13 @@ function secretOf(apiKey: string): string {
 }
 
 describe("API key authorizer (against dynalite)", () => {
-  let dynamo: TestDynamo;
-  let logs: CapturedLogs;
-  let tables = 0;
-
-  before(async () => {
-    dynamo = await startDynalite();
-  });
-  after(async () => {
-    await dynamo.close();
-  });
-  beforeEach(() => {
-    logs = captureLogs();
-  });
-  afterEach(() => {
-    logs.restore();
-  });
+  const suite = useDynalite();
 
   /** A fresh keys table holding `records`, and an authorizer over it. */
   async function authorizerWith(...records: ApiKeyRecord[]) {
-    const table = `api-keys-${++tables}`;
-    await dynamo.createTable(API_KEYS_TABLE, table);
-    for (const record of records) await dynamo.doc.send(new PutCommand({ TableName: table, Item: record }));
-    return { table, authorize: createAuthorizer(dynamoKeyLookup(dynamo.doc, table)) };
+    const table = await suite.freshTable(API_KEYS_TABLE, "api-keys");
+    for (const record of records) await suite.dynamo.doc.send(new PutCommand({ TableName: table, Item: record }));
+    return { table, authorize: createAuthorizer(dynamoKeyLookup(suite.dynamo.doc, table)) };
   }
 
   it('allows a valid key with context {key_id, scopes: "ingest read"}', async () => {
@@ -57,7 +40,7 @@ describe("API key authorizer (against dynalite)", () => {
     const { authorize } = await authorizerWith(key.record);
     const result = await authorize(authorizerEvent(`Bearer ${key.apiKey}`));
     expect(result).to.deep.equal({ isAuthorized: true, context: { key_id: key.record.key_id, scopes: "ingest read" } });
-    const [line] = logs.withMessage("authorize");
+    const [line] = suite.logs.withMessage("authorize");
     expect(line).to.include({ decision: "allow", key_id: key.record.key_id, level: "INFO" });
   });
 
@@ -91,21 +74,21 @@ describe("API key authorizer (against dynalite)", () => {
       const stranger = generateApiKey("never stored", ["ingest"]);
       const { authorize } = await authorizerWith(stored.record);
       expect(await authorize(authorizerEvent(`Bearer ${stranger.apiKey}`))).to.deep.equal(denied);
-      expect(logs.withMessage("authorize")[0]).to.include({ decision: "deny", reason: "unknown_key", key_id: stranger.record.key_id });
+      expect(suite.logs.withMessage("authorize")[0]).to.include({ decision: "deny", reason: "unknown_key", key_id: stranger.record.key_id });
     });
 
     it("a known key id with the wrong secret", async () => {
       const key = generateApiKey("ci", ["ingest"]);
       const { authorize } = await authorizerWith(key.record);
       expect(await authorize(authorizerEvent(`Bearer ${withWrongSecret(key.apiKey)}`))).to.deep.equal(denied);
-      expect(logs.withMessage("authorize")[0]).to.include({ decision: "deny", reason: "wrong_secret", key_id: key.record.key_id });
+      expect(suite.logs.withMessage("authorize")[0]).to.include({ decision: "deny", reason: "wrong_secret", key_id: key.record.key_id });
     });
 
     it("a revoked key (revoked_at set), even with the right secret", async () => {
       const key = generateApiKey("ci", ["ingest", "read"]);
       const { authorize } = await authorizerWith({ ...key.record, revoked_at: "2026-01-02T00:00:00.000Z" });
       expect(await authorize(authorizerEvent(`Bearer ${key.apiKey}`))).to.deep.equal(denied);
-      expect(logs.withMessage("authorize")[0]).to.include({ decision: "deny", reason: "revoked" });
+      expect(suite.logs.withMessage("authorize")[0]).to.include({ decision: "deny", reason: "revoked" });
     });
 
     const key = generateApiKey("shape", ["ingest"]);
@@ -128,12 +111,12 @@ describe("API key authorizer (against dynalite)", () => {
     for (const [what, authorization] of malformed) {
       it(`a malformed header: ${what}, without looking the key up`, async () => {
         const { table } = await authorizerWith(key.record);
-        const lookup = dynamoKeyLookup(dynamo.doc, table);
+        const lookup = dynamoKeyLookup(suite.dynamo.doc, table);
         const lookups: string[] = [];
         const authorize = createAuthorizer((keyId) => (lookups.push(keyId), lookup(keyId)));
         expect(await authorize(authorizerEvent(authorization))).to.deep.equal(denied);
         expect(lookups).to.deep.equal([]);
-        const [line] = logs.withMessage("authorize");
+        const [line] = suite.logs.withMessage("authorize");
         expect(line).to.include({ decision: "deny", reason: "malformed" });
         expect(line).not.to.have.property("key_id");
       });
@@ -145,7 +128,7 @@ describe("API key authorizer (against dynalite)", () => {
       try {
         const authorize = createAuthorizer(dynamoKeyLookup(doc, "api-keys-unreachable"));
         expect(await authorize(authorizerEvent(`Bearer ${key.apiKey}`))).to.deep.equal(denied);
-        expect(logs.withMessage("authorize")[0]).to.include({ decision: "deny", reason: "error", level: "WARN" });
+        expect(suite.logs.withMessage("authorize")[0]).to.include({ decision: "deny", reason: "error", level: "WARN" });
       } finally {
         doc.destroy();
       }
@@ -153,9 +136,9 @@ describe("API key authorizer (against dynalite)", () => {
 
     it("when the keys table does not exist, without throwing", async () => {
       const key = generateApiKey("ci", ["ingest"]);
-      const authorize = createAuthorizer(dynamoKeyLookup(dynamo.doc, "api-keys-missing"));
+      const authorize = createAuthorizer(dynamoKeyLookup(suite.dynamo.doc, "api-keys-missing"));
       expect(await authorize(authorizerEvent(`Bearer ${key.apiKey}`))).to.deep.equal(denied);
-      expect(logs.withMessage("authorize")[0]).to.include({ reason: "error", error: "ResourceNotFoundException" });
+      expect(suite.logs.withMessage("authorize")[0]).to.include({ reason: "error", error: "ResourceNotFoundException" });
     });
   });
 
@@ -172,10 +155,10 @@ describe("API key authorizer (against dynalite)", () => {
     ];
     for (const header of headers) await authorize(authorizerEvent(header));
 
-    const lines = logs.withMessage("authorize");
+    const lines = suite.logs.withMessage("authorize");
     expect(lines).to.have.length(headers.length);
     for (const line of lines) expect(line.request_id).to.be.a("string").and.match(/^auth-/);
-    const everything = logs.raw.join("\n");
+    const everything = suite.logs.raw.join("\n");
     for (const secret of [secretOf(key.apiKey), secretOf(withWrongSecret(key.apiKey)), secretOf(revoked.apiKey)]) {
       expect(everything).not.to.include(secret);
     }
@@ -183,7 +166,7 @@ describe("API key authorizer (against dynalite)", () => {
   it("keeps the plaintext out of the keys table: the stored item has secret_sha256 and no secret", async () => {
     const { apiKey, record } = generateApiKey("ci", ["ingest"]);
     const { table } = await authorizerWith(record);
-    const items = await dynamo.scanAll(table);
+    const items = await suite.dynamo.scanAll(table);
     expect(items).to.have.length(1);
     expect(Object.keys(items[0]!).sort()).to.deep.equal(["created_at", "key_id", "name", "scopes", "secret_sha256"]);
     expect(JSON.stringify(items)).not.to.include(secretOf(apiKey));

@@ -12,11 +12,10 @@ import { dynamoItemSize } from "../../handlers/lib/record";
 import type { HttpEvent } from "../../handlers/lib/request";
 import { createDocumentClient, EventRepository, type PutOutcome } from "../../handlers/lib/store";
 import { EVENTS_TABLE } from "../../handlers/lib/tables";
-import { startDynalite, TEST_CREDENTIALS, type TestDynamo } from "../support/dynalite";
+import { TEST_CREDENTIALS, useDynalite } from "../support/dynalite";
 import { DEFAULT_CALLER, postEvent, TIME_EPOCH } from "../support/events";
 import { closedEndpoint, throttlingRequestHandler } from "../support/faults";
 import { expectProblem, jsonBody, pointers } from "../support/http";
-import { captureLogs, type CapturedLogs } from "../support/logs";
 
 /** The injected clock: 1.234 s after API Gateway's request time, so the two are distinguishable. */
 const NOW = TIME_EPOCH + 1_234;
@@ -32,33 +31,17 @@ interface Acceptance {
 }
 
 describe("POST /events (ingest handler against dynalite)", () => {
-  let dynamo: TestDynamo;
-  let logs: CapturedLogs;
-  let tables = 0;
-
-  before(async () => {
-    dynamo = await startDynalite();
-  });
-  after(async () => {
-    await dynamo.close();
-  });
-  beforeEach(() => {
-    logs = captureLogs();
-  });
-  afterEach(() => {
-    logs.restore();
-  });
+  const suite = useDynalite();
 
   /** A fresh events table and a handler over it. */
   async function ingest(config: Partial<Omit<IngestConfig, "eventsTable">> = {}, now: () => number = () => NOW) {
-    const table = `events-${++tables}`;
-    await dynamo.createTable(EVENTS_TABLE, table);
+    const table = await suite.freshTable(EVENTS_TABLE, "events");
     const handler = createIngestHandler({
-      repository: new EventRepository(dynamo.doc, table),
+      repository: new EventRepository(suite.dynamo.doc, table),
       config: { eventsTable: table, ...BASE_CONFIG, ...config },
       now,
     });
-    return { table, handler, items: () => dynamo.scanAll(table) };
+    return { table, handler, items: () => suite.dynamo.scanAll(table) };
   }
 
   const validBody = { event_type: "order.created", payload: { order_id: "ord_1", total: 42 } };
@@ -176,7 +159,7 @@ describe("POST /events (ingest handler against dynalite)", () => {
       expect(repeat.statusCode, repeat.body).to.equal(200);
       const { event_id } = jsonBody<Acceptance>(response);
       // The raw attribute values, as DynamoDB holds them.
-      const { Item } = await dynamo.client.send(new GetItemCommand({ TableName: table, Key: { event_id: { S: event_id } } }));
+      const { Item } = await suite.dynamo.client.send(new GetItemCommand({ TableName: table, Key: { event_id: { S: event_id } } }));
       expect(Item!.payload!.M).to.deep.equal({
         a: { N: "100000000000000000000" },
         b: { N: "9007199254740992" },
@@ -250,7 +233,7 @@ describe("POST /events (ingest handler against dynalite)", () => {
       const stored = await items();
       expect(stored).to.have.length(1);
       expect(stored[0]).to.include({ event_id: original.event_id, idempotency_key: "order-1-created" });
-      expect(logs.withMessage("request")[1]).to.include({ status: 200, duplicate: true });
+      expect(suite.logs.withMessage("request")[1]).to.include({ status: 200, duplicate: true });
     });
 
     it("treats the same body with object keys in a different order as a repeat", async () => {
@@ -568,7 +551,7 @@ describe("POST /events (ingest handler against dynalite)", () => {
   describe("storage faults", () => {
     it("returns 503 storage_unavailable with Retry-After after three throttled attempts", async () => {
       const requestHandler = throttlingRequestHandler();
-      const doc = createDocumentClient({ endpoint: dynamo.endpoint, region: "eu-north-1", credentials: TEST_CREDENTIALS, requestHandler });
+      const doc = createDocumentClient({ endpoint: suite.dynamo.endpoint, region: "eu-north-1", credentials: TEST_CREDENTIALS, requestHandler });
       try {
         const handler = createIngestHandler({
           repository: new EventRepository(doc, "events-throttled"),
@@ -581,7 +564,7 @@ describe("POST /events (ingest handler against dynalite)", () => {
         expect(response.headers["retry-after"]).to.equal(String(RETRY_AFTER_SECONDS));
         expect(problem.detail).to.match(/nothing was stored/i);
         expect(requestHandler.attempts).to.equal(3);
-        expect(logs.withMessage("request")[0]).to.include({ status: 503, error: "ProvisionedThroughputExceededException" });
+        expect(suite.logs.withMessage("request")[0]).to.include({ status: 503, error: "ProvisionedThroughputExceededException" });
       } finally {
         doc.destroy();
       }
@@ -611,7 +594,7 @@ describe("POST /events (ingest handler against dynalite)", () => {
         }
       }
       const handler = createIngestHandler({
-        repository: new BrokenRepository(dynamo.doc, "unused"),
+        repository: new BrokenRepository(suite.dynamo.doc, "unused"),
         config: { eventsTable: "unused", ...BASE_CONFIG },
       });
       const event = postEvent(validBody);
@@ -620,9 +603,9 @@ describe("POST /events (ingest handler against dynalite)", () => {
       expect(Object.keys(problem).sort()).to.deep.equal(["code", "request_id", "status", "title", "type"]);
       expect(response.body).not.to.include("hunter2");
       expect(response.body).not.to.match(/\bat .+:\d+:\d+/);
-      const [line] = logs.withMessage("request");
+      const [line] = suite.logs.withMessage("request");
       expect(line).to.include({ level: "ERROR", status: 500, error: "Error" });
-      expect(logs.raw.join("\n")).not.to.include("hunter2");
+      expect(suite.logs.raw.join("\n")).not.to.include("hunter2");
     });
   });
 
@@ -643,12 +626,12 @@ describe("POST /events (ingest handler against dynalite)", () => {
         const response = await handler(event);
         expect(response.statusCode, response.body).to.equal(status);
 
-        const lines = logs.withMessage("request");
+        const lines = suite.logs.withMessage("request");
         expect(lines).to.have.length(1);
         const line = lines[0]!;
         expect(line).to.include({ request_id: event.requestContext.requestId, status, route: "POST /events" });
         expect(line.duration_ms).to.be.a("number").and.at.least(0);
-        const everything = logs.raw.join("\n");
+        const everything = suite.logs.raw.join("\n");
         expect(everything).not.to.include(marker);
         expect(everything).not.to.include(apiKey.slice(-32));
       });
@@ -657,7 +640,7 @@ describe("POST /events (ingest handler against dynalite)", () => {
     it("names the rejection reason in the request line", async () => {
       const { handler } = await ingest();
       await handler(postEvent(validBody, { headers: { "content-type": "text/plain" } }));
-      expect(logs.withMessage("request")[0]).to.include({ status: 415, rejected: "unsupported_media_type" });
+      expect(suite.logs.withMessage("request")[0]).to.include({ status: 415, rejected: "unsupported_media_type" });
     });
   });
 });

@@ -9,6 +9,7 @@ import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { createDocumentClient } from "../../handlers/lib/store";
 import type { TableDefinition } from "../../handlers/lib/tables";
 import { ensureTable } from "../../local/tables";
+import { captureLogs, type CapturedLogs } from "./logs";
 // dynalite ships no types.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const dynalite = require("dynalite") as (options: Record<string, unknown>) => import("node:http").Server;
@@ -46,6 +47,44 @@ export async function startDynalite(): Promise<TestDynamo> {
       client.destroy();
       doc.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export interface DynaliteSuite {
+  readonly dynamo: TestDynamo;
+  /** The handlers' log lines of the running test. */
+  readonly logs: CapturedLogs;
+  /** A new, empty table named `${prefix}-<n>`, ACTIVE. */
+  freshTable(definition: TableDefinition, prefix: string): Promise<string>;
+}
+
+/** Mocha hooks for a describe block: one dynalite for the block, log lines captured per test. */
+export function useDynalite(): DynaliteSuite {
+  let dynamo: TestDynamo | undefined;
+  let logs: CapturedLogs | undefined;
+  let tables = 0;
+  before(async () => {
+    dynamo = await startDynalite();
+  });
+  after(async () => {
+    await dynamo?.close();
+  });
+  beforeEach(() => {
+    logs = captureLogs();
+  });
+  afterEach(() => logs?.restore());
+  return {
+    get dynamo() {
+      return dynamo!;
+    },
+    get logs() {
+      return logs!;
+    },
+    async freshTable(definition, prefix) {
+      const name = `${prefix}-${++tables}`;
+      await dynamo!.createTable(definition, name);
+      return name;
     },
   };
 }

@@ -25,7 +25,7 @@ let sequence = 0;
 
 export function httpEvent(init: HttpEventInit = {}): HttpEvent {
   const routeKey = init.routeKey ?? "POST /events";
-  const [method = "POST", rawPath = "/"] = routeKey.split(" ");
+  const rawPath = routeKey.split(" ")[1] ?? "/";
   const timeEpoch = init.timeEpoch ?? TIME_EPOCH;
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries({ "content-type": "application/json", ...init.headers })) {
@@ -39,16 +39,7 @@ export function httpEvent(init: HttpEventInit = {}): HttpEvent {
     rawQueryString: "",
     headers,
     requestContext: {
-      accountId: "123456789012",
-      apiId: "api0000001",
-      domainName: "api0000001.execute-api.eu-north-1.amazonaws.com",
-      domainPrefix: "api0000001",
-      http: { method, path: rawPath, protocol: "HTTP/1.1", sourceIp: "192.0.2.1", userAgent: "test" },
-      requestId: init.requestId ?? `req-${++sequence}`,
-      routeKey,
-      stage: "$default",
-      time: new Date(timeEpoch).toUTCString(),
-      timeEpoch,
+      ...requestContext(routeKey, init.requestId ?? `req-${++sequence}`, timeEpoch),
       authorizer: { lambda: caller ?? undefined },
     },
     ...(init.body === undefined ? {} : { body: init.body }),
@@ -74,17 +65,23 @@ export function authorizerEvent(authorization: string | undefined, routeKey = "P
     rawQueryString: "",
     cookies: [],
     headers: authorization === undefined ? {} : { authorization },
-    requestContext: {
-      accountId: "123456789012",
-      apiId: "api0000001",
-      domainName: "api0000001.execute-api.eu-north-1.amazonaws.com",
-      domainPrefix: "api0000001",
-      http: { method, path: rawPath, protocol: "HTTP/1.1", sourceIp: "192.0.2.1", userAgent: "test" },
-      requestId: `auth-${++sequence}`,
-      routeKey,
-      stage: "$default",
-      time: new Date(TIME_EPOCH).toUTCString(),
-      timeEpoch: TIME_EPOCH,
-    },
+    requestContext: requestContext(routeKey, `auth-${++sequence}`, TIME_EPOCH),
+  };
+}
+
+/** The requestContext API Gateway puts in both kinds of event. */
+function requestContext(routeKey: string, requestId: string, timeEpoch: number) {
+  const [method = "POST", rawPath = "/"] = routeKey.split(" ");
+  return {
+    accountId: "123456789012",
+    apiId: "api0000001",
+    domainName: "api0000001.execute-api.eu-north-1.amazonaws.com",
+    domainPrefix: "api0000001",
+    http: { method, path: rawPath, protocol: "HTTP/1.1", sourceIp: "192.0.2.1", userAgent: "test" },
+    requestId,
+    routeKey,
+    stage: "$default",
+    time: new Date(timeEpoch).toUTCString(),
+    timeEpoch,
   };
 }

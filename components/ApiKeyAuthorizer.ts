@@ -30,6 +30,10 @@ export interface ApiKeyAuthorizerArgs {
   enablePitr?: boolean;
   /** @default false */
   deletionProtection?: boolean;
+  /** X-Ray active tracing for the authorizer function. @default false */
+  tracing?: boolean;
+  /** Concurrency reserved for (and capping) the authorizer function. @default undefined (shared pool) */
+  reservedConcurrency?: number;
   transform?: { table?: Transform<aws.dynamodb.TableArgs>; authorizer?: Transform<aws.apigatewayv2.AuthorizerArgs> } & Pick<
     NonNullable<HandlerFunctionArgs["transform"]>,
     "function" | "role" | "logGroup"
@@ -75,6 +79,8 @@ export class ApiKeyAuthorizer extends pulumi.ComponentResource {
         memoryMb: AUTHORIZER_HANDLER.memoryMb,
         timeoutSeconds: AUTHORIZER_HANDLER.timeoutSeconds,
         logRetentionDays: args.logRetentionDays ?? 14,
+        tracing: args.tracing ?? false,
+        ...(args.reservedConcurrency === undefined ? {} : { reservedConcurrency: args.reservedConcurrency }),
         transform: args.transform,
       },
       this,

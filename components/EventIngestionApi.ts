@@ -1,11 +1,12 @@
 /**
  * EventIngestionApi: the HTTP API, its `$default` stage (auto-deploy, throttling, JSON access
- * logs), the API key authorizer, and one function, integration, route and invoke permission per
- * entry of the route table in handlers/routes.ts.
+ * logs), the API key authorizer, one function, integration, route and invoke permission per
+ * entry of the route table in handlers/routes.ts, and optionally CORS and a custom domain.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { HANDLERS, ROUTES, routeKey, type HandlerName, type RouteSpec } from "../handlers/routes";
+import { ApiDomain, requireDomainName, type ApiDomainArgs } from "./ApiDomain";
 import { ApiKeyAuthorizer, type ApiKeyAuthorizerArgs } from "./ApiKeyAuthorizer";
 import type { EventStore } from "./EventStore";
 import { createHandlerFunction, type HandlerFunction } from "./handlerFunction";
@@ -28,6 +29,15 @@ export const ACCESS_LOG_FORMAT = JSON.stringify({
   keyId: "$context.authorizer.key_id",
 });
 
+/** Every function the API runs: one per handler of the route table, and the authorizer. */
+export type ApiFunctionName = HandlerName | "authorizer";
+export const API_FUNCTION_NAMES: readonly ApiFunctionName[] = [...(Object.keys(HANDLERS) as HandlerName[]), "authorizer"];
+
+/** Request headers a browser may send: the API key, the body type, the idempotency key. */
+export const CORS_ALLOW_HEADERS = ["authorization", "content-type", "idempotency-key"];
+/** Response headers a browser script may read. */
+export const CORS_EXPOSE_HEADERS = ["location", "retry-after", "x-request-id"];
+
 export interface EventIngestionApiArgs {
   /** Where events are stored; each function is granted only what its handler declares. */
   eventStore: EventStore;
@@ -43,7 +53,33 @@ export interface EventIngestionApiArgs {
   /** Largest accepted request body in UTF-8 bytes. @default 65536 */
   maxEventBytes?: number;
   /** Options for the API key authorizer and its keys table. */
-  authorizer?: Omit<ApiKeyAuthorizerArgs, "api" | "logRetentionDays">;
+  authorizer?: Omit<ApiKeyAuthorizerArgs, "api" | "logRetentionDays" | "tracing" | "reservedConcurrency">;
+  /**
+   * X-Ray active tracing for every function (HTTP API stages cannot trace; docs/adr/0013).
+   * @default false
+   */
+  tracing?: boolean;
+  /**
+   * Concurrency reserved for (and capping) each named function; the others share the account's
+   * pool. 0 stops a function.
+   * @default {}
+   * @example { ingest: 100, authorizer: 50 }
+   */
+  reservedConcurrency?: Partial<Record<ApiFunctionName, number>>;
+  /**
+   * Browser origins allowed to call the API (CORS); API Gateway answers the preflight. Off when
+   * unset or empty. Origins are `https://host[:port]` (`http://` for localhost) or `"*"`.
+   * @default undefined (CORS off)
+   * @example { allowOrigins: ["https://app.example.com"] }
+   */
+  cors?: { allowOrigins: string[]; maxAgeSeconds?: number };
+  /**
+   * Serve the API on your own domain, in a Route 53 hosted zone you own (certificate, DNS
+   * validation, domain name, stage mapping, alias record).
+   * @default undefined (only the execute-api URL)
+   * @example { name: "events.example.com", hostedZoneId: "Z0123456789ABCDEFGHIJ" }
+   */
+  domain?: { name: string; hostedZoneId: pulumi.Input<string>; transform?: ApiDomainArgs["transform"] };
   transform?: {
     api?: Transform<aws.apigatewayv2.ApiArgs>;
     stage?: Transform<aws.apigatewayv2.StageArgs>;
@@ -58,6 +94,8 @@ export class EventIngestionApi extends pulumi.ComponentResource {
   readonly authorizer: ApiKeyAuthorizer;
   readonly functions: Partial<Record<HandlerName, HandlerFunction>>;
   readonly routes: aws.apigatewayv2.Route[];
+  /** Undefined unless `domain` is set. */
+  readonly domain: ApiDomain | undefined;
   /** Base URL, e.g. `https://abc123.execute-api.eu-north-1.amazonaws.com`. */
   readonly url: pulumi.Output<string>;
 
@@ -70,10 +108,17 @@ export class EventIngestionApi extends pulumi.ComponentResource {
       throw new Error(`EventIngestionApi: throttle.rateLimit and throttle.burstLimit must be positive, got ${JSON.stringify(throttle)}`);
     }
     const maxEventBytes = requireInteger("EventIngestionApi", "maxEventBytes", args.maxEventBytes ?? 65536, 1024, 10 * 1024 * 1024);
+    const reservedConcurrency = normalizeReservedConcurrency(args.reservedConcurrency);
+    const tracing = args.tracing ?? false;
+    const cors = normalizeCors(args.cors, routes);
+    if (args.domain) requireDomainName("EventIngestionApi", "domain.name", args.domain.name);
 
     this.api = new aws.apigatewayv2.Api(
       `${name}-api`,
-      applyTransform<aws.apigatewayv2.ApiArgs>({ name: physicalName("api"), protocolType: "HTTP" }, args.transform?.api),
+      applyTransform<aws.apigatewayv2.ApiArgs>(
+        { name: physicalName("api"), protocolType: "HTTP", ...(cors ? { corsConfiguration: cors } : {}) },
+        args.transform?.api,
+      ),
       { parent: this },
     );
 
@@ -103,7 +148,13 @@ export class EventIngestionApi extends pulumi.ComponentResource {
 
     this.authorizer = new ApiKeyAuthorizer(
       `${name}-auth`,
-      { ...args.authorizer, api: { id: this.api.id, executionArn: this.api.executionArn }, logRetentionDays },
+      {
+        ...args.authorizer,
+        api: { id: this.api.id, executionArn: this.api.executionArn },
+        logRetentionDays,
+        tracing,
+        ...(reservedConcurrency.authorizer === undefined ? {} : { reservedConcurrency: reservedConcurrency.authorizer }),
+      },
       { parent: this },
     );
 
@@ -123,6 +174,8 @@ export class EventIngestionApi extends pulumi.ComponentResource {
           memoryMb: spec.memoryMb,
           timeoutSeconds: spec.timeoutSeconds,
           logRetentionDays,
+          tracing,
+          ...(reservedConcurrency[handlerName] === undefined ? {} : { reservedConcurrency: reservedConcurrency[handlerName] }),
         },
         this,
       );
@@ -169,9 +222,65 @@ export class EventIngestionApi extends pulumi.ComponentResource {
       );
     });
 
+    this.domain =
+      args.domain === undefined
+        ? undefined
+        : new ApiDomain(
+            `${name}-domain`,
+            {
+              domainName: args.domain.name,
+              hostedZoneId: args.domain.hostedZoneId,
+              apiId: this.api.id,
+              stage: this.stage.name,
+              ...(args.domain.transform ? { transform: args.domain.transform } : {}),
+            },
+            { parent: this },
+          );
+
     this.url = this.api.apiEndpoint;
-    this.registerOutputs({ url: this.url, apiId: this.api.id });
+    this.registerOutputs({ url: this.url, apiId: this.api.id, ...(this.domain ? { customDomainUrl: this.domain.url } : {}) });
   }
+}
+
+function normalizeReservedConcurrency(value: EventIngestionApiArgs["reservedConcurrency"]): Partial<Record<ApiFunctionName, number>> {
+  const result: Partial<Record<ApiFunctionName, number>> = {};
+  for (const [fn, n] of Object.entries(value ?? {})) {
+    if (!(API_FUNCTION_NAMES as readonly string[]).includes(fn)) {
+      throw new Error(`EventIngestionApi: reservedConcurrency names an unknown function "${fn}"; use ${API_FUNCTION_NAMES.join(", ")}`);
+    }
+    if (n === undefined) continue;
+    result[fn as ApiFunctionName] = requireInteger("EventIngestionApi", `reservedConcurrency.${fn}`, n, 0, 100_000);
+  }
+  return result;
+}
+
+/** An origin as browsers send it: scheme, host, optional port; no path, no trailing slash. */
+const ORIGIN = /^(https:\/\/[a-z0-9.-]+|http:\/\/(localhost|127\.0\.0\.1))(:\d{1,5})?$/;
+
+function normalizeCors(
+  cors: EventIngestionApiArgs["cors"],
+  routes: readonly RouteSpec[],
+): aws.types.input.apigatewayv2.ApiCorsConfiguration | undefined {
+  if (cors === undefined || cors.allowOrigins.length === 0) return undefined;
+  for (const origin of cors.allowOrigins) {
+    if (origin !== "*" && !ORIGIN.test(origin)) {
+      throw new Error(
+        `EventIngestionApi: cors.allowOrigins entries must be "*" or origins like https://app.example.com (http:// only for localhost), got "${origin}"`,
+      );
+    }
+  }
+  if (cors.allowOrigins.includes("*") && cors.allowOrigins.length > 1) {
+    throw new Error(`EventIngestionApi: cors.allowOrigins is either "*" alone or a list of origins, got ${JSON.stringify(cors.allowOrigins)}`);
+  }
+  return {
+    allowOrigins: [...cors.allowOrigins],
+    allowMethods: [...new Set(routes.map((r) => r.method))].sort(),
+    allowHeaders: CORS_ALLOW_HEADERS,
+    exposeHeaders: CORS_EXPOSE_HEADERS,
+    // Keys travel in the Authorization header, never in cookies.
+    allowCredentials: false,
+    maxAge: requireInteger("EventIngestionApi", "cors.maxAgeSeconds", cors.maxAgeSeconds ?? 3600, 0, 86_400),
+  };
 }
 
 /** `POST /events/{event_id}/ack` → `post-events-event_id-ack`: a stable logical-name part. */

@@ -1,5 +1,6 @@
 /**
- * EventStore: the events table and the narrow grants the functions need on it.
+ * EventStore: the events table, the narrow grants the functions need on it, and `onEvent`, which
+ * attaches consumers of new events as inline Lambda callbacks (components/EventConsumer.ts).
  *
  * The status index's partition key is `<status>#<shard>`, spread over `statusIndexShards`
  * partitions, so pending events do not all land in one index partition (whose write rate would
@@ -10,6 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { EventsTableAction } from "../handlers/routes";
 import { eventStoreEnvironment } from "../handlers/lib/config";
 import { EVENTS_TABLE, keyAttributes, STATUS_INDEX, type TableDefinition } from "../handlers/lib/tables";
+import { EventConsumer, type EventConsumerHandler, type EventConsumerOptions } from "./EventConsumer";
 import type { GrantStatement } from "./handlerFunction";
 import { applyTransform, physicalName, requireInteger, type Transform } from "./naming";
 
@@ -40,6 +42,14 @@ export interface EventStoreArgs {
    * @default "aws-managed"
    */
   encryption?: "aws-managed" | { kmsKeyArn: pulumi.Input<string> };
+  /**
+   * Turn on the table's stream (NEW_IMAGE) so `onEvent` can attach consumers. The table is
+   * created here, before any consumer exists, so a stack that attaches consumers says so up front
+   * (index.ts sets this from the same config that creates its consumer); `onEvent` refuses to
+   * attach to a table without a stream.
+   * @default false
+   */
+  stream?: boolean;
   transform?: { table?: Transform<aws.dynamodb.TableArgs> };
 }
 
@@ -51,9 +61,16 @@ export class EventStore extends pulumi.ComponentResource {
   readonly statusIndexShards: number;
   /** TTL horizon in days; undefined when TTL is off. */
   readonly retentionDays: number | undefined;
+  /** The NEW_IMAGE stream's ARN; undefined unless created with `stream: true`. */
+  readonly streamArn: pulumi.Output<string> | undefined;
+  /** Consumers attached with `onEvent`, in order. */
+  readonly consumers: EventConsumer[] = [];
+  private readonly componentName: string;
+  private readonly kmsKeyArn: pulumi.Input<string> | undefined;
 
   constructor(name: string, args: EventStoreArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     super("event-ingestion:index:EventStore", name, args, opts);
+    this.componentName = name;
     const shards = requireInteger("EventStore", "statusIndexShards", args.statusIndexShards ?? 8, 1, 64);
     const retentionDays = args.enableTtl
       ? requireInteger("EventStore", "retentionDays", args.retentionDays ?? 30, 1, 36_500)
@@ -70,6 +87,7 @@ export class EventStore extends pulumi.ComponentResource {
           pointInTimeRecovery: { enabled: args.enablePitr ?? false },
           deletionProtectionEnabled: args.deletionProtection ?? false,
           serverSideEncryption: encryption(args.encryption),
+          ...(args.stream ? { streamEnabled: true, streamViewType: "NEW_IMAGE" } : { streamEnabled: false }),
         },
         args.transform?.table,
       ),
@@ -80,8 +98,47 @@ export class EventStore extends pulumi.ComponentResource {
     this.statusIndexArn = pulumi.interpolate`${this.table.arn}/index/${STATUS_INDEX.name}`;
     this.statusIndexShards = shards;
     this.retentionDays = retentionDays;
+    this.streamArn = args.stream ? this.table.streamArn : undefined;
+    this.kmsKeyArn = typeof args.encryption === "object" ? args.encryption.kmsKeyArn : undefined;
 
-    this.registerOutputs({ tableName: this.tableName, tableArn: this.tableArn, statusIndexArn: this.statusIndexArn });
+    this.registerOutputs({
+      tableName: this.tableName,
+      tableArn: this.tableArn,
+      statusIndexArn: this.statusIndexArn,
+      ...(this.streamArn ? { streamArn: this.streamArn } : {}),
+    });
+  }
+
+  /**
+   * Attaches a consumer of new events: `handler` (an inline callback, serialized by Pulumi) gets
+   * each batch of inserted events from the table's stream, with retries, bisection and a
+   * dead-letter queue as `options` say. Its role reads this stream and nothing else of the table.
+   *
+   * @example
+   * store.onEvent("audit", async (event) => {
+   *   for (const record of event.Records) console.log(record.dynamodb.NewImage?.event_id?.S);
+   * });
+   */
+  onEvent(name: string, handler: EventConsumerHandler, options: EventConsumerOptions = {}): EventConsumer {
+    if (this.streamArn === undefined) {
+      throw new Error(`EventStore.onEvent("${name}"): the table has no stream; create the EventStore with stream: true`);
+    }
+    if (this.consumers.some((c) => c.consumerName === name)) {
+      throw new Error(`EventStore.onEvent("${name}"): a consumer with this name is already attached`);
+    }
+    const consumer = new EventConsumer(
+      `${this.componentName}-${name}`,
+      {
+        ...options,
+        consumerName: name,
+        handler,
+        streamArn: this.streamArn,
+        ...(this.kmsKeyArn === undefined ? {} : { kmsKeyArn: this.kmsKeyArn }),
+      },
+      { parent: this },
+    );
+    this.consumers.push(consumer);
+    return consumer;
   }
 
   /** Environment variables a handler needs to use this store. */

@@ -1,16 +1,24 @@
 /**
- * The one helper that turns a handler entry into a Lambda function: an esbuild bundle built in
- * memory, arm64, the current Node.js LTS runtime, JSON logs into its own log group with a
- * retention, and its own role that may do exactly what the caller grants and nothing else.
+ * The one helper that turns code into a Lambda function: arm64, the current Node.js LTS runtime,
+ * JSON logs into its own log group with a retention, optional X-Ray tracing and reserved
+ * concurrency, and its own role that may do exactly what the caller grants and nothing else.
+ * `createHandlerFunction` feeds it an esbuild bundle of a handler entry; `EventConsumer` feeds it
+ * a closure serialized by Pulumi.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { BUNDLE_FILE, BUNDLE_HANDLER, bundleHandler } from "./bundle";
-import { applyTransform, physicalName, type Transform } from "./naming";
+import { applyTransform, physicalName, requireInteger, type Transform } from "./naming";
 
 /** Lambda's current Node.js LTS runtime. */
 export const LAMBDA_RUNTIME = aws.lambda.Runtime.NodeJS24dX;
 export const LAMBDA_ARCHITECTURE = "arm64";
+
+/**
+ * What X-Ray's Lambda integration needs. These two actions support no resource-level permissions,
+ * so they are the only statement in the project whose resource is `*` (docs/adr/0013).
+ */
+export const XRAY_WRITE_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"] as const;
 
 /** One IAM statement: named actions on named ARNs. */
 export interface GrantStatement {
@@ -19,9 +27,7 @@ export interface GrantStatement {
   Resource: pulumi.Input<string>[];
 }
 
-export interface HandlerFunctionArgs {
-  /** Handler module relative to the project root, e.g. `handlers/ingest.ts`; must export `handler`. */
-  entry: string;
+export interface FunctionArgs {
   /** Suffix of the physical name: `${project}-${stack}-${purpose}`. */
   purpose: string;
   description?: string;
@@ -35,11 +41,28 @@ export interface HandlerFunctionArgs {
   timeoutSeconds?: number;
   /** Days CloudWatch keeps the function's logs. @default 14 */
   logRetentionDays?: number;
+  /**
+   * X-Ray active tracing: Lambda samples invocations and the role may write trace segments.
+   * @default false
+   */
+  tracing?: boolean;
+  /**
+   * Concurrency reserved for (and capping) this function, so a flood on it cannot take the
+   * account's whole pool; 0 stops all invocations. Unset: the function shares the pool.
+   * @default undefined
+   * @example 100
+   */
+  reservedConcurrency?: number;
   transform?: {
     function?: Transform<aws.lambda.FunctionArgs>;
     role?: Transform<aws.iam.RoleArgs>;
     logGroup?: Transform<aws.cloudwatch.LogGroupArgs>;
   };
+}
+
+export interface HandlerFunctionArgs extends FunctionArgs {
+  /** Handler module relative to the project root, e.g. `handlers/ingest.ts`; must export `handler`. */
+  entry: string;
 }
 
 export interface HandlerFunction {
@@ -48,10 +71,26 @@ export interface HandlerFunction {
   logGroup: aws.cloudwatch.LogGroup;
 }
 
-/** Creates the function and its role, policy and log group as children of `parent`. */
+/** A handler entry, bundled with esbuild, as a function; children of `parent`. */
 export function createHandlerFunction(name: string, args: HandlerFunctionArgs, parent: pulumi.Resource): HandlerFunction {
+  const code = new pulumi.asset.AssetArchive({ [BUNDLE_FILE]: new pulumi.asset.StringAsset(bundleHandler(args.entry)) });
+  return createFunction(name, { ...args, code, handler: BUNDLE_HANDLER }, parent);
+}
+
+/** Creates the function and its role, policy and log group as children of `parent`. */
+export function createFunction(
+  name: string,
+  args: FunctionArgs & { code: pulumi.asset.Archive; handler: string },
+  parent: pulumi.Resource,
+): HandlerFunction {
   const opts = { parent };
   const functionName = physicalName(args.purpose);
+  const memoryMb = requireInteger(functionName, "memoryMb", args.memoryMb ?? 128, 128, 10_240);
+  const timeoutSeconds = requireInteger(functionName, "timeoutSeconds", args.timeoutSeconds ?? 10, 1, 900);
+  const reservedConcurrency =
+    args.reservedConcurrency === undefined
+      ? undefined
+      : requireInteger(functionName, "reservedConcurrency", args.reservedConcurrency, 0, 100_000);
 
   const logGroup = new aws.cloudwatch.LogGroup(
     `${name}-logs`,
@@ -78,17 +117,14 @@ export function createHandlerFunction(name: string, args: HandlerFunctionArgs, p
     opts,
   );
 
-  const logStatement: GrantStatement = {
-    Effect: "Allow",
-    Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-    Resource: [pulumi.interpolate`${logGroup.arn}:*`],
-  };
+  const statements: GrantStatement[] = [
+    { Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [pulumi.interpolate`${logGroup.arn}:*`] },
+    ...(args.grants ?? []),
+    ...(args.tracing ? [{ Effect: "Allow" as const, Action: [...XRAY_WRITE_ACTIONS], Resource: ["*"] }] : []),
+  ];
   const policy = new aws.iam.RolePolicy(
     `${name}-policy`,
-    {
-      role: role.id,
-      policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: [logStatement, ...(args.grants ?? [])] }),
-    },
+    { role: role.id, policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: statements }) },
     opts,
   );
 
@@ -100,13 +136,16 @@ export function createHandlerFunction(name: string, args: HandlerFunctionArgs, p
         description: args.description,
         runtime: LAMBDA_RUNTIME,
         architectures: [LAMBDA_ARCHITECTURE],
-        handler: BUNDLE_HANDLER,
-        code: new pulumi.asset.AssetArchive({ [BUNDLE_FILE]: new pulumi.asset.StringAsset(bundleHandler(args.entry)) }),
+        handler: args.handler,
+        code: args.code,
         role: role.arn,
-        memorySize: args.memoryMb ?? 128,
-        timeout: args.timeoutSeconds ?? 10,
+        memorySize: memoryMb,
+        timeout: timeoutSeconds,
         environment: { variables: { ...args.environment } },
         loggingConfig: { logFormat: "JSON", logGroup: logGroup.name, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
+        // Explicit PassThrough, so turning tracing off really turns it off on the next update.
+        tracingConfig: { mode: args.tracing ? "Active" : "PassThrough" },
+        ...(reservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: reservedConcurrency }),
       },
       args.transform?.function,
     ),

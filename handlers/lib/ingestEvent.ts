@@ -21,6 +21,7 @@ import type { EventRepository } from "./store";
 import type { IngestConfig } from "./config";
 import { errorName, isStorageUnavailable } from "./faults";
 import { httpHandler, type HttpEvent, type RequestContext } from "./request";
+import { countRejection, newIngestTally, writeIngestMetrics, type IngestTally } from "./metrics";
 
 export interface IngestDependencies {
   repository: EventRepository;
@@ -87,7 +88,7 @@ export function createIngestHandler(deps: IngestDependencies) {
     return { status: 200, record: outcome.existing, duplicate: true };
   }
 
-  async function single(event: HttpEvent, ctx: RequestContext, reject: (init: ProblemInit) => Response): Promise<Response> {
+  async function single(event: HttpEvent, ctx: RequestContext, reject: (init: ProblemInit) => Response, tally: IngestTally): Promise<Response> {
     const body = decodeBody(event, deps.config.maxEventBytes);
     if (!body.ok) return reject(body.problem);
 
@@ -114,10 +115,12 @@ export function createIngestHandler(deps: IngestDependencies) {
     ctx.logFields.event_id = outcome.record.event_id;
     ctx.logFields.event_type = outcome.record.event_type;
     if (outcome.status === 200) ctx.logFields.duplicate = true;
+    if (outcome.status === 201) tally.accepted += 1;
+    else tally.duplicates += 1;
     return json(outcome.status, acceptance(outcome, ctx.requestId), { location: `/events/${outcome.record.event_id}` });
   }
 
-  async function batch(event: HttpEvent, ctx: RequestContext, reject: (init: ProblemInit) => Response): Promise<Response> {
+  async function batch(event: HttpEvent, ctx: RequestContext, reject: (init: ProblemInit) => Response, tally: IngestTally): Promise<Response> {
     const body = decodeBody(event, LIMITS.batchMaxBytes);
     if (!body.ok) return reject(body.problem);
     const document = parseDocument(body.text, BATCH_MAX_DEPTH);
@@ -166,6 +169,9 @@ export function createIngestHandler(deps: IngestDependencies) {
     ctx.logFields.batch_size = results.length;
     ctx.logFields.stored = stored;
     ctx.logFields.duplicates = duplicates;
+    tally.accepted += stored;
+    tally.duplicates += duplicates;
+    for (const result of results) if (result.error) countRejection(tally, result.error.code);
     const allStored = stored + duplicates === results.length;
     const retryable = results.some((r) => r.status === 503);
     return json(
@@ -176,14 +182,23 @@ export function createIngestHandler(deps: IngestDependencies) {
   }
 
   return httpHandler(async (event, ctx) => {
+    const tally = newIngestTally();
     const reject = (init: ProblemInit): Response => {
       ctx.logFields.rejected = init.code;
+      countRejection(tally, init.code);
       return problem(init, ctx.requestId);
     };
-    if (!isJsonContentType(header(event, "content-type"))) {
-      return reject({ status: 415, code: "unsupported_media_type", title: "Unsupported media type", detail: "send Content-Type: application/json" });
+    try {
+      if (!isJsonContentType(header(event, "content-type"))) {
+        return reject({ status: 415, code: "unsupported_media_type", title: "Unsupported media type", detail: "send Content-Type: application/json" });
+      }
+      return await (event.routeKey === "POST /events/batch" ? batch(event, ctx, reject, tally) : single(event, ctx, reject, tally));
+    } catch (error) {
+      countRejection(tally, isStorageUnavailable(error) ? "storage_unavailable" : "internal_error");
+      throw error;
+    } finally {
+      writeIngestMetrics(tally, { nowMs: now() });
     }
-    return event.routeKey === "POST /events/batch" ? batch(event, ctx, reject) : single(event, ctx, reject);
   });
 }
 

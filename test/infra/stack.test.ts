@@ -12,12 +12,12 @@ import { ACCESS_LOG_FORMAT } from "../../components/EventIngestionApi";
 import { EventStore } from "../../components/EventStore";
 import { AUTHORIZER_HANDLER, HANDLERS, ROUTES, routeKey, type HandlerName } from "../../handlers/routes";
 import { API_KEYS_TABLE, ENV, EVENTS_TABLE, STATUS_INDEX } from "../../handlers/lib/tables";
-import { ACCOUNT, buildStack, REGION, type BuiltStack, type MockResource } from "../support/pulumiStack";
+import { expectLeastPrivilege, policyOf } from "../support/leastPrivilege";
+import { ACCOUNT, buildStack, REGION, type BuiltStack } from "../support/pulumiStack";
 
 const TABLE = "aws:dynamodb/table:Table";
 const FUNCTION = "aws:lambda/function:Function";
 const LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup";
-const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
 const ROLE = "aws:iam/role:Role";
 const PERMISSION = "aws:lambda/permission:Permission";
 const ROUTE = "aws:apigatewayv2/route:Route";
@@ -25,11 +25,6 @@ const INTEGRATION = "aws:apigatewayv2/integration:Integration";
 
 const table = (s: BuiltStack, purpose: string) => s.one(TABLE, (r) => r.inputs.name === `event-ingestion-${s.stack}-${purpose}`);
 const fn = (s: BuiltStack, purpose: string) => s.one(FUNCTION, (r) => r.inputs.name === `event-ingestion-${s.stack}-${purpose}`);
-const policyOf = (s: BuiltStack, f: MockResource) => {
-  const role = s.one(ROLE, (r) => r.state.arn === f.inputs.role);
-  const policy = s.one(ROLE_POLICY, (p) => p.inputs.role === `${role.name}-id`);
-  return JSON.parse(policy.inputs.policy) as { Statement: { Effect: string; Action: string[]; Resource: string[] }[] };
-};
 const tableArn = (name: string) => `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${name}`;
 const HANDLER_PURPOSES = [...Object.keys(HANDLERS), "authorizer"];
 
@@ -52,6 +47,8 @@ describe("stack under Pulumi mocks", function () {
       expect(declared.map(([k]) => k)).to.have.members([
         "enableTtl", "retentionDays", "enablePitr", "deletionProtection", "logRetentionDays",
         "authorizerCacheTtlSeconds", "throttleRateLimit", "throttleBurstLimit", "maxEventBytes", "statusIndexShards",
+        "forwardToEventBridge", "tracing", "reservedConcurrency", "corsAllowedOrigins", "customDomainName",
+        "customDomainHostedZoneId", "alarmEmail",
       ]);
       for (const [key, spec] of declared) {
         expect(spec, key).to.have.keys(["type", "default", "description"]);
@@ -291,19 +288,9 @@ describe("stack under Pulumi mocks", function () {
 
   describe("least privilege", () => {
     for (const stackName of ["dev", "prod"]) {
-      it(`${stackName}: every statement names specific actions on specific ARNs; logs only on the function's own log group`, () => {
+      it(`${stackName}: every statement names specific actions on specific ARNs; logs only on the function's own log group; "*" only for X-Ray's two write actions`, () => {
         const s = stackName === "dev" ? dev : prod;
-        for (const f of s.ofType(FUNCTION)) {
-          const logGroupArn = s.one(LOG_GROUP, (l) => l.inputs.name === `/aws/lambda/${f.inputs.name}`).state.arn;
-          for (const statement of policyOf(s, f).Statement) {
-            expect(statement.Effect).to.equal("Allow");
-            for (const action of statement.Action) expect(action, f.name).not.to.include("*");
-            for (const resource of statement.Resource) {
-              expect(resource, f.name).to.match(/^arn:aws:/);
-              if (resource.includes("*")) expect(resource, f.name).to.equal(`${logGroupArn}:*`);
-            }
-          }
-        }
+        for (const f of s.ofType(FUNCTION)) expectLeastPrivilege(s, f);
       });
     }
 

@@ -55,8 +55,40 @@ export function stackConfig(stack: string, overrides: Record<string, string | nu
 function computedState(type: string, name: string, inputs: Record<string, any>, id: string): Record<string, any> {
   const physical = inputs.name ?? name;
   switch (type) {
-    case "aws:dynamodb/table:Table":
-      return { arn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${physical}` };
+    case "aws:dynamodb/table:Table": {
+      const arn = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${physical}`;
+      return { arn, ...(inputs.streamEnabled ? { streamArn: `${arn}/stream/2026-01-01T00:00:00.000` } : {}) };
+    }
+    case "aws:sqs/queue:Queue":
+      return { arn: `arn:aws:sqs:${REGION}:${ACCOUNT}:${physical}`, url: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${physical}` };
+    case "aws:sns/topic:Topic":
+      return { arn: `arn:aws:sns:${REGION}:${ACCOUNT}:${physical}` };
+    case "aws:cloudwatch/eventBus:EventBus":
+      return { arn: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/${physical}` };
+    case "aws:cloudwatch/metricAlarm:MetricAlarm":
+      return { arn: `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${physical}` };
+    case "aws:acm/certificate:Certificate":
+      return {
+        arn: `arn:aws:acm:${REGION}:${ACCOUNT}:certificate/${id}`,
+        domainValidationOptions: [
+          {
+            domainName: inputs.domainName,
+            resourceRecordName: `_validation.${inputs.domainName}.`,
+            resourceRecordType: "CNAME",
+            resourceRecordValue: "_token.acm-validations.aws.",
+          },
+        ],
+      };
+    case "aws:route53/record:Record":
+      return { fqdn: String(inputs.name).replace(/\.$/, "") };
+    case "aws:apigatewayv2/domainName:DomainName":
+      return {
+        domainNameConfiguration: {
+          ...inputs.domainNameConfiguration,
+          targetDomainName: `d-${id}.execute-api.${REGION}.amazonaws.com`,
+          hostedZoneId: "ZAPIGATEWAYREGIONAL",
+        },
+      };
     case "aws:lambda/function:Function": {
       const arn = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${physical}`;
       return { arn, invokeArn: `arn:aws:apigateway:${REGION}:lambda:path/2015-03-31/functions/${arn}/invocations` };

@@ -1,0 +1,77 @@
+/**
+ * Business metrics as CloudWatch embedded metric format (EMF): log lines that CloudWatch Logs
+ * turns into metrics on arrival, so counting costs no API call, no latency and no permission
+ * beyond writing logs. Each line is also an ordinary structured log line (`message: "metrics"`),
+ * written through the same sink as every other log line.
+ *
+ * Per ingest request, one line with the counts of events accepted, duplicates and rejected
+ * (dimension FunctionName), and one line per rejection reason (dimensions FunctionName, Reason).
+ * Reasons are the problem `code`s the client sees (`validation_failed`, `payload_too_large`, …;
+ * `storage_unavailable` and `internal_error` for events that failed on our side). A batch refused
+ * as a whole counts once.
+ */
+import { log, type LogFields } from "./log";
+
+/** The CloudWatch namespace of every business metric; the dashboard reads the same constants. */
+export const METRICS_NAMESPACE = "EventIngestion";
+export const INGEST_METRICS = { accepted: "EventsAccepted", duplicates: "EventsDuplicate", rejected: "EventsRejected" } as const;
+export const METRIC_DIMENSIONS = { function: "FunctionName", reason: "Reason" } as const;
+
+/** What one request came to, event by event. */
+export interface IngestTally {
+  accepted: number;
+  duplicates: number;
+  /** Rejected events per reason. */
+  rejected: Map<string, number>;
+}
+
+export function newIngestTally(): IngestTally {
+  return { accepted: 0, duplicates: 0, rejected: new Map() };
+}
+
+export function countRejection(tally: IngestTally, reason: string, events = 1): void {
+  tally.rejected.set(reason, (tally.rejected.get(reason) ?? 0) + events);
+}
+
+export interface MetricContext {
+  /** Epoch milliseconds the datapoints belong to. @default Date.now() */
+  nowMs?: number;
+  /** Lambda sets AWS_LAMBDA_FUNCTION_NAME; the local stack has none. @default that, or "local" */
+  functionName?: string;
+}
+
+/** Writes the request's EMF lines. */
+export function writeIngestMetrics(tally: IngestTally, context: MetricContext = {}): void {
+  const nowMs = context.nowMs ?? Date.now();
+  const functionName = context.functionName ?? process.env.AWS_LAMBDA_FUNCTION_NAME ?? "local";
+  const totalRejected = [...tally.rejected.values()].reduce((sum, n) => sum + n, 0);
+  writeEmf(nowMs, { [METRIC_DIMENSIONS.function]: functionName }, {
+    [INGEST_METRICS.accepted]: tally.accepted,
+    [INGEST_METRICS.duplicates]: tally.duplicates,
+    [INGEST_METRICS.rejected]: totalRejected,
+  });
+  for (const [reason, count] of tally.rejected) {
+    writeEmf(nowMs, { [METRIC_DIMENSIONS.function]: functionName, [METRIC_DIMENSIONS.reason]: reason }, { [INGEST_METRICS.rejected]: count });
+  }
+}
+
+/** One EMF document: the `_aws` metadata, the dimension values and the counts as root members. */
+function writeEmf(nowMs: number, dimensions: Record<string, string>, counts: Record<string, number>): void {
+  const document = {
+    _aws: {
+      Timestamp: nowMs,
+      CloudWatchMetrics: [
+        {
+          Namespace: METRICS_NAMESPACE,
+          Dimensions: [Object.keys(dimensions)],
+          Metrics: Object.keys(counts).map((name) => ({ Name: name, Unit: "Count" })),
+        },
+      ],
+    },
+    ...dimensions,
+    ...counts,
+  };
+  // log() serializes its fields with JSON.stringify, so the nested `_aws` object arrives intact;
+  // LogFields is flat on purpose (request log lines stay flat), hence the cast for this one caller.
+  log("INFO", "metrics", document as unknown as LogFields);
+}

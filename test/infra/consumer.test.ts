@@ -1,0 +1,382 @@
+/**
+ * EventStore.onEvent and the consumer index.ts ships (config forwardToEventBridge): the stream
+ * exists only with a consumer; the consumer's role reads that stream and sends to its own
+ * dead-letter queue, nothing more; and the closure Pulumi serialized runs in a fresh Node process.
+ */
+import { expect } from "chai";
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { marshall } from "@aws-sdk/util-dynamodb";
+import { EventConsumer, NEW_EVENTS_FILTER, STREAM_READ_ACTIONS } from "../../components/EventConsumer";
+import { EventStore } from "../../components/EventStore";
+import { expectLeastPrivilege, policyOf } from "../support/leastPrivilege";
+import { ACCOUNT, buildStack, REGION, type BuiltStack, type MockResource } from "../support/pulumiStack";
+import { EVERYTHING_ON, sharedStack } from "../support/sharedStacks";
+import { XRAY_WRITE_ACTIONS } from "../../components/handlerFunction";
+
+const TABLE = "aws:dynamodb/table:Table";
+const FUNCTION = "aws:lambda/function:Function";
+const MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping";
+const QUEUE = "aws:sqs/queue:Queue";
+const BUS = "aws:cloudwatch/eventBus:EventBus";
+
+const eventsTable = (s: BuiltStack) => s.one(TABLE, (t) => t.inputs.name === `event-ingestion-${s.stack}-events`);
+const consumerFunction = (s: BuiltStack) => s.one(FUNCTION, (f) => f.inputs.name === `event-ingestion-${s.stack}-consumer-forward`);
+const resolve = <T>(output: pulumi.Output<T>): Promise<T> => new Promise((r) => output.apply(r));
+
+describe("EventStore.onEvent and the forwardToEventBridge consumer", function () {
+  this.timeout(60_000);
+  let off: BuiltStack;
+  let on: BuiltStack;
+  before(async () => {
+    off = await sharedStack("dev");
+    on = await sharedStack("dev", EVERYTHING_ON);
+  });
+
+  describe("config forwardToEventBridge", () => {
+    it("off (the default): no stream, no consumer, no queue, no bus", () => {
+      expect(eventsTable(off).inputs.streamEnabled).to.equal(false);
+      expect(eventsTable(off).inputs).not.to.have.property("streamViewType");
+      for (const type of [MAPPING, QUEUE, BUS]) expect(off.ofType(type), type).to.have.length(0);
+      expect(off.ofType(FUNCTION).map((f) => f.inputs.name)).not.to.include("event-ingestion-dev-consumer-forward");
+      expect(off.outputs.eventBusName).to.equal(undefined);
+    });
+
+    it("on: the table streams NEW_IMAGE and one mapping feeds only inserts to the consumer", () => {
+      const table = eventsTable(on);
+      expect(table.inputs).to.deep.include({ streamEnabled: true, streamViewType: "NEW_IMAGE" });
+      const mapping = on.one(MAPPING).inputs;
+      const queue = on.one(QUEUE);
+      expect(mapping).to.deep.include({
+        eventSourceArn: table.state.streamArn,
+        functionName: consumerFunction(on).state.arn,
+        startingPosition: "TRIM_HORIZON",
+        batchSize: 100,
+        maximumRetryAttempts: 3,
+        bisectBatchOnFunctionError: true,
+        filterCriteria: { filters: [{ pattern: NEW_EVENTS_FILTER }] },
+        destinationConfig: { onFailure: { destinationArn: queue.state.arn } },
+      });
+      expect(JSON.parse(NEW_EVENTS_FILTER)).to.deep.equal({ eventName: ["INSERT"] });
+    });
+
+    it("on: failed batches go to the consumer's own encrypted dead-letter queue, kept 14 days", () => {
+      expect(on.one(QUEUE).inputs).to.deep.include({
+        name: "event-ingestion-dev-consumer-forward-dlq",
+        messageRetentionSeconds: 14 * 86_400,
+        sqsManagedSseEnabled: true,
+      });
+    });
+
+    it("on: the consumer is arm64 nodejs24.x with JSON logs in its own log group, and knows its bus", () => {
+      const consumer = consumerFunction(on).inputs;
+      expect(consumer).to.deep.include({ runtime: "nodejs24.x", architectures: ["arm64"], handler: "index.handler", memorySize: 256, timeout: 30 });
+      expect(consumer.loggingConfig).to.deep.include({ logFormat: "JSON", logGroup: "/aws/lambda/event-ingestion-dev-consumer-forward" });
+      expect(consumer.environment.variables).to.deep.equal({ EVENT_BUS_NAME: "event-ingestion-dev-events" });
+      expect(on.one(BUS).inputs.name).to.equal("event-ingestion-dev-events");
+      expect(on.outputs.eventBusName).to.equal("event-ingestion-dev-events");
+    });
+
+    it("on: the consumer's role reads the stream, sends to its DLQ, puts events on its bus, writes its logs (and traces); nothing else", () => {
+      const consumer = consumerFunction(on);
+      const statements = policyOf(on, consumer).Statement;
+      expect(statements).to.deep.equal([
+        { Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/event-ingestion-dev-consumer-forward:*`] },
+        { Effect: "Allow", Action: [...STREAM_READ_ACTIONS], Resource: [eventsTable(on).state.streamArn] },
+        { Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [on.one(QUEUE).state.arn] },
+        { Effect: "Allow", Action: ["events:PutEvents"], Resource: [on.one(BUS).state.arn] },
+        // This build has tracing on (docs/adr/0013).
+        { Effect: "Allow", Action: [...XRAY_WRITE_ACTIONS], Resource: ["*"] },
+      ]);
+      expect(STREAM_READ_ACTIONS).to.have.members(["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"]);
+      for (const f of on.ofType(FUNCTION)) expectLeastPrivilege(on, f);
+    });
+
+    it("on: no managed policy is attached to any role (CallbackFunction's full-access defaults are never used)", () => {
+      expect(on.ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")).to.have.length(0);
+      for (const role of on.ofType("aws:iam/role:Role")) expect(role.inputs, role.name).not.to.have.property("managedPolicyArns");
+    });
+  });
+
+  describe("the serialized callback, run in a fresh Node process", () => {
+    let eventBridge: FakeEventBridge;
+    let code: string;
+    before(async () => {
+      eventBridge = await startFakeEventBridge();
+      code = await codeOf(consumerFunction(on));
+    });
+    after(() => eventBridge.close());
+    beforeEach(() => eventBridge.reset());
+
+    it("is a self-contained CommonJS module: no Pulumi inside, the SDK from Lambda's runtime", () => {
+      expect(code).to.match(/exports\.handler = /);
+      expect(code).not.to.include("@pulumi");
+      expect(code).to.include('require("@aws-sdk/client-eventbridge")');
+    });
+
+    it("puts each inserted event on the bus, 10 entries per call, with exact numbers and without storage fields", async () => {
+      const inserts = Array.from({ length: 12 }, (_, i) => insertRecord(i));
+      const result = await runInFreshProcess(code, { Records: [...inserts, modifyRecord()] }, eventBridge.url);
+      expect(result.code, result.stderr).to.equal(0);
+
+      expect(eventBridge.calls.map((c) => c.Entries.length)).to.deep.equal([10, 2]);
+      const entries = eventBridge.calls.flatMap((c) => c.Entries);
+      expect(entries.map((e) => JSON.parse(e.Detail).event_id)).to.deep.equal(inserts.map((_, i) => eventId(i)));
+      const [first] = entries;
+      expect(first).to.deep.include({
+        EventBusName: "event-ingestion-dev-events",
+        Source: "event-ingestion",
+        DetailType: "order.created",
+        Time: "2026-11-22T10:00:00.000Z",
+      });
+      // Digits beyond a double's precision arrive exactly as they were stored.
+      expect(first!.Detail).to.include('"total":12345678901234567890').and.include('"rate":0.1000000000000000055511151231257827');
+      const detail = JSON.parse(first!.Detail);
+      expect(detail).to.deep.include({
+        event_id: eventId(0),
+        event_type: "order.created",
+        metadata: { tenant: "acme", attempt: 1, test: true },
+        created_at: "2026-11-22T10:00:00.000Z",
+        source: { api_key_id: "key_0123456789abcdef" },
+        schema_version: 1,
+      });
+      expect(detail.payload).to.deep.include({ order_id: "o-0", lines: [{ sku: "a", qty: 2 }], note: null });
+      for (const internal of ["status", "status_shard", "request_sha256", "delivery_attempts", "delivered_at", "ttl"]) {
+        expect(detail, internal).not.to.have.property(internal);
+      }
+    });
+
+    it("fails the batch when EventBridge refuses an entry, so Lambda retries, bisects and finally dead-letters it", async () => {
+      eventBridge.failNext = 1;
+      const result = await runInFreshProcess(code, { Records: [insertRecord(0), insertRecord(1)] }, eventBridge.url);
+      expect(result.code).to.equal(1);
+      expect(result.stderr).to.include("EventBridge refused 1 of 2 events: InternalFailure");
+    });
+
+    it("does nothing for a batch without inserts", async () => {
+      const result = await runInFreshProcess(code, { Records: [modifyRecord()] }, eventBridge.url);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(eventBridge.calls).to.have.length(0);
+    });
+  });
+
+  describe("EventStore.onEvent on its own", () => {
+    let current: BuiltStack;
+    before(async () => {
+      current = await buildStack("dev"); // components made below register under these mocks
+    });
+    /** What the current mocks recorded for the resource of `type` named `name`. */
+    const recorded = (type: string, name: string) => current.resources.find((r) => r.type === type && r.name === name)!;
+
+    it("refuses a table without a stream, naming the argument to set", () => {
+      const store = new EventStore("no-stream");
+      expect(() => store.onEvent("audit", async () => {})).to.throw(/the table has no stream; create the EventStore with stream: true/);
+    });
+
+    it("fails early on a bad name, a duplicate name, or options out of range", () => {
+      const store = new EventStore("checks", { stream: true });
+      expect(() => store.onEvent("Bad_Name", async () => {})).to.throw(/name must match \[a-z\]\[a-z0-9-\]\*/);
+      expect(() => store.onEvent("big", async () => {}, { batchSize: 20_000 })).to.throw(/batchSize must be an integer from 1 to 10000/);
+      expect(() => store.onEvent("retries", async () => {}, { maximumRetryAttempts: -1 })).to.throw(/maximumRetryAttempts must be an integer from 0/);
+      expect(() => store.onEvent("start", async () => {}, { startingPosition: "AT_TIMESTAMP" as never })).to.throw(/startingPosition must be/);
+      expect(() => store.onEvent("slow", async () => {}, { timeoutSeconds: 901 })).to.throw(/onEvent\("slow"\): timeoutSeconds must be an integer from 1 to 900/);
+      store.onEvent("audit", async () => {});
+      expect(() => store.onEvent("audit", async () => {})).to.throw(/already attached/);
+    });
+
+    it("takes its options, a transform, and (with deadLetterQueue: false) no queue and no sqs grant", async () => {
+      const store = new EventStore("options", { stream: true, encryption: { kmsKeyArn: "arn:aws:kms:eu-north-1:123456789012:key/abc" } });
+      const consumer = store.onEvent("plain", async () => {}, {
+        batchSize: 10,
+        startingPosition: "LATEST",
+        maximumRetryAttempts: 0,
+        bisectBatchOnError: false,
+        deadLetterQueue: false,
+        transform: { eventSourceMapping: { maximumBatchingWindowInSeconds: 5 } },
+      });
+      expect(consumer).to.be.instanceOf(EventConsumer);
+      expect(consumer.deadLetterQueue).to.equal(undefined);
+      expect(store.consumers).to.deep.equal([consumer]);
+      expect(await resolve(consumer.urn)).to.include("event-ingestion:index:EventStore$event-ingestion:index:EventConsumer::options-plain");
+      expect(await resolve(consumer.function.urn)).to.include("event-ingestion:index:EventConsumer$aws:lambda/function:Function::options-plain");
+      await resolve(pulumi.all([consumer.eventSourceMapping.urn, consumer.function.urn]));
+      const mapping = recorded(MAPPING, "options-plain-source").inputs;
+      expect(mapping).to.deep.include({ batchSize: 10, startingPosition: "LATEST", maximumRetryAttempts: 0, bisectBatchOnFunctionError: false, maximumBatchingWindowInSeconds: 5 });
+      expect(mapping).not.to.have.property("destinationConfig");
+      const policy = JSON.parse(recorded("aws:iam/rolePolicy:RolePolicy", "options-plain-policy").inputs.policy);
+      const actions = policy.Statement.flatMap((s: { Action: string[] }) => s.Action);
+      expect(actions).not.to.include("sqs:SendMessage");
+      // A table encrypted with your own key: reading its stream needs kms:Decrypt on that key.
+      expect(policy.Statement).to.deep.include({ Effect: "Allow", Action: ["kms:Decrypt"], Resource: ["arn:aws:kms:eu-north-1:123456789012:key/abc"] });
+    });
+
+    it("serializes a plain callback (not a factory) with what it captures, and it runs in a fresh process", async () => {
+      const store = new EventStore("plain-callback", { stream: true });
+      const greeting = "stored";
+      const consumer = store.onEvent("echo", async (event) => {
+        for (const record of event.Records) process.stdout.write(`${greeting} ${record.dynamodb.NewImage?.event_id?.S}\n`);
+      });
+      await resolve(consumer.function.urn);
+      const code = await codeOf(recorded(FUNCTION, "plain-callback-echo"));
+      const result = await runInFreshProcess(code, { Records: [insertRecord(7)] }, "http://127.0.0.1:9");
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.stdout).to.equal(`stored ${eventId(7)}\n`);
+      expect(await resolve(consumer.function.name)).to.equal("event-ingestion-dev-consumer-echo");
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// A stream record like DynamoDB writes for a stored event, and the fresh-process runner.
+
+function eventId(i: number): string {
+  return `evt_01JDTEST${String(i).padStart(18, "0")}`;
+}
+
+function insertRecord(i: number) {
+  const image = marshall(
+    {
+      event_id: eventId(i),
+      event_type: "order.created",
+      payload: { order_id: `o-${i}`, lines: [{ sku: "a", qty: 2 }], note: null },
+      metadata: { tenant: "acme", attempt: 1, test: true },
+      created_at: "2026-11-22T10:00:00.000Z",
+      received_at: "2026-11-22T10:00:00.000Z",
+      request_id: `req-${i}`,
+      source: { api_key_id: "key_0123456789abcdef" },
+      status: "pending",
+      delivery_attempts: 0,
+      delivered_at: null,
+      ttl: 1_795_000_000,
+      schema_version: 1,
+      status_shard: "pending#3",
+      request_sha256: "0".repeat(64),
+    },
+    { removeUndefinedValues: true },
+  );
+  // Numbers a double cannot carry, stored with every digit (the JSON reader's NumberValue).
+  image.payload!.M!.total = { N: "12345678901234567890" };
+  image.payload!.M!.rate = { N: "0.1000000000000000055511151231257827" };
+  return {
+    eventID: `e-${i}`,
+    eventName: "INSERT",
+    eventVersion: "1.1",
+    eventSource: "aws:dynamodb",
+    awsRegion: REGION,
+    dynamodb: { Keys: { event_id: { S: eventId(i) } }, NewImage: image, SequenceNumber: String(100 + i), SizeBytes: 512, StreamViewType: "NEW_IMAGE", ApproximateCreationDateTime: 1_795_000_000 },
+  };
+}
+
+function modifyRecord() {
+  return { ...insertRecord(99), eventName: "MODIFY" };
+}
+
+async function codeOf(fn: MockResource): Promise<string> {
+  const assets = await fn.inputs.code.assets;
+  expect(Object.keys(assets)).to.deep.equal(["index.js"]);
+  return await assets["index.js"].text;
+}
+
+/**
+ * Writes the serialized module to an empty directory and calls its `handler` from a new Node
+ * process whose only environment is what Lambda would give it. Lambda's runtime provides
+ * @aws-sdk/client-eventbridge; here a small stand-in in the directory's node_modules speaks
+ * EventBridge's PutEvents wire format (AWS JSON 1.1) to AWS_ENDPOINT_URL_EVENTBRIDGE, the
+ * variable the real SDK honours too.
+ */
+async function runInFreshProcess(code: string, event: unknown, endpoint: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "consumer-"));
+  try {
+    fs.writeFileSync(path.join(dir, "index.js"), code);
+    fs.writeFileSync(path.join(dir, "event.json"), JSON.stringify(event));
+    const sdk = path.join(dir, "node_modules", "@aws-sdk", "client-eventbridge");
+    fs.mkdirSync(sdk, { recursive: true });
+    fs.writeFileSync(path.join(sdk, "index.js"), EVENTBRIDGE_STAND_IN);
+    const runner =
+      'require("./index.js").handler(JSON.parse(require("fs").readFileSync("event.json","utf8")), {})' +
+      '.then(() => process.exit(0), (e) => { process.stderr.write(String(e && e.message)); process.exit(1); });';
+    const child = spawn(process.execPath, ["-e", runner], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? "", AWS_REGION: REGION, EVENT_BUS_NAME: "event-ingestion-dev-events", AWS_ENDPOINT_URL_EVENTBRIDGE: endpoint },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    const exitCode = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    return { code: exitCode, stdout, stderr };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const EVENTBRIDGE_STAND_IN = `
+class PutEventsCommand { constructor(input) { this.input = input; } }
+class EventBridgeClient {
+  async send(command) {
+    const response = await fetch(process.env.AWS_ENDPOINT_URL_EVENTBRIDGE, {
+      method: "POST",
+      headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": "AWSEvents." + command.constructor.name.replace(/Command$/, "") },
+      body: JSON.stringify(command.input),
+    });
+    if (!response.ok) throw new Error("EventBridge answered " + response.status);
+    return response.json();
+  }
+}
+module.exports = { EventBridgeClient, PutEventsCommand };
+`;
+
+interface PutEventsEntry {
+  EventBusName: string;
+  Source: string;
+  DetailType: string;
+  Detail: string;
+  Time: string;
+}
+
+interface FakeEventBridge {
+  url: string;
+  calls: { Entries: PutEventsEntry[] }[];
+  /** Refuse this many entries of the next call. */
+  failNext: number;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+/** Answers PutEvents as EventBridge does: an entry id per accepted entry, an error code per refused one. */
+async function startFakeEventBridge(): Promise<FakeEventBridge> {
+  const state: FakeEventBridge = {
+    url: "",
+    calls: [],
+    failNext: 0,
+    reset: () => {
+      state.calls = [];
+      state.failNext = 0;
+    },
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+  const server = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk) => (body += chunk));
+    req.on("end", () => {
+      if (req.headers["x-amz-target"] !== "AWSEvents.PutEvents") {
+        res.writeHead(400).end();
+        return;
+      }
+      const input = JSON.parse(body) as { Entries: PutEventsEntry[] };
+      state.calls.push(input);
+      const failing = state.failNext;
+      state.failNext = 0;
+      const entries = input.Entries.map((_, i) => (i < failing ? { ErrorCode: "InternalFailure", ErrorMessage: "try again" } : { EventId: `id-${i}` }));
+      res.writeHead(200, { "content-type": "application/x-amz-json-1.1" }).end(JSON.stringify({ FailedEntryCount: failing, Entries: entries }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return state;
+}

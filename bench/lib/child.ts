@@ -1,0 +1,40 @@
+/** Servers under load run in their own process (this one generates the load); they talk over IPC. */
+import { fork, type ChildProcess } from "node:child_process";
+
+export interface ChildServer<T> {
+  info: T;
+  stop(): Promise<void>;
+}
+
+/** Forks a TypeScript module that sends one message (`info`) once it is serving. */
+export function startChildServer<T>(modulePath: string): Promise<ChildServer<T>> {
+  const child: ChildProcess = fork(modulePath, [], {
+    execArgv: ["--require", "tsx/cjs"],
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+    // The handlers' JSON log lines (one per request) would only slow the load test down.
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
+  });
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", (code) => reject(new Error(`${modulePath} exited with code ${code} before serving`)));
+    child.once("message", (info) => {
+      child.removeAllListeners("exit");
+      resolve({
+        info: info as T,
+        stop: () =>
+          new Promise<void>((done) => {
+            child.once("exit", () => done());
+            child.disconnect();
+          }),
+      });
+    });
+  });
+}
+
+/** In the child: report `info` to the parent, and clean up when the parent disconnects. */
+export function serveUntilParentLeaves(info: unknown, cleanup: () => Promise<void>): void {
+  process.send!(info);
+  process.once("disconnect", () => {
+    void cleanup().finally(() => process.exit(0));
+  });
+}

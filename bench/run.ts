@@ -1,0 +1,141 @@
+/**
+ * `npm run bench`: every benchmark of docs/BENCHMARKS.md in one run, each figure a ratio against a
+ * baseline measured in the same run. Prints a table and writes bench/results.json.
+ * BENCH_COLD_ROUNDS sets the fresh processes per module for cold start (default 21).
+ */
+import * as fs from "node:fs";
+import { measureInitTimes } from "./cold/measureInit";
+import { buildClosurePackage } from "./peers/closure";
+import { compareAuthorizers } from "./peers/authorizer";
+import { measureLocalThroughput } from "./local/throughput";
+import { EMPTY_MODULE, initRatio, prepareBundles, summarizeColdStart } from "./coldStart";
+import { BUILD_DIR } from "./cold/packagings";
+import { deployedAccessLogBytes } from "./cost/accessLog";
+import { measuredInputs } from "./cost/measured";
+import { estimateCost, type Workload } from "./cost/model";
+import { loadPrices } from "./cost/prices";
+import { measureCpuCost } from "./cpuCost";
+import { measureHandlerOverhead } from "./handlerOverhead";
+import { measureItemSize } from "./itemSize";
+import { describeMachine } from "./lib/machine";
+import { printTable, writeResults, type Row } from "./lib/report";
+import { ratio, round } from "./lib/stats";
+
+const COLD_ROUNDS = Number(process.env.BENCH_COLD_ROUNDS ?? 21);
+/** The workload the cost figures are for; `npm run cost` takes any other. */
+export const COST_WORKLOAD: Omit<Workload, "batchSize"> = {
+  eventsPerMonth: 10_000_000,
+  avgEventBytes: 300,
+  retentionDays: 30,
+  logRetentionDays: 14,
+  apiKeys: 1,
+  authorizerCacheTtlSeconds: 300,
+};
+
+async function section<T>(name: string, fn: () => Promise<T> | T): Promise<T> {
+  const started = Date.now();
+  process.stderr.write(`bench: ${name} …`);
+  const result = await fn();
+  process.stderr.write(` ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  return result;
+}
+
+async function main(): Promise<void> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  const started = Date.now();
+  const machine = describeMachine();
+  fs.rmSync(BUILD_DIR, { recursive: true, force: true });
+
+  const item = await section("stored item size", measureItemSize);
+  const overhead = await section("handler vs bare put", measureHandlerOverhead);
+  const cpu = await section("validation + enrichment CPU", measureCpuCost);
+  const authorizer = await section("authorizer: seed (bcrypt + scan) vs ours", compareAuthorizers);
+  const closure = await section("inline closure package (Pulumi serializer)", buildClosurePackage);
+  const accessLogBytes = await section("access log line", deployedAccessLogBytes);
+  const bundles = await section("bundles, both packagings", prepareBundles);
+  const coldSamples = await section(`cold start, ${COLD_ROUNDS} processes per module`, () =>
+    measureInitTimes({ ...bundles.modules, closure: closure.module_file }, COLD_ROUNDS),
+  );
+  const local = await section("local stack throughput (autocannon)", measureLocalThroughput);
+
+  const coldStart = summarizeColdStart(bundles, coldSamples);
+  const { module_file: _closureModule, ...closureFigures } = closure;
+  const shipped = coldStart.functions.ingest![coldStart.faster_packaging];
+  const costInputs = measuredInputs({ item, handler_overhead: overhead, peers: { authorizer }, access_log_bytes: accessLogBytes });
+  const { prices, file: pricesFile } = loadPrices();
+  const cost1 = estimateCost({ ...COST_WORKLOAD, batchSize: 1 }, costInputs, prices);
+  const cost25 = estimateCost({ ...COST_WORKLOAD, batchSize: 25 }, costInputs, prices);
+
+  const results = {
+    date: new Date().toISOString(),
+    machine,
+    duration_s: Math.round((Date.now() - started) / 1000),
+    item,
+    handler_overhead: {
+      ...overhead,
+      validate_enrich_us: cpu.validate_enrich_us,
+      validate_enrich_fraction_of_put: round(cpu.validate_enrich_us / (overhead.bare_put_p50_ms * 1000)),
+      validate_enrich_between_puts_us: cpu.validate_enrich_between_puts_us,
+      validate_enrich_between_puts_fraction_of_put: round(cpu.validate_enrich_between_puts_us / (overhead.bare_put_p50_ms * 1000)),
+      phases_us: cpu.phases_us,
+    },
+    cold_start: coldStart,
+    peers: {
+      closure_bundle_ratio: ratio(closure.package_bytes, shipped.bytes),
+      closure_zipped_ratio: ratio(closure.package_zipped_bytes, shipped.zipped_bytes),
+      closure_init_ratio: initRatio(coldSamples, "closure", `ingest:${coldStart.faster_packaging}`),
+      closure_init_vs_empty_ratio: initRatio(coldSamples, "closure", EMPTY_MODULE),
+      closure: closureFigures,
+      bcrypt_authorizer_ratio: authorizer.bcrypt_authorizer_ratio,
+      authorizer,
+    },
+    local,
+    cost: {
+      floor_ratio_batch1: round(cost1.floor_ratio),
+      floor_ratio_batch25: round(cost25.floor_ratio),
+      ingest_usd_per_million_events_batch1: round(cost1.ingest_usd_per_million_events, 4),
+      ingest_usd_per_million_events_batch25: round(cost25.ingest_usd_per_million_events, 4),
+      floor_usd_per_million_events: round(cost25.floor_usd / (COST_WORKLOAD.eventsPerMonth / 1e6), 4),
+      workload: COST_WORKLOAD,
+      prices_region: pricesFile.region,
+    },
+    cost_inputs: costInputs,
+  };
+  writeResults(results);
+
+  const rows: Row[] = [
+    { section: "item", figure: "typical 300-byte event, stored bytes", value: item.typical_stored_bytes, goal: "≤ 1024 (1 write unit)", met: item.typical_stored_bytes <= 1024 },
+    { section: "handler", figure: "p50 ratio (handler / bare put)", value: results.handler_overhead.p50_ratio, goal: "≤ 1.10", met: results.handler_overhead.p50_ratio <= 1.1 },
+    { section: "handler", figure: "p99 ratio", value: results.handler_overhead.p99_ratio },
+    { section: "handler", figure: "throughput ratio", value: results.handler_overhead.throughput_ratio, goal: "≥ 0.90", met: results.handler_overhead.throughput_ratio >= 0.9 },
+    { section: "handler", figure: "CPU per op ratio (handler / bare put)", value: overhead.cpu_per_op_ratio },
+    { section: "handler", figure: "p50 ratio vs the conditional put", value: overhead.vs_conditional_put.p50_ratio },
+    { section: "handler", figure: "throughput ratio vs the conditional put", value: overhead.vs_conditional_put.throughput_ratio },
+    { section: "handler", figure: "validation + enrichment µs (warm)", value: cpu.validate_enrich_us },
+    { section: "handler", figure: "  … as a fraction of the bare put", value: results.handler_overhead.validate_enrich_fraction_of_put },
+    { section: "handler", figure: "  … µs right after a put (cold caches)", value: cpu.validate_enrich_between_puts_us },
+    { section: "cold", figure: "ingest bundle bytes, SDK external", value: coldStart.ingest_bundle_bytes, goal: "≤ 61440", met: coldStart.ingest_bundle_bytes <= 61_440 },
+    { section: "cold", figure: "ingest bundle bytes, SDK bundled", value: coldStart.ingest_bundle_bytes_sdk_bundled },
+    { section: "cold", figure: "ingest init ratio, SDK bundled", value: coldStart.functions.ingest!.sdk_bundled.init_ratio },
+    { section: "cold", figure: "ingest init ratio, SDK external", value: coldStart.functions.ingest!.sdk_external.init_ratio },
+    { section: "cold", figure: `init ratio, shipped (${coldStart.faster_packaging})`, value: coldStart.init_ratio, goal: "≤ 1.5", met: coldStart.init_ratio <= 1.5 },
+    { section: "cold", figure: "  candidate: credentials from env only", value: coldStart.ingest_candidates.sdk_bundled_env_credentials.init_ratio },
+    { section: "cold", figure: "  candidate: no SDK (floor of our code)", value: coldStart.ingest_candidates.no_sdk.init_ratio },
+    { section: "peers", figure: "closure package / our bundle (bytes)", value: results.peers.closure_bundle_ratio },
+    { section: "peers", figure: "closure init / our init", value: results.peers.closure_init_ratio },
+    { section: "peers", figure: "seed authorizer / ours, per check", value: authorizer.bcrypt_authorizer_ratio },
+    { section: "local", figure: "single events/s (stack)", value: local.throughput_single_rps },
+    { section: "local", figure: "batch-25 events/s (stack)", value: local.throughput_batch25_events_per_s },
+    { section: "local", figure: "raw dynalite puts/s", value: local.raw_put_rps },
+    { section: "cost", figure: "ratio to write floor, batch 1", value: results.cost.floor_ratio_batch1 },
+    { section: "cost", figure: "ratio to write floor, batch 25", value: results.cost.floor_ratio_batch25, goal: "≤ 1.10", met: results.cost.floor_ratio_batch25 <= 1.1 },
+  ];
+  console.log();
+  printTable(rows);
+  console.log(`\n${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${results.duration_s} s; wrote bench/results.json`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,7 +1,7 @@
 /**
  * An API Gateway HTTP API emulator: routes from handlers/routes.ts, payload format 2.0 events,
  * the Lambda authorizer with API Gateway's identity-source cache, and API Gateway's own answers
- * (401/403/404/413/500/503 with `{"message": …}` bodies, the `apigw-requestid` header).
+ * (401/403/404/413/431/500/503 with `{"message": …}` bodies, the `apigw-requestid` header).
  */
 import { randomBytes } from "node:crypto";
 import * as http from "node:http";
@@ -10,7 +10,12 @@ import { ROUTES, routeKey, type RouteSpec } from "../handlers/routes";
 import type { LocalFunction } from "./lambdaHost";
 
 /** API Gateway HTTP API quotas. */
-export const GATEWAY_LIMITS = { maxBodyBytes: 10 * 1024 * 1024, integrationTimeoutMs: 30_000 };
+export const GATEWAY_LIMITS = {
+  maxBodyBytes: 10 * 1024 * 1024,
+  integrationTimeoutMs: 30_000,
+  /** "Total combined size of request line and header values"; Node's own parser stops at 16 KB. */
+  maxRequestLineAndHeaderBytes: 10_240,
+};
 
 export interface GatewayOptions {
   functions: Record<RouteSpec["handler"], LocalFunction>;
@@ -55,6 +60,7 @@ export function createGateway(options: GatewayOptions): http.Server {
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse, requestId: string): Promise<number> {
     const send = (status: number, message: string) => sendGatewayError(res, status, message);
+    if (requestLineAndHeaderBytes(req) > GATEWAY_LIMITS.maxRequestLineAndHeaderBytes) return send(431, "Request Header Fields Too Large");
     const url = new URL(req.url ?? "/", "http://localhost");
     const method = (req.method ?? "GET").toUpperCase();
     const match = matchRoute(routes, method, url.pathname);
@@ -142,10 +148,26 @@ function matchRoute(routes: CompiledRoute[], method: string, path: string) {
     const m = route.pattern.exec(path);
     if (!m) continue;
     const pathParameters: Record<string, string> = {};
-    route.params.forEach((name, i) => (pathParameters[name] = decodeURIComponent(m[i + 1]!)));
+    route.params.forEach((name, i) => (pathParameters[name] = decodePathSegment(m[i + 1]!)));
     return { route, pathParameters };
   }
   return undefined;
+}
+
+/** A malformed escape (`%E0%A4%A`) is passed on as sent, for the handler to reject, never a 500. */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/** Bytes of the request line plus every header value, as API Gateway counts them for its quota. */
+function requestLineAndHeaderBytes(req: http.IncomingMessage): number {
+  let bytes = Buffer.byteLength(`${req.method} ${req.url} HTTP/${req.httpVersion}`, "latin1");
+  for (let i = 1; i < req.rawHeaders.length; i += 2) bytes += Buffer.byteLength(req.rawHeaders[i]!, "latin1");
+  return bytes;
 }
 
 async function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | "too_large"> {

@@ -25,6 +25,21 @@ export function isStorageUnavailable(error: unknown): boolean {
   return (e.$metadata?.httpStatusCode ?? 0) >= 500;
 }
 
+/** Storage refused before doing any work: a throttled request or a refused connection was not applied. */
+const NOT_APPLIED_NAMES = new Set(["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"]);
+const NOT_APPLIED_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN"]);
+
+/**
+ * True for a storage fault after which the write may have been applied although storage never said
+ * so: a timeout, a dropped connection, a 5xx. The client must not be told that nothing was stored.
+ * (Judged on the last attempt's error; see docs/THREAT_MODEL.md for the rare mixed sequence.)
+ */
+export function isOutcomeUnknown(error: unknown): boolean {
+  if (!isStorageUnavailable(error)) return false;
+  const { name = "", code = "" } = error as { name?: string; code?: string };
+  return !NOT_APPLIED_NAMES.has(name) && !NOT_APPLIED_CODES.has(code);
+}
+
 export function errorName(error: unknown): string | undefined {
   return error && typeof error === "object" && "name" in error ? String((error as { name: unknown }).name) : undefined;
 }

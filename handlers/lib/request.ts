@@ -9,7 +9,7 @@ import { findRoute, SCOPES, type Scope } from "../routes";
 import { problem, type Response } from "./http";
 import { RETRY_AFTER_SECONDS } from "./limits";
 import { log, type LogFields } from "./log";
-import { errorName, isStorageUnavailable } from "./faults";
+import { errorName, isOutcomeUnknown, isStorageUnavailable } from "./faults";
 
 /** What the API key authorizer puts in `requestContext.authorizer.lambda`. */
 export interface AuthorizerContext {
@@ -97,7 +97,9 @@ function faultResponse(error: unknown, requestId: string, fields: LogFields): Re
         status: 503,
         code: "storage_unavailable",
         title: "Storage is temporarily unavailable",
-        detail: "Nothing was stored. Retry after the delay in Retry-After; an Idempotency-Key makes the retry safe.",
+        detail: isOutcomeUnknown(error)
+          ? "Storage did not confirm the write in time, so it may or may not have been applied. Retry after the delay in Retry-After with the same Idempotency-Key: an event that was stored is answered as a duplicate, never stored twice."
+          : "Nothing was stored. Retry after the delay in Retry-After; an Idempotency-Key makes the retry safe.",
         headers: { "retry-after": String(RETRY_AFTER_SECONDS) },
       },
       requestId,

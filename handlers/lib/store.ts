@@ -9,11 +9,13 @@ import { wrapImpreciseNumber } from "./json";
 /**
  * Three attempts with short per-attempt timeouts, so the worst case (about 3 × 2 s plus backoff)
  * ends well inside the 10 s function timeout and the client gets a 503 rather than a Lambda timeout.
+ * `throwOnRequestTimeout`: without it the SDK's HTTP handler only logs a warning when
+ * `requestTimeout` passes and keeps waiting, so an unanswered request would outlive the function.
  * The endpoint comes from AWS_ENDPOINT_URL_DYNAMODB when set (the local stack sets it).
  */
 export const DYNAMODB_CLIENT_DEFAULTS: DynamoDBClientConfig = {
   maxAttempts: 3,
-  requestHandler: { connectionTimeout: 500, requestTimeout: 1500 },
+  requestHandler: { connectionTimeout: 500, requestTimeout: 1500, throwOnRequestTimeout: true },
 };
 
 export function createDocumentClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
@@ -38,6 +40,7 @@ export class EventRepository {
   /** Stores `record` unless an item with its id exists; then returns that item instead. */
   async putNew(record: EventRecord): Promise<PutOutcome> {
     const key = EVENTS_TABLE.partitionKey.name;
+    let retried = false;
     try {
       await this.doc.send(
         new PutCommand({
@@ -50,12 +53,22 @@ export class EventRepository {
       return { created: true };
     } catch (error) {
       if (errorName(error) !== "ConditionalCheckFailedException") throw error;
+      retried = ((error as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1) > 1;
     }
     // dynalite does not implement ReturnValuesOnConditionCheckFailure, so read the winner back.
     const { Item } = await this.doc.send(
       new GetCommand({ TableName: this.tableName, Key: { [key]: record.event_id }, ConsistentRead: true }),
     );
     if (!Item) throw new Error("conditional put failed but the item is not there");
-    return { created: false, existing: Item as EventRecord };
+    const existing = Item as EventRecord;
+    // An earlier attempt of this very put can be stored although its answer was lost (a timeout);
+    // the SDK's retry then fails on our own write, which is a creation, not a duplicate.
+    if (retried && isSameWrite(existing, record)) return { created: true };
+    return { created: false, existing };
   }
+}
+
+/** The stored item is `record` as this request wrote it: same request, same instant, same content. */
+function isSameWrite(existing: EventRecord, record: EventRecord): boolean {
+  return existing.request_id === record.request_id && existing.created_at === record.created_at && existing.request_sha256 === record.request_sha256;
 }

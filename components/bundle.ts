@@ -3,7 +3,7 @@
  * these very bytes, so what is tested locally is what deploys. No Pulumi imports here.
  */
 import * as path from "node:path";
-import { buildSync } from "esbuild";
+import { buildSync, type BuildOptions } from "esbuild";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
 
@@ -12,6 +12,21 @@ export const BUNDLE_TARGET = "node20";
 
 /** ESM bundles keep CommonJS dependencies (the AWS SDK) working through a real `require`. */
 const REQUIRE_SHIM = 'import{createRequire as __createRequire}from"node:module";const require=__createRequire(import.meta.url);';
+
+/** The esbuild options of every handler bundle (the benchmark builds its variants from these). */
+export const BUNDLE_OPTIONS = {
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: BUNDLE_TARGET,
+  minify: true,
+  legalComments: "none",
+  charset: "utf8",
+  banner: { js: REQUIRE_SHIM },
+  mainFields: ["module", "main"],
+  write: false,
+  logLevel: "silent",
+} as const satisfies BuildOptions;
 
 const cache = new Map<string, string>();
 
@@ -23,20 +38,7 @@ const cache = new Map<string, string>();
 export function bundleHandler(entry: string): string {
   const cached = cache.get(entry);
   if (cached !== undefined) return cached;
-  const result = buildSync({
-    entryPoints: [path.join(PROJECT_ROOT, entry)],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: BUNDLE_TARGET,
-    minify: true,
-    legalComments: "none",
-    charset: "utf8",
-    banner: { js: REQUIRE_SHIM },
-    mainFields: ["module", "main"],
-    write: false,
-    logLevel: "silent",
-  });
+  const result = buildSync({ ...BUNDLE_OPTIONS, entryPoints: [path.join(PROJECT_ROOT, entry)] });
   const code = result.outputFiles[0]!.text;
   cache.set(entry, code);
   return code;

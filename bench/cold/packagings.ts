@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { buildSync } from "esbuild";
-import { BUNDLE_FILE, BUNDLE_TARGET, bundleHandler, PROJECT_ROOT } from "../../components/bundle";
+import { BUNDLE_FILE, BUNDLE_OPTIONS, bundleHandler, PROJECT_ROOT } from "../../components/bundle";
 import { AUTHORIZER_HANDLER, HANDLERS } from "../../handlers/routes";
 
 export type Packaging = "sdk_bundled" | "sdk_external";
@@ -21,8 +21,6 @@ export const FUNCTIONS: Record<string, string> = {
   ...Object.fromEntries(Object.entries(HANDLERS).map(([name, spec]) => [name, spec.entry])),
   authorizer: AUTHORIZER_HANDLER.entry,
 };
-
-const REQUIRE_SHIM = 'import{createRequire as __createRequire}from"node:module";const require=__createRequire(import.meta.url);';
 
 const candidate = (file: string) => path.join(__dirname, "candidates", file);
 
@@ -42,22 +40,7 @@ export function packageCandidate(entry: string, name: Candidate): string {
 }
 
 function build(entry: string, external: string[], alias: Record<string, string> = {}): string {
-  const result = buildSync({
-    entryPoints: [path.join(PROJECT_ROOT, entry)],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: BUNDLE_TARGET,
-    minify: true,
-    legalComments: "none",
-    charset: "utf8",
-    banner: { js: REQUIRE_SHIM },
-    mainFields: ["module", "main"],
-    write: false,
-    logLevel: "silent",
-    external,
-    alias,
-  });
+  const result = buildSync({ ...BUNDLE_OPTIONS, entryPoints: [path.join(PROJECT_ROOT, entry)], external, alias });
   return result.outputFiles[0]!.text;
 }
 

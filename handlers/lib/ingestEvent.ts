@@ -19,7 +19,7 @@ import {
 } from "./schema";
 import type { EventRepository } from "./store";
 import type { IngestConfig } from "./config";
-import { errorName, isStorageUnavailable } from "./faults";
+import { errorName, isOutcomeUnknown, isStorageUnavailable } from "./faults";
 import { httpHandler, type HttpEvent, type RequestContext } from "./request";
 import { countRejection, newIngestTally, writeIngestMetrics, type IngestTally } from "./metrics";
 
@@ -157,7 +157,9 @@ export function createIngestHandler(deps: IngestDependencies) {
             index,
             status: unavailable ? 503 : 500,
             error: unavailable
-              ? { code: "storage_unavailable", title: "Storage is temporarily unavailable", detail: `Not stored. Retry this item after ${RETRY_AFTER_SECONDS} s; an idempotency_key makes the retry safe.` }
+              ? { code: "storage_unavailable", title: "Storage is temporarily unavailable", detail: isOutcomeUnknown(error)
+                    ? `Storage did not confirm this write in time; it may or may not be stored. Retry this item after ${RETRY_AFTER_SECONDS} s with the same idempotency_key: a stored event is answered as a duplicate, never stored twice.`
+                    : `Not stored. Retry this item after ${RETRY_AFTER_SECONDS} s; an idempotency_key makes the retry safe.` }
               : { code: "internal_error", title: "Internal error" },
           };
         }

@@ -109,7 +109,8 @@ describe("authentication under attack", () => {
     before(async () => {
       logs = captureHandlerLogs();
       dataDir = tempDataDir();
-      stack = await startTestStack(dataDir, { onRequest: (entry) => gatewayLog.push(entry) });
+      // A fixed cache TTL: the log test counts one authorize line per distinct Authorization value.
+      stack = await startTestStack(dataDir, { onRequest: (entry) => gatewayLog.push(entry), settings: { authorizerCacheTtlSeconds: 300 } });
       const doc = localDocumentClient(stack);
       destroy = () => doc.destroy();
       keys = new ApiKeyStore(doc, stack.apiKeysTable);

@@ -432,7 +432,8 @@ const DEFECTS: Record<string, Defect> = {
       const text = writeModel(e, style);
       return text.slice(0, p % text.lastIndexOf("}"));
     },
-    expect: rejected(400, "invalid_json"),
+    // A cut inside "-0.5" leaves "-0", which the reader refuses before it reaches the end.
+    expect: rejected(400, ["invalid_json", "number_not_exact"]),
   }),
   "data after the JSON value": (e, p) => ({
     text: (style) => writeModel(e, style) + ["x", "{}", ",", "]", " 1", "\u0000", "}"][p % 7],

@@ -17,12 +17,11 @@ import { EventRepository } from "../../handlers/lib/store";
 import { EVENTS_TABLE } from "../../handlers/lib/tables";
 import { GATEWAY_LIMITS } from "../../local/gateway";
 import type { LocalStack } from "../../local/stack";
-import { startDynalite, type TestDynamo } from "../support/dynalite";
+import { useDynalite } from "../support/dynalite";
 import { httpEvent, postEvent } from "../support/events";
 import { normalizeJson, parseExactJson } from "../support/exactJson";
 import { expectProblem, jsonBody, pointers } from "../support/http";
 import { call, captureHandlerLogs, localDocumentClient, startTestStack, tempDataDir, type HandlerLogs } from "../support/localStack";
-import { captureLogs, type CapturedLogs } from "../support/logs";
 import { abandonedRequest, rawRequest } from "../support/rawHttp";
 
 const EURO_PAYLOAD = JSON.stringify({ event_type: "size.attack", payload: { text: "€".repeat(150_000) } });
@@ -34,34 +33,20 @@ interface BatchBody {
 }
 
 describe("adversarial input (handlers against dynalite)", () => {
-  let dynamo: TestDynamo;
-  let logs: CapturedLogs;
-  let tables = 0;
-
-  before(async () => {
-    dynamo = await startDynalite();
-  });
-  after(async () => {
-    await dynamo.close();
-  });
-  beforeEach(() => {
-    logs = captureLogs();
-  });
-  afterEach(() => logs.restore());
+  const suite = useDynalite();
 
   /** A fresh table with the ingest and read handlers over it. */
   async function api(maxEventBytes = 65_536) {
-    const table = `adversarial-${++tables}`;
-    await dynamo.createTable(EVENTS_TABLE, table);
-    const ingest = createIngestHandler({ repository: new EventRepository(dynamo.doc, table), config: { eventsTable: table, statusIndexShards: 4, maxEventBytes } });
-    const read = createReadHandler({ doc: dynamo.doc, eventsTable: table, statusIndexShards: 4 });
+    const table = await suite.freshTable(EVENTS_TABLE, "adversarial");
+    const ingest = createIngestHandler({ repository: new EventRepository(suite.dynamo.doc, table), config: { eventsTable: table, statusIndexShards: 4, maxEventBytes } });
+    const read = createReadHandler({ doc: suite.dynamo.doc, eventsTable: table, statusIndexShards: 4 });
     const batchEvent = (body: unknown) => httpEvent({ routeKey: "POST /events/batch", body: typeof body === "string" ? body : JSON.stringify(body) });
     const getEvent = async (eventId: string) => {
       const event = httpEvent({ routeKey: "GET /events/{event_id}", headers: { "content-type": undefined } });
       event.pathParameters = { event_id: eventId };
       return read(event);
     };
-    return { table, ingest, read, batchEvent, getEvent, items: () => dynamo.scanAll(table) };
+    return { table, ingest, read, batchEvent, getEvent, items: () => suite.dynamo.scanAll(table) };
   }
   type Api = Awaited<ReturnType<typeof api>>;
 
@@ -93,8 +78,8 @@ describe("adversarial input (handlers against dynalite)", () => {
 
     it("needs that byte count: dynalite itself stores the 450,000-byte item, counting characters where DynamoDB counts bytes", async () => {
       const { table } = await api();
-      await dynamo.doc.send(new PutCommand({ TableName: table, Item: { event_id: "evt_dynalite_accepts", payload: JSON.parse(EURO_PAYLOAD).payload } }));
-      expect(await dynamo.scanAll(table)).to.have.length(1);
+      await suite.dynamo.doc.send(new PutCommand({ TableName: table, Item: { event_id: "evt_dynalite_accepts", payload: JSON.parse(EURO_PAYLOAD).payload } }));
+      expect(await suite.dynamo.scanAll(table)).to.have.length(1);
     });
 
     it('reports 413 for a 150,000 × "€" item inside a batch and stores the batch\'s other items', async () => {

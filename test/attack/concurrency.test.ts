@@ -10,10 +10,9 @@ import { createIngestHandler } from "../../handlers/lib/ingestEvent";
 import type { Response } from "../../handlers/lib/http";
 import { EventRepository } from "../../handlers/lib/store";
 import { EVENTS_TABLE } from "../../handlers/lib/tables";
-import { startDynalite, type TestDynamo } from "../support/dynalite";
+import { useDynalite } from "../support/dynalite";
 import { httpEvent, postEvent, TIME_EPOCH } from "../support/events";
 import { expectProblem, jsonBody } from "../support/http";
-import { captureLogs, type CapturedLogs } from "../support/logs";
 
 interface Acceptance {
   event_id: string;
@@ -32,36 +31,22 @@ const statuses = (responses: Response[]) => responses.map((r) => r.statusCode);
 const count = (values: number[], status: number) => values.filter((s) => s === status).length;
 
 describe("concurrency (handlers against dynalite)", () => {
-  let dynamo: TestDynamo;
-  let logs: CapturedLogs;
-  let tables = 0;
-
-  before(async () => {
-    dynamo = await startDynalite();
-  });
-  after(async () => {
-    await dynamo.close();
-  });
-  beforeEach(() => {
-    logs = captureLogs();
-  });
-  afterEach(() => logs.restore());
+  const suite = useDynalite();
 
   /** A fresh table with the ingest and ack handlers over it; every request sees the same millisecond. */
   async function handlers() {
-    const table = `race-${++tables}`;
-    await dynamo.createTable(EVENTS_TABLE, table);
+    const table = await suite.freshTable(EVENTS_TABLE, "race");
     const config = { eventsTable: table, statusIndexShards: 4, maxEventBytes: 65_536 };
     const now = () => TIME_EPOCH;
-    const ingest = createIngestHandler({ repository: new EventRepository(dynamo.doc, table), config, now });
-    const ack = createAckHandler({ doc: dynamo.doc, eventsTable: table, statusIndexShards: 4, now });
+    const ingest = createIngestHandler({ repository: new EventRepository(suite.dynamo.doc, table), config, now });
+    const ack = createAckHandler({ doc: suite.dynamo.doc, eventsTable: table, statusIndexShards: 4, now });
     const ackEvent = (eventId: string) => {
       const event = httpEvent({ routeKey: "POST /events/{event_id}/ack", headers: { "content-type": undefined } });
       event.pathParameters = { event_id: eventId };
       return ack(event);
     };
     const batch = (events: unknown[]) => ingest(httpEvent({ routeKey: "POST /events/batch", body: JSON.stringify({ events }) }));
-    return { ingest, ackEvent, batch, items: () => dynamo.scanAll(table) };
+    return { ingest, ackEvent, batch, items: () => suite.dynamo.scanAll(table) };
   }
 
   const body = { event_type: "payment.captured", payload: { payment_id: "pay_1", amount: 1999 } };

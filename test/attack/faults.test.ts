@@ -15,11 +15,10 @@ import { createReadHandler } from "../../handlers/lib/readEvents";
 import { createDocumentClient, DYNAMODB_CLIENT_DEFAULTS, EventRepository } from "../../handlers/lib/store";
 import { EVENTS_TABLE } from "../../handlers/lib/tables";
 import { HANDLERS } from "../../handlers/routes";
-import { startDynalite, TEST_CREDENTIALS, type TestDynamo } from "../support/dynalite";
+import { TEST_CREDENTIALS, useDynalite } from "../support/dynalite";
 import { startDynamoProxy, type DynamoProxy, type ProxiedRequest, type ProxyAction } from "../support/dynamoProxy";
 import { httpEvent, postEvent } from "../support/events";
 import { expectProblem, jsonBody } from "../support/http";
-import { captureLogs, type CapturedLogs } from "../support/logs";
 
 const FUNCTION_TIMEOUT_MS = HANDLERS.ingest.timeoutSeconds * 1000;
 const CONFIG = { statusIndexShards: 4, maxEventBytes: 65_536 } as const;
@@ -55,22 +54,9 @@ async function withinFunctionTimeout<T>(work: Promise<T>): Promise<{ result: T; 
 
 describe("storage faults (handlers → fault-injecting proxy → dynalite)", function () {
   this.timeout(30_000);
-  let dynamo: TestDynamo;
-  let logs: CapturedLogs;
-  let tables = 0;
+  const suite = useDynalite();
   const cleanups: (() => Promise<void> | void)[] = [];
-
-  before(async () => {
-    dynamo = await startDynalite();
-  });
-  after(async () => {
-    await dynamo.close();
-  });
-  beforeEach(() => {
-    logs = captureLogs();
-  });
   afterEach(async () => {
-    logs.restore();
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
@@ -79,9 +65,8 @@ describe("storage faults (handlers → fault-injecting proxy → dynalite)", fun
    * whose DynamoDB client goes through that proxy with the production client defaults.
    */
   async function faulty(decide: (request: ProxiedRequest) => ProxyAction) {
-    const table = `faults-${++tables}`;
-    await dynamo.createTable(EVENTS_TABLE, table);
-    const proxy: DynamoProxy = await startDynamoProxy(dynamo.endpoint, decide);
+    const table = await suite.freshTable(EVENTS_TABLE, "faults");
+    const proxy: DynamoProxy = await startDynamoProxy(suite.dynamo.endpoint, decide);
     const doc: DynamoDBDocumentClient = createDocumentClient({ endpoint: proxy.endpoint, region: "eu-north-1", credentials: TEST_CREDENTIALS });
     cleanups.push(() => proxy.close(), () => doc.destroy());
     const deps = { eventsTable: table, statusIndexShards: CONFIG.statusIndexShards };
@@ -90,10 +75,10 @@ describe("storage faults (handlers → fault-injecting proxy → dynalite)", fun
       proxy,
       ingest: createIngestHandler({ repository: new EventRepository(doc, table), config: { ...deps, maxEventBytes: CONFIG.maxEventBytes } }),
       /** The same handler straight on dynalite: the client's retry once the fault has passed. */
-      healthyIngest: createIngestHandler({ repository: new EventRepository(dynamo.doc, table), config: { ...deps, maxEventBytes: CONFIG.maxEventBytes } }),
+      healthyIngest: createIngestHandler({ repository: new EventRepository(suite.dynamo.doc, table), config: { ...deps, maxEventBytes: CONFIG.maxEventBytes } }),
       read: createReadHandler({ doc, ...deps }),
       ack: createAckHandler({ doc, ...deps }),
-      items: () => dynamo.scanAll(table),
+      items: () => suite.dynamo.scanAll(table),
     };
   }
 
@@ -140,7 +125,7 @@ describe("storage faults (handlers → fault-injecting proxy → dynalite)", fun
       expectRetryable503(result, event);
       expect(f.proxy.count("PutItem", "hang")).to.equal(DYNAMODB_CLIENT_DEFAULTS.maxAttempts);
       expect(elapsedMs).to.be.below(FUNCTION_TIMEOUT_MS);
-      expect(logs.withMessage("request")[0]).to.include({ status: 503, error: "TimeoutError" });
+      expect(suite.logs.withMessage("request")[0]).to.include({ status: 503, error: "TimeoutError" });
       expect(await f.items()).to.deep.equal([]);
     });
 
@@ -275,7 +260,7 @@ describe("storage faults (handlers → fault-injecting proxy → dynalite)", fun
     // Without throwOnRequestTimeout, @smithy/node-http-handler logs a warning at requestTimeout and
     // keeps waiting, so a hung connection would outlive the function.
     const { requestTimeout } = DYNAMODB_CLIENT_DEFAULTS.requestHandler as { requestTimeout: number };
-    const proxy = await startDynamoProxy(dynamo.endpoint, () => "hang");
+    const proxy = await startDynamoProxy(suite.dynamo.endpoint, () => "hang");
     const doc = createDocumentClient({ endpoint: proxy.endpoint, region: "eu-north-1", credentials: TEST_CREDENTIALS, maxAttempts: 1 });
     cleanups.push(() => proxy.close(), () => doc.destroy());
     const attempt = doc.send(new GetCommand({ TableName: "any", Key: { event_id: "x" } })).then(

@@ -57,7 +57,6 @@ export interface IngestSample {
 /** Keys that may never be stored (DESIGN.md), and those the schema reserves. */
 const FORBIDDEN_KEYS = ["__proto__", "constructor", "prototype"] as const;
 const SERVER_OWNED_FIELDS = ["event_id", "created_at", "received_at", "request_id", "source", "status", "delivery_attempts", "delivered_at", "ttl", "schema_version"] as const;
-const EVENT_FIELDS = ["event_type", "payload", "metadata", "occurred_at"];
 const MAX_EVENT_BYTES = 65_536;
 
 /** Allowed keys that look dangerous to a careless marshaller, merger or templating step. */
@@ -450,7 +449,6 @@ const DEFECTS: Record<string, Defect> = {
   }),
 };
 
-const SINGLE_ONLY_DEFECTS = ["truncated JSON", "data after the JSON value", "body over maxEventBytes"];
 /** Defects the strict JSON reader catches: in a batch they fail the whole body. */
 const READER_DEFECTS = ["forbidden key", "duplicate key", "empty key", "unstorable number", "escaped lone surrogate in a value", "lone surrogate in a key", "nesting deeper than 32 levels"];
 /** Defects the schema catches: in a batch they fail only their item. */

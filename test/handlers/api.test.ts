@@ -265,8 +265,15 @@ describe("the complete API (handlers against dynalite)", () => {
       const a = await api();
       await seed(a, 6);
       const page = jsonBody<{ next_cursor: string }>(await a.get("GET /events", "/events", { limit: "2" }));
+      // Flip the first shard's position (0 start ↔ 1 done, or a position → done) and keep the
+      // checksum: a change in every run, whichever shards the random event ids landed in.
       const decoded = Buffer.from(page.next_cursor, "base64url").toString("utf8");
-      const tampered = Buffer.from(decoded.replace(/"(\d{4}-\d{2}-\d{2}T[^"]+)"/, '"2000-01-01T00:00:00.000Z"'), "utf8").toString("base64url");
+      const dot = decoded.lastIndexOf(".");
+      const state = JSON.parse(decoded.slice(0, dot)) as { s: Record<string, unknown> };
+      const [firstShard] = Object.keys(state.s);
+      state.s[firstShard!] = state.s[firstShard!] === 1 ? 0 : 1;
+      const tampered = Buffer.from(`${JSON.stringify(state)}${decoded.slice(dot)}`, "utf8").toString("base64url");
+      expect(tampered).not.to.equal(page.next_cursor);
       const forged = encodeCursor({ shards: { "pending#0": { after: { createdAt: "x", eventId: "y" } } } }, "whatever");
       const cases: [string, Record<string, string>][] = [
         ["garbage", { cursor: "%%%not-base64%%%" }],

@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { PROJECT_ROOT } from "../../components/bundle";
+import { LOCAL_STACK_FILE } from "../../local/stack";
 import { tempDataDir } from "../support/localStack";
 
 interface DevRun {
@@ -85,6 +86,7 @@ describe("npm run dev and signals", function () {
     await until(`the server (pid ${serverPid}) to exit after ${signal} to npm (pid ${run.npm.pid})`, () => !isAlive(serverPid), 15_000, run.output);
     await run.exited;
     expect(fs.existsSync(lockFile(dataDir)), "the DATA_DIR lock is released").to.equal(false);
+    expect(fs.existsSync(path.join(dataDir, LOCAL_STACK_FILE)), "the stack no longer says it runs").to.equal(false);
     expect(await refusesConnections(api), `${api} is closed`).to.equal(true);
     expect(await refusesConnections(dynamo), `${dynamo} is closed`).to.equal(true);
     expect(run.output()).to.include(`${signal}: stopping; data stays in ${dataDir}`);

@@ -50,7 +50,7 @@ const store = new EventStore("events", {
 
 let eventBus: aws.cloudwatch.EventBus | undefined;
 if (settings.forwardToEventBridge) {
-  eventBus = new aws.cloudwatch.EventBus("event-bus", { name: physicalName("events") });
+  eventBus = new aws.cloudwatch.EventBus("event-bus", { name: physicalName("events", "eventBus") });
   store.onEvent(
     "forward",
     { factory: forwardToEventBridge },

@@ -84,7 +84,7 @@ export function createFunction(
   parent: pulumi.Resource,
 ): HandlerFunction {
   const opts = { parent };
-  const functionName = physicalName(args.purpose);
+  const functionName = physicalName(args.purpose, "lambdaFunction");
   const memoryMb = requireInteger(functionName, "memoryMb", args.memoryMb ?? 128, 128, 10_240);
   const timeoutSeconds = requireInteger(functionName, "timeoutSeconds", args.timeoutSeconds ?? 10, 1, 900);
   const reservedConcurrency =
@@ -105,7 +105,8 @@ export function createFunction(
     `${name}-role`,
     applyTransform<aws.iam.RoleArgs>(
       {
-        name: functionName,
+        // IAM names are account-global: the region in the name keeps two regions apart.
+        name: physicalName(args.purpose, "iamRole"),
         description: `Execution role of ${functionName}`,
         assumeRolePolicy: JSON.stringify({
           Version: "2012-10-17",

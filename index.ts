@@ -8,6 +8,7 @@ import { countsValue, listValue } from "./components/configValues";
 import type { EventCallback } from "./components/EventConsumer";
 import { EventIngestionApi } from "./components/EventIngestionApi";
 import { EventStore } from "./components/EventStore";
+import { requiredConcurrencyQuota } from "./components/handlerFunction";
 import { physicalName } from "./components/naming";
 import { Observability } from "./components/Observability";
 
@@ -95,6 +96,12 @@ export const eventBusName = eventBus?.name;
 export const dashboardUrl = observability.dashboardUrl;
 export const alarmTopicArn = observability.alarmTopicArn;
 export const region = new pulumi.Config("aws").get("region");
+/**
+ * The regional Lambda concurrency quota this stack's reservations need (their sum plus the 100
+ * AWS keeps unreserved). Check it before `pulumi up`:
+ * `aws lambda get-account-settings --query AccountLimit.ConcurrentExecutions`.
+ */
+export const requiredLambdaConcurrencyQuota = requiredConcurrencyQuota(settings.reservedConcurrency);
 
 /**
  * The consumer this stack ships with (config forwardToEventBridge), written as an inline callback:

@@ -20,6 +20,24 @@ export const LAMBDA_ARCHITECTURE = "arm64";
  */
 export const XRAY_WRITE_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"] as const;
 
+/**
+ * Lambda keeps this much of an account's regional concurrency unreserved: reservations may add up
+ * to the account's quota minus this (PutFunctionConcurrency fails beyond it).
+ */
+export const UNRESERVED_CONCURRENCY_MINIMUM = 100;
+
+/** The account concurrency quota a set of reservations needs, e.g. 300 for prod's 200 reserved. */
+export function requiredConcurrencyQuota(reserved: Record<string, number>): number {
+  return Object.values(reserved).reduce((sum, n) => sum + n, 0) + UNRESERVED_CONCURRENCY_MINIMUM;
+}
+
+/**
+ * Lambda's own log lines (START, REPORT with duration, billed duration, memory and init time) are
+ * INFO-level system logs; WARN would drop REPORT, which operators and the cost model read
+ * (docs/OPERATIONS.md "Lambda's REPORT lines").
+ */
+export const SYSTEM_LOG_LEVEL = "INFO";
+
 /** One IAM statement: named actions on named ARNs. */
 export interface GrantStatement {
   Effect: "Allow";
@@ -143,7 +161,7 @@ export function createFunction(
         memorySize: memoryMb,
         timeout: timeoutSeconds,
         environment: { variables: { ...args.environment } },
-        loggingConfig: { logFormat: "JSON", logGroup: logGroup.name, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
+        loggingConfig: { logFormat: "JSON", logGroup: logGroup.name, applicationLogLevel: "INFO", systemLogLevel: SYSTEM_LOG_LEVEL },
         // Explicit PassThrough, so turning tracing off really turns it off on the next update.
         tracingConfig: { mode: args.tracing ? "Active" : "PassThrough" },
         ...(reservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: reservedConcurrency }),

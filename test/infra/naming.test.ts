@@ -4,7 +4,7 @@
  */
 import { expect } from "chai";
 import { deriveName, NAME_RULES, type NameKind } from "../../components/naming";
-import { buildStack, type BuiltStack } from "../support/pulumiStack";
+import { buildStack, type BuiltStack } from "../../components/mockStack";
 import { EVERYTHING_ON } from "../support/sharedStacks";
 
 /** Resource types whose `name` input is an AWS name, and the rule it must meet. */

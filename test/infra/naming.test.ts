@@ -21,6 +21,8 @@ const KIND_OF_TYPE: Record<string, NameKind> = {
   "aws:cloudwatch/dashboard:Dashboard": "dashboard",
   "aws:sfn/stateMachine:StateMachine": "stateMachine",
   "aws:pipes/pipe:Pipe": "pipe",
+  "aws:iam/policy:Policy": "iamPolicy",
+  "aws:ssm/parameter:Parameter": "ssmParameter",
 };
 
 /** 100 characters, the most Pulumi allows, with the `.` that Lambda names refuse. */

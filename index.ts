@@ -4,11 +4,11 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { requiredConcurrencyQuota } from "./components/handlerFunction";
 import { countsValue, listValue } from "./components/configValues";
 import type { EventCallback } from "./components/EventConsumer";
 import { EventIngestionApi } from "./components/EventIngestionApi";
 import { EventStore } from "./components/EventStore";
-import { requiredConcurrencyQuota } from "./components/handlerFunction";
 import { physicalName } from "./components/naming";
 import { Observability } from "./components/Observability";
 

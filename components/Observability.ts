@@ -81,7 +81,7 @@ export class Observability extends pulumi.ComponentResource {
     const apiDimensions = { ApiId: args.api.api.id };
     const ingestFunctionName = args.api.functions.ingest?.function.name;
 
-    this.topic = new aws.sns.Topic(`${name}-alarms`, applyTransform<aws.sns.TopicArgs>({ name: physicalName("alarms", "snsTopic") }, args.transform?.topic), parent);
+    this.topic = new aws.sns.Topic(`${name}-alarms`, applyTransform<aws.sns.TopicArgs>({ name: physicalName("alarms") }, args.transform?.topic), parent);
     this.emailSubscription =
       alarmEmail === undefined
         ? undefined
@@ -93,7 +93,7 @@ export class Observability extends pulumi.ComponentResource {
           `${name}-${slug}`,
           applyTransform<aws.cloudwatch.MetricAlarmArgs>(
             {
-              name: physicalName(slug, "alarm"),
+              name: physicalName(slug),
               alarmDescription: `${description} Runbook: ${RUNBOOK}#${anchor}`,
               alarmActions: [this.topic.arn],
               okActions: [this.topic.arn],
@@ -122,7 +122,7 @@ export class Observability extends pulumi.ComponentResource {
       `${name}-dashboard`,
       applyTransform<cloudwatch.DashboardArgs>(
         {
-          name: physicalName("operations", "dashboard"),
+          name: physicalName("operations"),
           widgets: [...apiRows(), ...businessRows(), ...functionRows(), ...tableRows(), ...consumerRows()],
         },
         args.transform?.dashboard,

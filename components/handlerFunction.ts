@@ -15,12 +15,6 @@ export const LAMBDA_RUNTIME = aws.lambda.Runtime.NodeJS24dX;
 export const LAMBDA_ARCHITECTURE = "arm64";
 
 /**
- * What X-Ray's Lambda integration needs. These two actions support no resource-level permissions,
- * so they are the only statement in the project whose resource is `*` (docs/adr/0013).
- */
-export const XRAY_WRITE_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"] as const;
-
-/**
  * Lambda keeps this much of an account's regional concurrency unreserved: reservations may add up
  * to the account's quota minus this (PutFunctionConcurrency fails beyond it).
  */
@@ -37,6 +31,12 @@ export function requiredConcurrencyQuota(reserved: Record<string, number>): numb
  * (docs/OPERATIONS.md "Lambda's REPORT lines").
  */
 export const SYSTEM_LOG_LEVEL = "INFO";
+
+/**
+ * What X-Ray's Lambda integration needs. These two actions support no resource-level permissions,
+ * so they are the only statement in the project whose resource is `*` (docs/adr/0013).
+ */
+export const XRAY_WRITE_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"] as const;
 
 /** One IAM statement: named actions on named ARNs. */
 export interface GrantStatement {

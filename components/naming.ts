@@ -67,18 +67,19 @@ export function deriveName(parts: { project: string; stack: string; region: stri
   if (plain.length <= rule.maxLength && rule.allowed.test(plain)) return plain;
 
   const hash = createHash("sha256").update(prefix).digest("hex").slice(0, HASH_LENGTH);
-  const room = rule.maxLength - suffix.length - HASH_LENGTH - 2;
-  if (room < 1) {
+  if (HASH_LENGTH + 1 + suffix.length > rule.maxLength) {
     throw new Error(
       `physical name "${plain}" (${parts.kind}) is ${plain.length} characters; AWS allows ${rule.maxLength}, ` +
         `and even a shortened prefix leaves no room for "${suffix}": choose a shorter purpose`,
     );
   }
+  // As much of the readable prefix as fits; when none does, the hash alone stands for it.
+  const room = rule.maxLength - suffix.length - HASH_LENGTH - 2;
   const safePrefix = prefix
     .replace(/[^A-Za-z0-9-]/g, "-")
-    .slice(0, room)
+    .slice(0, Math.max(room, 0))
     .replace(/-+$/, "");
-  const derived = `${safePrefix}-${hash}-${suffix}`;
+  const derived = safePrefix === "" ? `${hash}-${suffix}` : `${safePrefix}-${hash}-${suffix}`;
   if (!rule.allowed.test(derived)) throw new Error(`physical name "${derived}" (${parts.kind}) has characters AWS does not allow`);
   return derived;
 }

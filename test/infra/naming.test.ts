@@ -80,6 +80,14 @@ describe("physical names", function () {
       expect(dashed).to.equal("event-ingestion-a-b-ingest");
     });
 
+    it("fits the longest consumer role (a 30-character consumer name) in the longest region names, with any stack", () => {
+      for (const stack of ["dev", LONG_STACK]) {
+        const name = deriveName({ ...parts, stack, region: "ap-southeast-2", purpose: `consumer-${"c".repeat(30)}`, kind: "iamRole" });
+        expect(name.length, stack).to.be.at.most(64);
+        expect(name, stack).to.match(/^[0-9a-f]{8}-consumer-c{30}-ap-southeast-2$/);
+      }
+    });
+
     it("fails, naming the limit and the name, when even a shortened prefix leaves no room for the purpose", () => {
       expect(() => deriveName({ ...parts, purpose: "p".repeat(60), kind: "lambdaFunction" })).to.throw(
         /physical name "event-ingestion-dev-p+" \(lambdaFunction\) is 80 characters; AWS allows 64/,

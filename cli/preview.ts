@@ -75,9 +75,14 @@ export async function runPreviewCli(argv: string[]): Promise<PreviewCliResult> {
     return { exitCode: 1, stdout: "", stderr: `The program failed for stack ${values.stack}: ${(error as Error).message}\n` };
   }
 
+  const missing = [values.stack, values.diff]
+    .filter((stack): stack is string => stack !== undefined && !fs.existsSync(path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`)))
+    .map((stack) => `note: there is no Pulumi.${stack}.yaml; stack ${stack} uses the project defaults from Pulumi.yaml\n`)
+    .join("");
+
   if (other) {
     const diff = diffPreviews(other, preview, PROJECT);
-    return { exitCode: 0, stdout: values.json ? `${JSON.stringify(diff, null, 2)}\n` : renderDiff(diff), stderr: "" };
+    return { exitCode: 0, stdout: values.json ? `${JSON.stringify(diff, null, 2)}\n` : renderDiff(diff), stderr: missing };
   }
   if (values.mermaid) {
     const mermaid = renderMermaid(preview, PROJECT);
@@ -86,9 +91,9 @@ export async function runPreviewCli(argv: string[]): Promise<PreviewCliResult> {
       fs.writeFileSync(readmePath, withReadmeDiagram(fs.readFileSync(readmePath, "utf8"), mermaid));
       return { exitCode: 0, stdout: `README.md: diagram of stack ${preview.stack} updated\n`, stderr: "" };
     }
-    return { exitCode: 0, stdout: mermaid, stderr: "" };
+    return { exitCode: 0, stdout: mermaid, stderr: missing };
   }
-  return { exitCode: 0, stdout: values.json ? `${JSON.stringify(preview, null, 2)}\n` : renderTree(preview), stderr: "" };
+  return { exitCode: 0, stdout: values.json ? `${JSON.stringify(preview, null, 2)}\n` : renderTree(preview), stderr: missing };
 }
 
 function usageError(message: string): PreviewCliResult {

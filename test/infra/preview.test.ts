@@ -197,6 +197,14 @@ describe("npm run preview", function () {
       expect(refused.stderr).to.include("cacheTtlSeconds must be an integer from 0 to 3600");
     });
 
+    it("previews any stack name, saying when there is no stack file, with names AWS accepts", async () => {
+      const result = await runPreviewCli(["--stack", "team.payments-eu", "--json"]);
+      expect(result.exitCode, result.stderr).to.equal(0);
+      expect(result.stderr).to.include("no Pulumi.team.payments-eu.yaml");
+      const functions = (JSON.parse(result.stdout) as StackPreview).resources.filter((r) => r.type === FUNCTION);
+      for (const f of functions) expect(f.physicalName).to.match(/^[A-Za-z0-9_-]{1,64}$/);
+    });
+
     it("runs as `npm run preview -- --help` in a fresh process and exits 0", async () => {
       const code = await new Promise<number | null>((resolve) => {
         const child = execFile("npm", ["run", "-s", "preview", "--", "--help"], { cwd: PROJECT_ROOT }, () => undefined);

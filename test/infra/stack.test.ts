@@ -13,7 +13,7 @@ import { EventStore } from "../../components/EventStore";
 import { AUTHORIZER_HANDLER, HANDLERS, ROUTES, routeKey, type HandlerName } from "../../handlers/routes";
 import { API_KEYS_TABLE, ENV, EVENTS_TABLE, STATUS_INDEX } from "../../handlers/lib/tables";
 import { expectLeastPrivilege, policyOf } from "../support/leastPrivilege";
-import { ACCOUNT, buildStack, REGION, type BuiltStack } from "../support/pulumiStack";
+import { ACCOUNT, buildStack, REGION, type BuiltStack } from "../../components/mockStack";
 
 const TABLE = "aws:dynamodb/table:Table";
 const FUNCTION = "aws:lambda/function:Function";

@@ -23,6 +23,9 @@ function logRequest(entry: RequestLogEntry): void {
 // The AWS SDK warns that versions after January 2027 need Node 22. Lambda runs nodejs24.x; on a
 // Node 20 laptop the warning (once per bundle) is noise. The SDK's own switch turns it off.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+// DATA_DIR holds every event and the API keys table: what the stack creates (LevelDB files
+// included) is for this user only.
+process.umask(0o077);
 
 async function main(): Promise<void> {
   const stack = await startLocalStack({ dataDir, port, dynamoPort, onRequest: logRequest });

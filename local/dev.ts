@@ -5,6 +5,7 @@
 import * as path from "node:path";
 import { DataDirInUseError, startLocalStack } from "./stack";
 import type { RequestLogEntry } from "./gateway";
+import { SCOPES } from "../handlers/routes";
 
 const port = Number(process.env.PORT ?? 3000);
 const dynamoPort = Number(process.env.DYNAMODB_PORT ?? 8000);
@@ -39,7 +40,7 @@ async function main(): Promise<void> {
     `  Data       ${dataDir}`,
     "",
     stack.createdApiKey
-      ? `Created a local API key with scopes ingest,read. It is shown only now and saved in ${keyFile}:\n  ${stack.createdApiKey}`
+      ? `Created a local API key with scopes ${SCOPES.join(",")}. It is shown only now and saved in ${keyFile}:\n  ${stack.createdApiKey}`
       : `Using the local API key saved in ${keyFile}.`,
     "",
     "Send an event:",

@@ -11,7 +11,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { eventStoreEnvironment } from "../handlers/lib/config";
 import { createDocumentClient } from "../handlers/lib/store";
 import { API_KEYS_TABLE, ENV, EVENTS_TABLE } from "../handlers/lib/tables";
-import { AUTHORIZER_HANDLER, HANDLERS, type HandlerName } from "../handlers/routes";
+import { AUTHORIZER_HANDLER, HANDLERS, SCOPES, type HandlerName } from "../handlers/routes";
 import { ApiKeyStore } from "../cli/keyStore";
 import { createGateway, type RequestLogEntry } from "./gateway";
 import { LambdaHost, type LocalFunction } from "./lambdaHost";
@@ -85,7 +85,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let createdApiKey: string | undefined;
     if (!fs.existsSync(keyFile)) {
       const doc = createDocumentClient({ endpoint: dynamoEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-      createdApiKey = (await new ApiKeyStore(doc, apiKeysTable).create("local", ["ingest", "read"])).apiKey;
+      createdApiKey = (await new ApiKeyStore(doc, apiKeysTable).create("local", SCOPES)).apiKey;
       doc.destroy();
       fs.writeFileSync(keyFile, createdApiKey + "\n", { mode: 0o600 });
     }

@@ -101,7 +101,7 @@ export class EventLister {
         items.push(item);
         continue;
       }
-      const affordable = cost.queries > 0 && cost.readUnits >= this.budget.maxReadUnits ? 0 : Math.min(blocking.length, maxQueries - cost.queries);
+      const affordable = this.affordableQueries(blocking.length, maxQueries, cost);
       if (affordable <= 0) {
         budgetReached = true;
         break;
@@ -123,6 +123,19 @@ export class EventLister {
       readUnits: cost.readUnits,
       budgetReached,
     };
+  }
+
+  /**
+   * How many of the blocking shards the next round may read: all of them in the first round (so
+   * every request makes progress), then within the Query budget and as many as the read units left
+   * cover at the average cost of the Queries so far.
+   */
+  private affordableQueries(blocking: number, maxQueries: number, cost: { queries: number; readUnits: number }): number {
+    if (cost.queries === 0) return blocking;
+    const left = this.budget.maxReadUnits - cost.readUnits;
+    const perQuery = cost.readUnits / cost.queries;
+    const byReadUnits = perQuery > 0 ? Math.floor(left / perQuery) : blocking;
+    return Math.max(0, Math.min(blocking, maxQueries - cost.queries, byReadUnits));
   }
 
   private openStream(key: string, position: ShardPosition): ShardStream {

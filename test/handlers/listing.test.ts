@@ -5,7 +5,9 @@
  * idempotency_key. Each test failed before the fix.
  */
 import { expect } from "chai";
+import fc from "fast-check";
 import { BatchWriteCommand } from "@aws-sdk/lib-dynamodb";
+import { EventLister } from "../../handlers/lib/listing";
 import { createReadHandler } from "../../handlers/lib/readEvents";
 import { buildEventRecord, type EventRecord } from "../../handlers/lib/record";
 import { createDocumentClient } from "../../handlers/lib/store";
@@ -117,6 +119,48 @@ describe("listing merge and per-request budget (issue 16)", () => {
     }
     expect(seen).to.deep.equal(expected);
     close();
+  });
+
+  it("hands out every matching event exactly once, in created_at order, for random shards, types, ties, limits and budgets down to one Query", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          shards: fc.integer({ min: 1, max: 8 }),
+          events: fc.array(fc.record({ ms: fc.integer({ min: 0, max: 40 }), type: fc.constantFrom("a", "b", "c") }), { maxLength: 60 }),
+          filter: fc.option(fc.constantFrom("a", "b", "z"), { nil: undefined }),
+          limit: fc.integer({ min: 1, max: 12 }),
+          order: fc.constantFrom("newest" as const, "oldest" as const),
+          budget: fc.record({ maxQueries: fc.integer({ min: 1, max: 40 }), maxReadUnits: fc.integer({ min: 0, max: 8 }) }),
+        }),
+        async ({ shards, events, filter, limit, order, budget }) => {
+          const table = await suite.freshTable(EVENTS_TABLE, "listing-prop");
+          const records = events.map((e, i) =>
+            buildEventRecord({ event_type: e.type, payload: { i } }, { eventId: newEventId(T0 + e.ms), nowMs: T0 + e.ms, receivedAtMs: T0, requestId: `r${i}`, apiKeyId: "0123456789abcdef", statusIndexShards: shards }),
+          );
+          for (let at = 0; at < records.length; at += 25) {
+            await suite.dynamo.doc.send(new BatchWriteCommand({ RequestItems: { [table]: records.slice(at, at + 25).map((Item) => ({ PutRequest: { Item } })) } }));
+          }
+          const lister = new EventLister(suite.dynamo.doc, table, shards, budget);
+          const seen: EventRecord[] = [];
+          let cursor: string | undefined;
+          let pages = 0;
+          do {
+            const page = await lister.list({ statuses: ["pending"], ...(filter ? { eventType: filter } : {}), limit, order, ...(cursor ? { cursor } : {}) });
+            expect(page.items.length).to.be.at.most(limit);
+            seen.push(...page.items);
+            cursor = page.nextCursor ?? undefined;
+          } while (cursor && ++pages < 500);
+          expect(cursor, "the cursor chain ends").to.equal(undefined);
+          const expected = records.filter((r) => filter === undefined || r.event_type === filter);
+          expect(seen.map((r) => r.event_id).sort()).to.deep.equal(expected.map((r) => r.event_id).sort());
+          for (let i = 1; i < seen.length; i++) {
+            const [a, b] = [seen[i - 1]!.created_at, seen[i]!.created_at];
+            expect(order === "newest" ? a >= b : a <= b, `${a} then ${b}`).to.equal(true);
+          }
+        },
+      ),
+      { numRuns: 40, seed: Number(process.env.FUZZ_SEED ?? 16) },
+    );
   });
 
   it("answers 400 invalid_query naming event_type when event_type comes without status", async () => {

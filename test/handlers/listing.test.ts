@@ -27,7 +27,8 @@ interface Page {
   next_cursor: string | null;
 }
 
-describe("listing merge and per-request budget (issue 16)", () => {
+describe("listing merge and per-request budget (issue 16)", function () {
+  this.timeout(120_000); // seeding ~3,500 events on a shared machine
   const suite = useDynalite();
   let proxy: DynamoProxy;
   before(async () => {

@@ -63,7 +63,8 @@ const SIGNED = {
 };
 const dynamoTarget = (operation: string) => ({ "content-type": "application/x-amz-json-1.0", "x-amz-target": `DynamoDB_20120810.${operation}` });
 
-describe("local stack guard (issue 16)", () => {
+describe("local stack guard (issue 16)", function () {
+  this.timeout(60_000); // the AWS CLI starts Python; 1,000 requests fill the authorizer cache
   let logs: HandlerLogs;
   let dataDir: string;
   let stack: LocalStack;

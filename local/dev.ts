@@ -8,6 +8,7 @@
 import * as path from "node:path";
 import { DataDirInUseError, startLocalStack } from "./stack";
 import type { RequestLogEntry } from "./gateway";
+import { SCOPES } from "../handlers/routes";
 
 const port = Number(process.env.PORT ?? 3000);
 const dynamoPort = Number(process.env.DYNAMODB_PORT ?? 8000);
@@ -26,6 +27,9 @@ function logRequest(entry: RequestLogEntry): void {
 // The AWS SDK warns that versions after January 2027 need Node 22. Lambda runs nodejs24.x; on a
 // Node 20 laptop the warning (once per bundle) is noise. The SDK's own switch turns it off.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+// DATA_DIR holds every event and the API keys table: what the stack creates (LevelDB files
+// included) is for this user only.
+process.umask(0o077);
 
 // Listen for signals from the first moment: a SIGTERM during the start (bundling takes seconds)
 // must still close what was opened and release DATA_DIR, not kill the process with the lock held.
@@ -63,7 +67,7 @@ async function main(): Promise<void> {
     `  Data       ${dataDir}`,
     "",
     stack.createdApiKey
-      ? `Created a local API key with scopes ingest,read. It is shown only now and saved in ${keyFile}:\n  ${stack.createdApiKey}`
+      ? `Created a local API key with scopes ${SCOPES.join(",")}. It is shown only now and saved in ${keyFile}:\n  ${stack.createdApiKey}`
       : `Using the local API key saved in ${keyFile}.`,
     "",
     "Send an event:",

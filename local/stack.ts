@@ -11,12 +11,13 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { eventStoreEnvironment } from "../handlers/lib/config";
 import { createDocumentClient } from "../handlers/lib/store";
 import { API_KEYS_TABLE, ENV, EVENTS_TABLE } from "../handlers/lib/tables";
-import { AUTHORIZER_HANDLER, HANDLERS, type HandlerName } from "../handlers/routes";
+import { AUTHORIZER_HANDLER, HANDLERS, SCOPES, type HandlerName } from "../handlers/routes";
 import { ApiKeyStore } from "../cli/keyStore";
 import { createGateway, type RequestLogEntry } from "./gateway";
 import { LambdaHost, type LocalFunction } from "./lambdaHost";
 import { localTableName, stackSettings, type StackSettings } from "./config";
 import { ensureTable } from "./tables";
+import { guardLocalListener } from "./localGuard";
 
 // dynalite ships no types.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -65,7 +66,7 @@ export class DataDirInUseError extends Error {}
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const host = options.host ?? "127.0.0.1";
   const settings = { ...stackSettings("dev"), ...options.settings };
-  fs.mkdirSync(options.dataDir, { recursive: true });
+  makePrivateDir(options.dataDir);
   const releaseLock = acquireLock(options.dataDir);
   const cleanups: (() => Promise<void> | void)[] = [releaseLock];
   // Idempotent: a second close() must not run the cleanups again (in the reversed order, lock
@@ -78,6 +79,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   try {
     const dynamo = dynalite({ path: path.join(options.dataDir, "dynamodb"), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    guardLocalListener(dynamo, { refuseBrowsers: true }); // only tools talk to DynamoDB
     await listen(dynamo, options.dynamoPort, host, "DYNAMODB_PORT");
     cleanups.push(() => closeServer(dynamo));
     const dynamoEndpoint = `http://${host}:${(dynamo.address() as AddressInfo).port}`;
@@ -93,10 +95,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let createdApiKey: string | undefined;
     if (!fs.existsSync(keyFile)) {
       const doc = createDocumentClient({ endpoint: dynamoEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-      createdApiKey = (await new ApiKeyStore(doc, apiKeysTable).create("local", ["ingest", "read"])).apiKey;
+      createdApiKey = (await new ApiKeyStore(doc, apiKeysTable).create("local", SCOPES)).apiKey;
       doc.destroy();
       fs.writeFileSync(keyFile, createdApiKey + "\n", { mode: 0o600 });
     }
+    makePrivateFiles(options.dataDir);
 
     // What the SDK inside each bundle reads, as in the deployed function plus a local endpoint.
     const host_ = new LambdaHost();
@@ -128,6 +131,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       authorizer: { fn: authorizer, timeoutMs: AUTHORIZER_HANDLER.timeoutSeconds * 1000, cacheTtlSeconds: settings.authorizerCacheTtlSeconds },
       ...(options.onRequest ? { onRequest: options.onRequest } : {}),
     });
+    guardLocalListener(gateway, { refuseBrowsers: false }); // web apps in development may call the API
     await listen(gateway, options.port, host, "PORT");
     cleanups.push(() => closeServer(gateway));
     const url = `http://${host}:${(gateway.address() as AddressInfo).port}`;
@@ -163,11 +167,36 @@ export function runningLocalStack(dataDir: string): RunningLocalStack | undefine
   return Number.isInteger(recorded.pid) && isAlive(recorded.pid) ? recorded : undefined;
 }
 
+/**
+ * DATA_DIR holds the API keys table (digests) and every event: owner only (0700). An existing
+ * folder, made 0755 by an earlier version, is tightened too.
+ */
+function makePrivateDir(dataDir: string): void {
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(dataDir, 0o700);
+}
+
+/**
+ * Files 0600 and folders 0700 under DATA_DIR, for what earlier versions or dynalite (LevelDB uses
+ * the process umask; `npm run dev` sets 077) created with wider modes. Symbolic links are left alone.
+ */
+function makePrivateFiles(dir: string): void {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      fs.chmodSync(full, 0o700);
+      makePrivateFiles(full);
+    } else if (entry.isFile()) {
+      fs.chmodSync(full, 0o600);
+    }
+  }
+}
+
 /** One local stack per DATA_DIR: LevelDB allows one writer, and two would race on the key file. */
 function acquireLock(dataDir: string): () => void {
   const lockFile = path.join(dataDir, ".lock");
   try {
-    fs.writeFileSync(lockFile, String(process.pid), { flag: "wx" });
+    fs.writeFileSync(lockFile, String(process.pid), { flag: "wx", mode: 0o600 });
   } catch {
     const pid = Number(fs.readFileSync(lockFile, "utf8"));
     if (pid && pid !== process.pid && isAlive(pid)) {

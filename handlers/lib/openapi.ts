@@ -161,7 +161,6 @@ const SCHEMAS: Record<string, Json> = {
       delivered_at: { type: ["string", "null"], format: "date-time" },
       ttl: { type: "integer", description: "Epoch seconds after which DynamoDB may delete the event (TTL on)." },
       schema_version: { type: "integer" },
-      idempotency_key: { type: "string" },
     },
   },
   EventPage: {

@@ -104,7 +104,7 @@ const cursorParameter = z.optional(describe(z.string().check(z.minLength(1)), "n
 export const ListEventsQuerySchema = z.strictObject({
   status: z.optional(describe(z.enum(EVENT_STATUSES), "Only events in this status; all statuses when absent.")),
   event_type: z.optional(
-    describe(z.string().check(z.maxLength(LIMITS.eventTypeMaxLength), z.regex(EVENT_TYPE_PATTERN, "not a valid event type")), "Only events of this type."),
+    describe(z.string().check(z.maxLength(LIMITS.eventTypeMaxLength), z.regex(EVENT_TYPE_PATTERN, "not a valid event type")), "Only events of this type; needs status (400 without it)."),
   ),
   limit: limitParameter,
   cursor: cursorParameter,

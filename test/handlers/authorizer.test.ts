@@ -173,7 +173,7 @@ describe("API key authorizer (against dynalite)", () => {
     const { table } = await authorizerWith(record);
     const items = await suite.dynamo.scanAll(table);
     expect(items).to.have.length(1);
-    expect(Object.keys(items[0]!).sort()).to.deep.equal(["created_at", "key_id", "name", "scopes", "secret_sha256"]);
+    expect(Object.keys(items[0]!).sort()).to.deep.equal(["created_at", "key_id", "name", "scope_version", "scopes", "secret_sha256"]);
     expect(JSON.stringify(items)).not.to.include(secretOf(apiKey));
     expect(items[0]!.secret_sha256).to.equal(sha256Hex(secretOf(apiKey)));
   });
@@ -191,6 +191,7 @@ describe("API keys (handlers/lib/apiKeys)", () => {
         name: "billing",
         scopes: ["ingest"],
         created_at: "2026-01-01T00:00:00.000Z",
+        scope_version: 2,
       });
       expect(JSON.stringify(record)).not.to.include(secret);
       expect(record.secret_sha256).to.match(/^[0-9a-f]{64}$/);

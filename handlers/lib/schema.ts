@@ -87,14 +87,12 @@ export const BatchRequestSchema = z.strictObject({
 
 export const EVENT_STATUSES = ["pending", "delivered", "failed", "replayed"] as const;
 
+/** Exactly "1" to "100" (LIMITS.listMaxLimit), as a pattern the OpenAPI document can carry. */
+export const LIST_LIMIT_PATTERN = /^(?:[1-9][0-9]?|100)$/;
+
 const limitParameter = z.optional(
   describe(
-    z
-      .string()
-      .check(
-        z.regex(/^[1-9]\d{0,2}$/, `must be a whole number from 1 to ${LIMITS.listMaxLimit}`),
-        z.refine((v) => Number(v) <= LIMITS.listMaxLimit, `must be a whole number from 1 to ${LIMITS.listMaxLimit}`),
-      ),
+    z.string().check(z.regex(LIST_LIMIT_PATTERN, `must be a whole number from 1 to ${LIMITS.listMaxLimit}`)),
     `Page size, 1 to ${LIMITS.listMaxLimit}; default ${LIMITS.listDefaultLimit}.`,
   ),
 );

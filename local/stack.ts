@@ -70,11 +70,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const releaseLock = acquireLock(options.dataDir);
   const cleanups: (() => Promise<void> | void)[] = [releaseLock];
   // Idempotent: a second close() must not run the cleanups again (in the reversed order, lock
-  // release first), which would delete the lock of a stack started since on this DATA_DIR.
+  // release last), which would delete the lock of a stack started since on this DATA_DIR. Every
+  // cleanup runs even when an earlier one fails (a server closed mid-request, a bundle that would
+  // not stop), so a failed close still releases DATA_DIR; the first failure is reported after.
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      for (const cleanup of [...cleanups].reverse()) await cleanup();
+      const failures: unknown[] = [];
+      for (const cleanup of [...cleanups].reverse()) {
+        try {
+          await cleanup();
+        } catch (error) {
+          failures.push(error);
+        }
+      }
+      if (failures.length > 0) throw failures[0];
     })());
 
   try {
@@ -137,7 +147,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const url = `http://${host}:${(gateway.address() as AddressInfo).port}`;
     const running: RunningLocalStack = { pid: process.pid, url, dynamoEndpoint, authorizerCacheTtlSeconds: settings.authorizerCacheTtlSeconds };
     const stackFile = path.join(options.dataDir, LOCAL_STACK_FILE);
-    fs.writeFileSync(stackFile, JSON.stringify(running, null, 2) + "\n");
+    fs.writeFileSync(stackFile, JSON.stringify(running, null, 2) + "\n", { mode: 0o600 });
     cleanups.push(() => fs.rmSync(stackFile, { force: true }));
 
     return {

@@ -179,7 +179,7 @@ describe("the complete API (handlers against dynalite)", () => {
       read.pathParameters = { event_id: id(posted) };
       const single = jsonBody<{ request_id: string }>(await a.read(read));
       expect(single.request_id).to.equal("req-that-wrote-it");
-      const listed = jsonBody<{ items: { event_id: string; request_id: string }[] }>(await a.get("GET /events", "/events", { event_type: "provenance" }));
+      const listed = jsonBody<{ items: { event_id: string; request_id: string }[] }>(await a.get("GET /events", "/events", { status: "pending", event_type: "provenance" }));
       expect(listed.items.map((i) => i.request_id)).to.deep.equal([single.request_id]);
       const [stored] = await a.items();
       expect(stored!.request_id).to.equal("req-that-wrote-it");

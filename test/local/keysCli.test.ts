@@ -5,8 +5,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { expect } from "chai";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { expect } from "chai";
 import { API_KEY_PATTERN, sha256Hex } from "../../handlers/lib/apiKeys";
 import { runKeysCli, type KeysCliResult } from "../../cli/keys";
 import { API_KEYS_TABLE } from "../../handlers/lib/tables";

@@ -9,7 +9,8 @@
  * Target: the local stack (`--local`, the default; `npm run dev` must be running) or a deployed
  * stack (`--table NAME --region R`, with your usual AWS credentials). The local stack is found
  * through DATA_DIR (`$DATA_DIR/local-stack.json`, written by the running stack); DYNAMODB_PORT or
- * `--endpoint` override that. `--json` for scripts.
+ * `--endpoint` override that. `--json` for scripts. `revoke` says until when cached authorizer
+ * decisions may still let the key in (revoked_at + authorizerCacheTtlSeconds).
  */
 import { parseArgs } from "node:util";
 import { createDocumentClient } from "../handlers/lib/store";

@@ -15,6 +15,12 @@ export function localTableName(purpose: string): string {
   return `${PROJECT}-${LOCAL_STACK}-${purpose}`;
 }
 
+/** The checkout's Pulumi.<stack>.yaml, or undefined when there is none. */
+export function stackConfigFile(stack: string): string | undefined {
+  const file = path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`);
+  return fs.existsSync(file) ? file : undefined;
+}
+
 export interface StackSettings {
   enableTtl: boolean;
   retentionDays: number;
@@ -45,10 +51,4 @@ export function stackSettings(stack: string | null = "dev"): StackSettings {
     maxEventBytes: int("maxEventBytes"),
     statusIndexShards: int("statusIndexShards"),
   };
-}
-
-/** The checkout's Pulumi.<stack>.yaml, or undefined when there is none. */
-export function stackConfigFile(stack: string): string | undefined {
-  const file = path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`);
-  return fs.existsSync(file) ? file : undefined;
 }

@@ -38,6 +38,17 @@ export interface RunningLocalStack {
   authorizerCacheTtlSeconds: number;
 }
 
+/** The stack running on `dataDir` as it recorded itself, or undefined (none started, or its process is gone). */
+export function runningLocalStack(dataDir: string): RunningLocalStack | undefined {
+  let recorded: RunningLocalStack;
+  try {
+    recorded = JSON.parse(fs.readFileSync(path.join(dataDir, LOCAL_STACK_FILE), "utf8")) as RunningLocalStack;
+  } catch {
+    return undefined;
+  }
+  return Number.isInteger(recorded.pid) && isAlive(recorded.pid) ? recorded : undefined;
+}
+
 export interface LocalStackOptions {
   dataDir: string;
   /** 0 picks a free port. */
@@ -164,17 +175,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await close();
     throw error;
   }
-}
-
-/** The stack running on `dataDir` as it recorded itself, or undefined (none started, or its process is gone). */
-export function runningLocalStack(dataDir: string): RunningLocalStack | undefined {
-  let recorded: RunningLocalStack;
-  try {
-    recorded = JSON.parse(fs.readFileSync(path.join(dataDir, LOCAL_STACK_FILE), "utf8")) as RunningLocalStack;
-  } catch {
-    return undefined;
-  }
-  return Number.isInteger(recorded.pid) && isAlive(recorded.pid) ? recorded : undefined;
 }
 
 /**

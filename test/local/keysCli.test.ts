@@ -5,8 +5,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { expect } from "chai";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { expect } from "chai";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { API_KEY_PATTERN, generateApiKey, sha256Hex } from "../../handlers/lib/apiKeys";
 import { runKeysCli, type KeysCliResult } from "../../cli/keys";

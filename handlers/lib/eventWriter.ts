@@ -154,7 +154,14 @@ export function createEventWriter(deps: EventWriterDependencies): EventWriter {
   async function writeOne(record: EventRecord): Promise<WriteOutcome> {
     const outcome = await deps.repository.putNew(record);
     if (outcome.created) return { status: 201, record };
-    if (outcome.existing.request_sha256 !== record.request_sha256) {
+    const { existing } = outcome;
+    if (record.idempotency_key === undefined) {
+      // A fresh id is taken only by this very record, written before (a redelivery, see
+      // conditionalForAll). Anything else is an id collision, never answered as a duplicate.
+      if (existing.request_id === record.request_id && existing.created_at === record.created_at) return { status: 200, record: existing, duplicate: true };
+      throw new Error("a fresh event id is already taken by a different event");
+    }
+    if (existing.request_sha256 !== record.request_sha256) {
       return {
         status: 422,
         problem: {
@@ -166,7 +173,7 @@ export function createEventWriter(deps: EventWriterDependencies): EventWriter {
         },
       };
     }
-    return { status: 200, record: outcome.existing, duplicate: true };
+    return { status: 200, record: existing, duplicate: true };
   }
 
   async function writeMany(records: readonly EventRecord[], options: WriteManyOptions = {}): Promise<(WriteOutcome | WriteFault)[]> {

@@ -90,6 +90,31 @@ describe("eventWriter (the write path shared by every source)", () => {
     });
   });
 
+  describe("request fingerprint", () => {
+    it("is stored only with an idempotency key, where a retry must be told from a reused key", async () => {
+      const { writer: w } = await writer();
+      const keyed = w.prepare(input, { origin: { api_key_id: "0123456789abcdef" }, idempotencyKey: "k", requestId: "r" });
+      const fresh = w.prepare(input, { origin: { api_key_id: "0123456789abcdef" }, requestId: "r" });
+      expect(keyed.ok && keyed.record.request_sha256).to.match(/^[0-9a-f]{64}$/);
+      expect(fresh.ok && fresh.record).not.to.have.property("request_sha256");
+    });
+
+    it("never answers a fresh id taken by a different event as a duplicate: the write fails instead", async () => {
+      const { writer: w, items } = await writer();
+      const first = w.prepare(input, { origin: { api_key_id: "0123456789abcdef" }, requestId: "r1" });
+      const other = w.prepare({ ...input, payload: { other: true } }, { origin: { webhook: "github" }, requestId: "r2" });
+      if (!first.ok || !other.ok) throw new Error("expected records");
+      expect((await w.writeOne(first.record)).status).to.equal(201);
+      const collision = { ...other.record, event_id: first.record.event_id };
+      let thrown: unknown;
+      await w.writeOne(collision).catch((error: unknown) => (thrown = error));
+      expect(String(thrown)).to.match(/already taken/);
+      const [outcome] = await w.writeMany([collision], { conditionalForAll: true });
+      expect(outcome).to.include({ status: 500 });
+      expect((await items())[0]).to.include({ request_id: "r1" });
+    });
+  });
+
   describe("writeMany", () => {
     it("answers one outcome per record in input order, keyed and fresh mixed, and stores each record once", async () => {
       const { writer: w, items } = await writer();

@@ -21,6 +21,8 @@ export interface StackSettings {
   authorizerCacheTtlSeconds: number;
   maxEventBytes: number;
   statusIndexShards: number;
+  /** Run the example SNS pipeline (config `pipeline`), with its local SNS endpoint. */
+  pipeline: boolean;
 }
 
 /** Project config values as the CLI would give them to the `dev` stack. */
@@ -44,5 +46,6 @@ export function stackSettings(stack = "dev"): StackSettings {
     authorizerCacheTtlSeconds: int("authorizerCacheTtlSeconds"),
     maxEventBytes: int("maxEventBytes"),
     statusIndexShards: int("statusIndexShards"),
+    pipeline: bool("pipeline"),
   };
 }

@@ -9,7 +9,7 @@
  * handlers/pipelineStore.ts): the strict JSON reader and schema of POST /events first, the shared
  * idempotent event writer last, keyed on the SNS message id or the `dedupe_key` attribute. A stage
  * that keeps failing sends the original message, labelled with the stage and the error, to the
- * failure queue; `npm run pipeline:redrive` (or SQS's own redrive) puts it back. docs/adr/0018.
+ * failure queue; SQS redrive (`aws sqs start-message-move-task`, docs/OPERATIONS.md) puts it back. docs/adr/0018.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";

@@ -224,6 +224,9 @@ describe("EventPipeline (config pipeline) and config logEncryption", function ()
         const depth = alarms.find((a) => a.name === `event-ingestion-${s.stack}-pipeline-payments-failure-queue-not-empty`)!;
         expect(depth).to.deep.include({ namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: `event-ingestion-${s.stack}-payments-failed` }, threshold: 1 });
         expect(failed.alarmDescription).to.include("docs/OPERATIONS.md#pipeline-failed-executions");
+        expect(depth.alarmDescription).to.include("docs/OPERATIONS.md#pipeline-failure-queue-not-empty");
+        const runbook = fs.readFileSync(path.join(__dirname, "../../docs/OPERATIONS.md"), "utf8");
+        expect(runbook).to.include("### Pipeline failed executions").and.include("### Pipeline failure queue not empty");
       });
     });
   }

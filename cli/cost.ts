@@ -8,6 +8,7 @@ import { LIMITS } from "../handlers/lib/limits";
 import { readMeasuredInputs } from "../bench/cost/measured";
 import { estimateCost, type CostEstimate, type Workload } from "../bench/cost/model";
 import { DEFAULT_PRICES_FILE, loadPrices } from "../bench/cost/prices";
+import { estimatePipelineCost, readPipelineCostInputs, renderPipelineCost } from "../bench/cost/pipelineModel";
 
 const USAGE = `usage: npm run cost -- --events-per-month N [--batch-size B] [--avg-bytes S]
                      [--retention-days D] [--log-retention-days D] [--api-keys K]
@@ -104,8 +105,10 @@ function main(): void {
   const { prices, file } = loadPrices(args.pricesFile);
   const { inputs, date } = readMeasuredInputs();
   const estimate = estimateCost(args.workload, inputs, prices);
-  if (args.json) console.log(JSON.stringify({ workload: args.workload, region: file.region, bench_date: date, ...estimate }, null, 2));
-  else console.log(render(args.workload, estimate, file.region, date.slice(0, 10)));
+  const pipelineInputs = readPipelineCostInputs();
+  const pipeline = pipelineInputs && estimatePipelineCost(args.workload.eventsPerMonth, pipelineInputs, prices);
+  if (args.json) console.log(JSON.stringify({ workload: args.workload, region: file.region, bench_date: date, ...estimate, ...(pipeline ? { pipeline } : {}) }, null, 2));
+  else console.log(render(args.workload, estimate, file.region, date.slice(0, 10)) + (pipeline ? `\n\n${renderPipelineCost(pipeline, estimate.ingest_usd_per_million_events)}` : ""));
 }
 
 try {

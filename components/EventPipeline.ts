@@ -20,7 +20,7 @@ import { serializedCallback } from "./EventConsumer";
 import type { EventStore } from "./EventStore";
 import { createFunction, createHandlerFunction, createLogGroup, type FunctionArgs, type GrantStatement, type HandlerFunction } from "./handlerFunction";
 import { applyTransform, physicalName, requireInteger, type Transform } from "./naming";
-import { EXPRESS_MAX_SECONDS, OWN_STAGE_TIMEOUT_SECONDS, pipelineDefinition, type DefinitionTask, type RetrySettings } from "./pipelineDefinition";
+import { EXPRESS_MAX_SECONDS, OWN_STAGE_MEMORY_MB, OWN_STAGE_TIMEOUT_SECONDS, pipelineDefinition, type DefinitionTask, type RetrySettings } from "./pipelineDefinition";
 
 export type { PipelineEvent, PipelineOrigin };
 
@@ -299,7 +299,7 @@ export class EventPipeline extends pulumi.ComponentResource {
           description: stage === "validate" ? `Pipeline ${name}: strict JSON reader + event schema` : `Pipeline ${name}: the shared idempotent event write`,
           environment: { [PIPELINE_ENV.name]: name, ...args.store.functionEnvironment(settings.maxEventBytes) },
           grants,
-          memoryMb: 256,
+          memoryMb: OWN_STAGE_MEMORY_MB,
           timeoutSeconds: OWN_STAGE_TIMEOUT_SECONDS,
           logRetentionDays: settings.logRetentionDays,
           tracing: settings.tracing,

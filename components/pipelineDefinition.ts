@@ -70,6 +70,8 @@ export const STORE_RETRY: RetrySettings = { ...OWN_STAGE_RETRY, errors: [PIPELIN
 
 /** Timeout of the project's own stage functions; their work is one read or one write. */
 export const OWN_STAGE_TIMEOUT_SECONDS = 10;
+/** Memory of the project's own stage functions. */
+export const OWN_STAGE_MEMORY_MB = 256;
 
 export type StateMachineDefinition = Record<string, any>;
 

@@ -17,7 +17,7 @@ import { randomUUID } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { StateMachine } from "aws-local-stepfunctions";
 import { stageEntry, stageTasks, type PipelineStage, type RetryArgs } from "../components/EventPipeline";
-import { OWN_STAGE_TIMEOUT_SECONDS, pipelineDefinition, STATE_NAMES, type StateMachineDefinition } from "../components/pipelineDefinition";
+import { OWN_STAGE_MEMORY_MB, OWN_STAGE_TIMEOUT_SECONDS, pipelineDefinition, STATE_NAMES, type StateMachineDefinition } from "../components/pipelineDefinition";
 import { PIPELINE_ENV } from "../handlers/lib/pipeline";
 import type { LambdaHost, LocalFunction } from "./lambdaHost";
 import { FunctionTimeoutError } from "./lambdaHost";
@@ -115,8 +115,8 @@ export class LocalPipeline {
     const functions = new Map<string, { fn: LocalFunction; timeoutMs: number }>();
     const ownEnvironment = { ...options.environment, [PIPELINE_ENV.name]: name };
     const ownTimeoutMs = OWN_STAGE_TIMEOUT_SECONDS * 1000;
-    functions.set(STATE_NAMES.validate, { fn: await host.load(localName(name, "validate"), "handlers/pipelineValidate.ts", ownEnvironment, 256), timeoutMs: ownTimeoutMs });
-    functions.set(STATE_NAMES.store, { fn: await host.load(localName(name, "store"), "handlers/pipelineStore.ts", ownEnvironment, 256), timeoutMs: ownTimeoutMs });
+    functions.set(STATE_NAMES.validate, { fn: await host.load(localName(name, "validate"), "handlers/pipelineValidate.ts", ownEnvironment, OWN_STAGE_MEMORY_MB), timeoutMs: ownTimeoutMs });
+    functions.set(STATE_NAMES.store, { fn: await host.load(localName(name, "store"), "handlers/pipelineStore.ts", ownEnvironment, OWN_STAGE_MEMORY_MB), timeoutMs: ownTimeoutMs });
     for (const stage of options.stages) {
       const fn = await host.loadCode(localName(name, stage.name), "index.js", await serializedStage(stage), stageEnvironment(name, stage), stage.memoryMb ?? 256);
       functions.set(stage.name, { fn, timeoutMs: (stage.timeoutSeconds ?? 30) * 1000 });
@@ -162,6 +162,13 @@ export class LocalPipeline {
       overrides: { taskResourceLocalHandlers: this.handlers, ...(retryIntervalOverrides ? { retryIntervalOverrides } : {}) },
     });
     return execution.result;
+  }
+
+  /** One task's function, invoked as the state machine invokes it (the bench times each stage with this). */
+  invokeTask(state: string, input: unknown): Promise<any> {
+    const task = this.handlers[state];
+    if (!task) throw new Error(`no task state "${state}"; the tasks are ${Object.keys(this.handlers).join(", ")}`);
+    return task(input);
   }
 
   /** Resolves when every delivered message has been stored or has reached the failure queue. */

@@ -206,7 +206,8 @@ export class EventPipeline extends pulumi.ComponentResource {
     this.registerOutputs({ topicArn: this.topicArn, stateMachineArn: this.stateMachineArn, failureQueueUrl: this.failureQueue.url });
 
     function createTopicKey(parent: EventPipeline): aws.kms.Key {
-      const policy = scope.apply((s) => JSON.stringify(topicKeyPolicy(s)));
+      // The topic's ARN follows from its name, so the key's policy can name it before the topic exists.
+      const policy = scope.apply((s) => JSON.stringify(topicKeyPolicy(s, `arn:aws:sns:${s.region}:${s.account}:${physicalName(purpose("topic"))}`)));
       return createKey(
         `${name}-topic`,
         { purpose: purpose("topic"), description: `Encrypts the ${physicalName(purpose("topic"))} SNS topic`, policy, ...(args.transform?.topicKey ? { transform: args.transform.topicKey } : {}) },

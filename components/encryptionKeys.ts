@@ -93,10 +93,12 @@ export function logsKeyPolicy(scope: KeyScope): { Version: string; Statement: Ke
 }
 
 /**
- * Principals of this account may use the key only through SNS in this region (publishing to the
- * encrypted topic; IAM must still grant them sns:Publish and these two actions).
+ * Principals of this account may use the key only through SNS in this region and only for the one
+ * topic (SNS puts the topic ARN in the encryption context): what a publisher needs; IAM must still
+ * grant it sns:Publish and these two actions. An AWS service that publishes (EventBridge,
+ * CloudWatch alarms) needs a statement for its service principal; add it with `transform.topicKey`.
  */
-export function topicKeyPolicy(scope: KeyScope): { Version: string; Statement: KeyPolicyStatement[] } {
+export function topicKeyPolicy(scope: KeyScope, topicArn: string): { Version: string; Statement: KeyPolicyStatement[] } {
   return {
     Version: "2012-10-17",
     Statement: [
@@ -107,7 +109,9 @@ export function topicKeyPolicy(scope: KeyScope): { Version: string; Statement: K
         Principal: { AWS: `arn:aws:iam::${scope.account}:root` },
         Action: [...SNS_PUBLISH_KEY_ACTIONS],
         Resource: "*",
-        Condition: { StringEquals: { "kms:ViaService": `sns.${scope.region}.amazonaws.com`, "kms:CallerAccount": scope.account } },
+        Condition: {
+          StringEquals: { "kms:ViaService": `sns.${scope.region}.amazonaws.com`, "kms:CallerAccount": scope.account, "kms:EncryptionContext:aws:sns:topicArn": topicArn },
+        },
       },
     ],
   };

@@ -86,7 +86,7 @@ describe("EventPipeline (config pipeline) and config logEncryption", function ()
             Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
             Action: [...SNS_PUBLISH_KEY_ACTIONS],
             Resource: "*",
-            Condition: { StringEquals: { "kms:ViaService": `sns.${REGION}.amazonaws.com`, "kms:CallerAccount": ACCOUNT } },
+            Condition: { StringEquals: { "kms:ViaService": `sns.${REGION}.amazonaws.com`, "kms:CallerAccount": ACCOUNT, "kms:EncryptionContext:aws:sns:topicArn": topic.state.arn } },
           },
         ]);
         // The account administers the key but never encrypts or decrypts with it except through SNS.

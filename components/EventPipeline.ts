@@ -131,7 +131,9 @@ export interface EventPipelineArgs {
     failureQueue?: Transform<aws.sqs.QueueArgs>;
     subscription?: Transform<aws.sns.TopicSubscriptionArgs>;
     pipe?: Transform<aws.pipes.PipeArgs>;
+    pipeRole?: Transform<aws.iam.RoleArgs>;
     stateMachine?: Transform<aws.sfn.StateMachineArgs>;
+    stateMachineRole?: Transform<aws.iam.RoleArgs>;
     stateMachineLogGroup?: Transform<aws.cloudwatch.LogGroupArgs>;
   };
 }
@@ -345,7 +347,7 @@ export class EventPipeline extends pulumi.ComponentResource {
     function createStateMachineRole(parent: EventPipeline): aws.iam.Role {
       const role = new aws.iam.Role(
         `${name}-machine-role`,
-        {
+        applyTransform<aws.iam.RoleArgs>({
           name: physicalName(purpose("machine")),
           description: `Execution role of the ${physicalName(purpose("machine"))} state machine`,
           assumeRolePolicy: scope.apply((s) =>
@@ -356,7 +358,7 @@ export class EventPipeline extends pulumi.ComponentResource {
               ],
             }),
           ),
-        },
+        }, args.transform?.stateMachineRole),
         { parent },
       );
       const functions = [parent.validate, ...parent.stages, parent.store].map((f) => f.function.arn);
@@ -402,7 +404,7 @@ export class EventPipeline extends pulumi.ComponentResource {
     function createPipeRole(parent: EventPipeline): aws.iam.Role {
       const role = new aws.iam.Role(
         `${name}-pipe-role`,
-        {
+        applyTransform<aws.iam.RoleArgs>({
           name: physicalName(purpose("pipe")),
           description: `Role of the ${physicalName(purpose("pipe"))} pipe: read the buffer, run the state machine`,
           assumeRolePolicy: scope.apply((s) =>
@@ -413,7 +415,7 @@ export class EventPipeline extends pulumi.ComponentResource {
               ],
             }),
           ),
-        },
+        }, args.transform?.pipeRole),
         { parent },
       );
       const statements: GrantStatement[] = [

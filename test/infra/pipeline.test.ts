@@ -302,8 +302,41 @@ describe("EventPipeline (config pipeline) and config logEncryption", function ()
   });
 
   describe("EventPipeline on its own", () => {
+    let current: BuiltStack;
     before(async () => {
-      await buildStack("dev"); // components made below register under these mocks
+      current = await buildStack("dev"); // components made below register under these mocks
+    });
+    const recorded = (type: string, name: string) => current.resources.find((r) => r.type === type && r.name === name)!;
+
+    it("takes its options and transforms, and parents every child to itself", async () => {
+      const store = new EventStore("pipeline-options");
+      const pipeline = new EventPipeline("orders", {
+        store,
+        stages: [{ name: "tag", handler: async (e) => e, retry: { errors: ["RateLimited"], maxAttempts: 6 }, reservedConcurrency: 5, memoryMb: 512 }],
+        batchSize: 5,
+        maxBatchingWindowSeconds: 2,
+        maxReceiveCount: 7,
+        logLevel: "ALL",
+        includeExecutionData: true,
+        tracing: true,
+        transform: { pipe: { description: "orders pipe" }, stateMachineRole: (role) => void (role.description = "custom"), buffer: { messageRetentionSeconds: 86_400 } },
+      });
+      const urns = await Promise.all([pipeline.urn, pipeline.stateMachine.urn, pipeline.pipe.urn, pipeline.buffer.urn, pipeline.stages[0]!.function.urn].map((u) => new Promise<string>((r) => u.apply(r))));
+      expect(urns[0]).to.include("event-ingestion:index:EventPipeline::orders");
+      for (const urn of urns.slice(1)) expect(urn).to.include("event-ingestion:index:EventPipeline$");
+      await new Promise<string>((r) => pipeline.stateMachineArn.apply(r));
+      expect(recorded(T.pipe, "orders-pipe").inputs).to.deep.include({ description: "orders pipe", sourceParameters: { sqsQueueParameters: { batchSize: 5, maximumBatchingWindowInSeconds: 2 } } });
+      expect(recorded(T.role, "orders-machine-role").inputs.description).to.equal("custom");
+      const buffer = recorded(T.queue, "orders-buffer").inputs;
+      expect(buffer.messageRetentionSeconds).to.equal(86_400);
+      expect(JSON.parse(buffer.redrivePolicy).maxReceiveCount).to.equal(7);
+      const machine = recorded(T.machine, "orders-machine").inputs;
+      expect(machine.loggingConfiguration).to.deep.include({ level: "ALL", includeExecutionData: true });
+      expect(machine.tracingConfiguration).to.deep.equal({ enabled: true });
+      const retry = JSON.parse(machine.definition).States.Messages.ItemProcessor.States.tag.Retry[0];
+      expect(retry).to.deep.include({ MaxAttempts: 6 });
+      expect(retry.ErrorEquals).to.include("RateLimited").and.not.to.include("TransientError");
+      expect(recorded(T.fn, "orders-tag").inputs).to.deep.include({ reservedConcurrentExecutions: 5, memorySize: 512 });
     });
 
     it("fails early on bad names, reserved or duplicate stage names, and bad retry or batch settings", () => {

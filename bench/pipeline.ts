@@ -231,8 +231,9 @@ export function pipelineReport(result: PipelineBenchResult, prices: Prices, dire
 }
 
 /**
- * `npx tsx bench/pipeline.ts`: this benchmark alone, merged into the last full run's
- * bench/results.json (whose direct-path cost it compares with).
+ * `npx tsx bench/pipeline.ts [--write]`: this benchmark alone. The direct path's cost comes from the
+ * cost inputs of the last full `npm run bench -- --write` (bench/results.json); with `--write`, the
+ * pipeline's figures are merged into that file, as a full run would write them.
  */
 if (require.main === module) {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -243,7 +244,9 @@ if (require.main === module) {
   measurePipeline()
     .then((result) => {
       const report = pipelineReport(result, prices, direct.ingest_usd_per_million_events, workload.eventsPerMonth);
-      fs.writeFileSync(RESULTS_FILE, JSON.stringify({ ...results, pipeline: { ...report.figures, date: new Date().toISOString() }, pipeline_cost_inputs: report.inputs }, null, 2) + "\n");
+      if (process.argv.includes("--write")) {
+        fs.writeFileSync(RESULTS_FILE, JSON.stringify({ ...results, pipeline: { ...report.figures, date: new Date().toISOString() }, pipeline_cost_inputs: report.inputs }, null, 2) + "\n");
+      }
       printTable(report.rows);
     })
     .catch((error: unknown) => {

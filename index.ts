@@ -6,11 +6,15 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { requiredConcurrencyQuota } from "./components/handlerFunction";
 import { countsValue, listValue } from "./components/configValues";
+import { LogEncryptionKey } from "./components/encryptionKeys";
 import type { EventCallback } from "./components/EventConsumer";
 import { EventIngestionApi } from "./components/EventIngestionApi";
+import { EventPipeline } from "./components/EventPipeline";
 import { EventStore } from "./components/EventStore";
+import { encryptLogGroupsWith } from "./components/handlerFunction";
 import { physicalName } from "./components/naming";
 import { Observability } from "./components/Observability";
+import { paymentStages } from "./pipelines/payments";
 
 const config = new pulumi.Config();
 const settings = {
@@ -31,6 +35,8 @@ const settings = {
   customDomainName: config.require("customDomainName"),
   customDomainHostedZoneId: config.require("customDomainHostedZoneId"),
   alarmEmail: config.require("alarmEmail"),
+  pipeline: config.requireBoolean("pipeline"),
+  logEncryption: config.requireBoolean("logEncryption"),
 };
 /** `source` of every event this stack puts on its bus; rules match on it. */
 const EVENT_SOURCE = pulumi.getProject();
@@ -38,6 +44,10 @@ const EVENT_SOURCE = pulumi.getProject();
 if ((settings.customDomainName === "") !== (settings.customDomainHostedZoneId === "")) {
   throw new Error("config customDomainName and customDomainHostedZoneId go together: set both, or neither");
 }
+
+// First, so every log group created below (functions, access logs, consumers, state machines) uses it.
+const logKey = settings.logEncryption ? new LogEncryptionKey("logs") : undefined;
+encryptLogGroupsWith(logKey?.keyArn);
 
 const store = new EventStore("events", {
   enableTtl: settings.enableTtl,
@@ -82,9 +92,21 @@ const api = new EventIngestionApi("ingestion", {
   },
 });
 
+// The example payment-notification pipeline; its stages are inline callbacks in pipelines/payments.ts.
+const payments = settings.pipeline
+  ? new EventPipeline("payments", {
+      store,
+      stages: paymentStages,
+      maxEventBytes: settings.maxEventBytes,
+      logRetentionDays: settings.logRetentionDays,
+      tracing: settings.tracing,
+    })
+  : undefined;
+
 const observability = new Observability("operations", {
   api,
   store,
+  pipelines: payments ? [payments] : [],
   ...(settings.alarmEmail === "" ? {} : { alarmEmail: settings.alarmEmail }),
 });
 
@@ -95,6 +117,10 @@ export const apiKeysTableName = api.authorizer.keysTableName;
 export const eventBusName = eventBus?.name;
 export const dashboardUrl = observability.dashboardUrl;
 export const alarmTopicArn = observability.alarmTopicArn;
+export const pipelineTopicArn = payments?.topicArn;
+export const pipelineStateMachineArn = payments?.stateMachineArn;
+export const pipelineFailureQueueUrl = payments?.failureQueue.url;
+export const logKeyArn = logKey?.keyArn;
 export const region = new pulumi.Config("aws").get("region");
 /**
  * The regional Lambda concurrency quota this stack's reservations need (their sum plus the 100

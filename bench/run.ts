@@ -20,6 +20,7 @@ import { loadPrices } from "./cost/prices";
 import { measureCpuCost } from "./cpuCost";
 import { measureHandlerOverhead } from "./handlerOverhead";
 import { measureItemSize } from "./itemSize";
+import { measurePipeline, pipelineReport } from "./pipeline";
 import { describeMachine } from "./lib/machine";
 import { printTable, RESULTS_FILE, writeResults, type Row } from "./lib/report";
 import { ratio, round } from "./lib/stats";
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
     measureInitTimes({ ...bundles.modules, closure: closure.module_file, [MINIMAL_MODULE]: floor.minimal_bundle_file }, COLD_ROUNDS),
   );
   const local = await section("local stack throughput (autocannon)", measureLocalThroughput);
+  const pipelineResult = await section("SNS pipeline vs direct write", measurePipeline);
 
   const coldStart = summarizeColdStart(bundles, coldSamples);
   const { module_file: _closureModule, ...closureFigures } = closure;
@@ -96,6 +98,7 @@ async function main(): Promise<void> {
   const { prices, file: pricesFile } = loadPrices();
   const cost1 = estimateCost({ ...COST_WORKLOAD, batchSize: 1 }, costInputs, prices);
   const cost25 = estimateCost({ ...COST_WORKLOAD, batchSize: 25 }, costInputs, prices);
+  const pipeline = pipelineReport(pipelineResult, prices, cost1.ingest_usd_per_million_events, COST_WORKLOAD.eventsPerMonth);
 
   const results = {
     date: new Date().toISOString(),
@@ -133,6 +136,8 @@ async function main(): Promise<void> {
       prices_region: pricesFile.region,
     },
     cost_inputs: costInputs,
+    pipeline: pipeline.figures,
+    pipeline_cost_inputs: pipeline.inputs,
   };
   const resultsFile = cli.write ? RESULTS_FILE : path.join(BUILD_DIR, "..", "results.json");
   writeResults(results, resultsFile);
@@ -170,6 +175,7 @@ async function main(): Promise<void> {
     { section: "local", figure: "raw dynalite puts/s", value: local.raw_put_rps },
     { section: "cost", figure: "ratio to write floor, batch 1", value: results.cost.floor_ratio_batch1 },
     { section: "cost", figure: "ratio to write floor, batch 25", value: results.cost.floor_ratio_batch25, goal: "≤ 1.10", met: results.cost.floor_ratio_batch25 <= 1.1 },
+    ...pipeline.rows,
   ];
   console.log();
   printTable(rows);

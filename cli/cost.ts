@@ -10,6 +10,7 @@ import { readMeasuredInputs } from "../bench/cost/measured";
 import { estimateCost, MB_PER_VCPU, memorySizes, type CostEstimate, type MeasuredInputs, type Workload } from "../bench/cost/model";
 import { RESULTS_FILE } from "../bench/lib/report";
 import { DEFAULT_PRICES_FILE, loadPrices } from "../bench/cost/prices";
+import { estimatePipelineCost, readPipelineCostInputs, renderPipelineCost } from "../bench/cost/pipelineModel";
 
 const USAGE = `usage: npm run cost -- --events-per-month N [--batch-size B] [--avg-bytes S]
                      [--retention-days D] [--log-retention-days D] [--api-keys K]
@@ -156,8 +157,13 @@ function main(): void {
   const estimate = estimateCost(args.workload, inputs, prices);
   const sizes = memorySizes(args.workload, inputs, prices);
   const { date } = measured;
-  if (args.json) console.log(JSON.stringify({ workload: args.workload, region: file.region, bench_date: date, ...estimate, memory_sizes: sizes }, null, 2));
-  else console.log(render(args.workload, estimate, sizes, inputs, file.region, date.slice(0, 10)));
+  const pipelineInputs = readPipelineCostInputs(args.resultsFile);
+  const pipeline = pipelineInputs && estimatePipelineCost(args.workload.eventsPerMonth, pipelineInputs, prices);
+  if (args.json) console.log(JSON.stringify({ workload: args.workload, region: file.region, bench_date: date, ...estimate, memory_sizes: sizes, ...(pipeline ? { pipeline } : {}) }, null, 2));
+  else {
+    console.log(render(args.workload, estimate, sizes, inputs, file.region, date.slice(0, 10)));
+    if (pipeline) console.log(`\n${renderPipelineCost(pipeline, estimate.ingest_usd_per_million_events)}`);
+  }
 }
 
 try {

@@ -184,7 +184,7 @@ export class EventConsumer extends pulumi.ComponentResource {
  * what the callback references (values, other functions, Outputs through `.get()`). Serialization
  * is asynchronous, so the archive is built from a promise, never inside an `apply`.
  */
-export function serializedCallback(handler: EventConsumerHandler): pulumi.asset.AssetArchive {
+export function serializedCallback<F extends (...args: any[]) => unknown>(handler: F | { factory: () => F }): pulumi.asset.AssetArchive {
   const isFactory = typeof handler !== "function";
   const text = pulumi.runtime
     .serializeFunction(isFactory ? handler.factory : handler, { exportName: "handler", isFactoryFunction: isFactory })

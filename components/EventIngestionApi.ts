@@ -9,7 +9,7 @@ import { HANDLERS, ROUTES, routeKey, type HandlerName, type RouteSpec } from "..
 import { ApiDomain, requireDomainName, type ApiDomainArgs } from "./ApiDomain";
 import { ApiKeyAuthorizer, type ApiKeyAuthorizerArgs } from "./ApiKeyAuthorizer";
 import type { EventStore } from "./EventStore";
-import { createHandlerFunction, type HandlerFunction } from "./handlerFunction";
+import { createHandlerFunction, createLogGroup, type HandlerFunction } from "./handlerFunction";
 import { applyTransform, physicalName, requireInteger, type Transform } from "./naming";
 
 /** Access log fields; never headers, so the Authorization header cannot reach the logs. */
@@ -122,7 +122,7 @@ export class EventIngestionApi extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    this.accessLogGroup = new aws.cloudwatch.LogGroup(
+    this.accessLogGroup = createLogGroup(
       `${name}-access-logs`,
       applyTransform<aws.cloudwatch.LogGroupArgs>(
         { name: `/aws/apigateway/${physicalName("api", "logGroup")}`, retentionInDays: logRetentionDays },

@@ -8,7 +8,8 @@
  * and read units, throttled requests per operation the handlers use, status-index write
  * throttling), and stream consumers (iterator age, dead-letter queue depth).
  *
- * Alarms: API 5xx rate, errors and throttles per function, a dead-letter queue that is not empty.
+ * Alarms: API 5xx rate, errors and throttles per function, a dead-letter queue that is not empty,
+ * and per SNS pipeline: failed state machine executions and a failure queue that is not empty.
  * Metrics, widgets and the dashboard body come from @pulumi/awsx's classic CloudWatch helpers
  * (docs/adr/0012); alarms are plain MetricAlarms so one `transform.alarm` reaches all of them.
  */
@@ -23,6 +24,7 @@ import { STATUS_INDEX } from "../handlers/lib/tables";
 import { HANDLERS } from "../handlers/routes";
 import type { EventConsumer } from "./EventConsumer";
 import type { EventIngestionApi } from "./EventIngestionApi";
+import type { EventPipeline } from "./EventPipeline";
 import type { EventStore } from "./EventStore";
 import type { HandlerFunction } from "./handlerFunction";
 import { applyTransform, physicalName, requireInteger, type Transform } from "./naming";
@@ -32,6 +34,8 @@ export interface ObservabilityArgs {
   store: EventStore;
   /** Stream consumers to watch. @default the store's consumers (`store.consumers`) */
   consumers?: readonly EventConsumer[];
+  /** SNS pipelines to watch: failed executions and events waiting in the failure queue. @default [] */
+  pipelines?: readonly EventPipeline[];
   /**
    * Where alarm notifications go besides the SNS topic; the address must confirm the
    * subscription (AWS sends a link) before mail arrives.
@@ -117,13 +121,14 @@ export class Observability extends pulumi.ComponentResource {
     createServerErrorAlarm();
     createFunctionAlarms();
     createDeadLetterAlarms();
+    createPipelineAlarms();
 
     this.dashboard = new cloudwatch.Dashboard(
       `${name}-dashboard`,
       applyTransform<cloudwatch.DashboardArgs>(
         {
           name: physicalName("operations"),
-          widgets: [...apiRows(), ...businessRows(), ...functionRows(), ...tableRows(), ...consumerRows()],
+          widgets: [...apiRows(), ...businessRows(), ...functionRows(), ...tableRows(), ...consumerRows(), ...pipelineRows()],
         },
         args.transform?.dashboard,
       ),
@@ -194,6 +199,51 @@ export class Observability extends pulumi.ComponentResource {
           },
         );
       }
+    }
+
+    function stateMachineMetric(pipeline: EventPipeline, metricName: string) {
+      return new cloudwatch.Metric({ namespace: "AWS/States", name: metricName, dimensions: { StateMachineArn: pipeline.stateMachine.arn }, statistic: "Sum", period: 60 });
+    }
+
+    function createPipelineAlarms(): void {
+      for (const pipeline of args.pipelines ?? []) {
+        const label = `pipeline-${pipeline.pipelineName}`;
+        alarm(`${label}-failed-executions`, `Executions of the ${pipeline.pipelineName} pipeline failed outright (their messages return to the buffer).`, "pipeline-failed-executions", {
+          ...fromMetric(stateMachineMetric(pipeline, "ExecutionsFailed").withPeriod(300)),
+          comparisonOperator: "GreaterThanOrEqualToThreshold",
+          threshold: 1,
+          evaluationPeriods: 1,
+        });
+        alarm(`${label}-failure-queue-not-empty`, `Events of the ${pipeline.pipelineName} pipeline failed a stage and wait in its failure queue.`, "pipeline-failure-queue-not-empty", {
+          ...fromMetric(sqsMetrics.approximateNumberOfMessagesVisible({ queue: pipeline.failureQueue, statistic: "Maximum", period: 60 })),
+          comparisonOperator: "GreaterThanOrEqualToThreshold",
+          threshold: 1,
+          evaluationPeriods: 1,
+        });
+      }
+    }
+
+    function pipelineRows(): cloudwatch.RowWidget[] {
+      const pipelines = args.pipelines ?? [];
+      if (pipelines.length === 0) return [];
+      return [
+        header("## SNS pipelines"),
+        new cloudwatch.RowWidget(
+          graph(
+            "Executions",
+            pipelines.flatMap((p) => ["ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFailed", "ExecutionsTimedOut"].map((m) => stateMachineMetric(p, m).withLabel(`${p.pipelineName} ${m.replace("Executions", "").toLowerCase()}`))),
+            12,
+          ),
+          graph(
+            "Buffer and failure queue depth",
+            pipelines.flatMap((p) => [
+              sqsMetrics.approximateNumberOfMessagesVisible({ queue: p.buffer, statistic: "Maximum", period: 60 }).withLabel(`${p.pipelineName} buffer`),
+              sqsMetrics.approximateNumberOfMessagesVisible({ queue: p.failureQueue, statistic: "Maximum", period: 60 }).withLabel(`${p.pipelineName} failed`),
+            ]),
+            12,
+          ),
+        ),
+      ];
     }
 
     function header(markdown: string): cloudwatch.RowWidget {

@@ -38,6 +38,24 @@ export const SYSTEM_LOG_LEVEL = "INFO";
  */
 export const XRAY_WRITE_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"] as const;
 
+/**
+ * Config logEncryption: the customer managed key every log group of the stack is encrypted with,
+ * set once by the program before it creates components (index.ts). Every log group is made by
+ * `createLogGroup`, so functions, API access logs and state machines added later inherit it.
+ */
+let logEncryptionKeyArn: pulumi.Input<string> | undefined;
+
+/** Encrypt every log group created from now on with this key; `undefined` turns encryption off. */
+export function encryptLogGroupsWith(kmsKeyArn: pulumi.Input<string> | undefined): void {
+  logEncryptionKeyArn = kmsKeyArn;
+}
+
+/** A CloudWatch log group, encrypted with the stack's log key when `encryptLogGroupsWith` set one. */
+export function createLogGroup(name: string, args: aws.cloudwatch.LogGroupArgs, opts: pulumi.CustomResourceOptions): aws.cloudwatch.LogGroup {
+  const encryption = logEncryptionKeyArn === undefined || args.kmsKeyId !== undefined ? {} : { kmsKeyId: logEncryptionKeyArn };
+  return new aws.cloudwatch.LogGroup(name, { ...args, ...encryption }, opts);
+}
+
 /** One IAM statement: named actions on named ARNs. */
 export interface GrantStatement {
   Effect: "Allow";
@@ -110,7 +128,7 @@ export function createFunction(
       ? undefined
       : requireInteger(functionName, "reservedConcurrency", args.reservedConcurrency, 0, 100_000);
 
-  const logGroup = new aws.cloudwatch.LogGroup(
+  const logGroup = createLogGroup(
     `${name}-logs`,
     applyTransform<aws.cloudwatch.LogGroupArgs>(
       { name: `/aws/lambda/${functionName}`, retentionInDays: args.logRetentionDays ?? 14 },

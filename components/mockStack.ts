@@ -105,6 +105,12 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
     }
     case "aws:iam/role:Role":
       return { arn: `arn:aws:iam::${ACCOUNT}:role/${physical}` };
+    case "aws:kms/key:Key":
+      return { arn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/${id}`, keyId: id };
+    case "aws:sfn/stateMachine:StateMachine":
+      return { arn: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${physical}` };
+    case "aws:pipes/pipe:Pipe":
+      return { arn: `arn:aws:pipes:${REGION}:${ACCOUNT}:pipe/${physical}` };
     case "aws:cloudwatch/logGroup:LogGroup":
       return { arn: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${physical}` };
     case "aws:apigatewayv2/api:Api":
@@ -132,6 +138,9 @@ export async function buildStack(stack: string, overrides: Record<string, string
         return { id, state };
       },
       call(args) {
+        // The account and region the provider would report.
+        if (args.token === "aws:index/getCallerIdentity:getCallerIdentity") return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/deployer`, userId: "AIDEXAMPLE" };
+        if (args.token === "aws:index/getRegion:getRegion") return { region: REGION, name: REGION, id: REGION };
         return args.inputs;
       },
     },

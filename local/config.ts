@@ -27,6 +27,8 @@ export interface StackSettings {
   authorizerCacheTtlSeconds: number;
   maxEventBytes: number;
   statusIndexShards: number;
+  /** Run the example SNS pipeline (config `pipeline`), with its local SNS endpoint. */
+  pipeline: boolean;
 }
 
 /** Project config values as the CLI would give them to `stack`; `null`: the Pulumi.yaml defaults alone. */
@@ -50,5 +52,6 @@ export function stackSettings(stack: string | null = "dev"): StackSettings {
     authorizerCacheTtlSeconds: int("authorizerCacheTtlSeconds"),
     maxEventBytes: int("maxEventBytes"),
     statusIndexShards: int("statusIndexShards"),
+    pipeline: bool("pipeline"),
   };
 }

@@ -10,6 +10,9 @@ import { SCOPES } from "../handlers/routes";
 const port = Number(process.env.PORT ?? 3000);
 const dynamoPort = Number(process.env.DYNAMODB_PORT ?? 8000);
 const dataDir = process.env.DATA_DIR ?? ".data";
+const snsPort = Number(process.env.SNS_PORT ?? 9911);
+/** PIPELINE=true runs the example SNS pipeline even though Pulumi.dev.yaml leaves config pipeline off. */
+const pipeline = process.env.PIPELINE === undefined ? {} : { pipeline: process.env.PIPELINE === "true" };
 const pretty = process.stdout.isTTY === true;
 
 function logRequest(entry: RequestLogEntry): void {
@@ -54,7 +57,7 @@ process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
 
 async function main(): Promise<void> {
-  const stack = await startLocalStack({ dataDir, port, dynamoPort, onRequest: logRequest });
+  const stack = await startLocalStack({ dataDir, port, dynamoPort, snsPort, settings: pipeline, onRequest: logRequest });
   const relative = path.relative(process.cwd(), stack.keyFile);
   const keyFile = relative.startsWith("..") ? stack.keyFile : relative;
   const auth = stack.createdApiKey ?? `$(cat ${keyFile})`;
@@ -71,6 +74,13 @@ async function main(): Promise<void> {
     "Send an event:",
     `  curl -sS -X POST ${stack.url}/events -H "Authorization: Bearer ${auth}" -H "Content-Type: application/json" -d '{"event_type":"demo.hello","payload":{"hello":"world"}}'`,
     "",
+    ...(stack.pipeline
+      ? [
+          `SNS pipeline "payments": topic ${stack.pipeline.topicArn} on ${stack.pipeline.snsEndpoint}. Publish a payment:`,
+          `  aws sns publish --endpoint-url ${stack.pipeline.snsEndpoint} --region eu-north-1 --topic-arn ${stack.pipeline.topicArn} --message '{"event_type":"payment.succeeded","payload":{"payment_id":"pay_1","amount":125000,"currency":"EUR","country":"SE","card_country":"SE"}}'`,
+          "",
+        ]
+      : ["The example SNS pipeline is off (config pipeline); PIPELINE=true npm run dev turns it on.", ""]),
   ];
   process.stdout.write(lines.join("\n") + "\n");
 

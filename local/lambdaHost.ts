@@ -39,13 +39,21 @@ export class LambdaHost {
    * this process, so each one's variables must not collide (they don't: every name is distinct).
    */
   async load(name: string, entry: string, environment: Record<string, string>, memoryMb = 128): Promise<LocalFunction> {
+    return this.loadCode(name, BUNDLE_FILE, bundleHandler(entry), environment, memoryMb);
+  }
+
+  /**
+   * Like `load`, for code that is not a handler entry: an inline callback as Pulumi serialized it
+   * (a CommonJS `index.js`), the bytes a pipeline stage or consumer deploys with.
+   */
+  async loadCode(name: string, fileName: string, code: string, environment: Record<string, string>, memoryMb = 128): Promise<LocalFunction> {
     Object.assign(process.env, environment);
-    const file = path.join(this.dir, name, BUNDLE_FILE);
+    const file = path.join(this.dir, name, fileName);
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, bundleHandler(entry));
-    const module = (await import(pathToFileURL(file).href)) as { handler?: LambdaHandler };
-    const handler = module.handler;
-    if (typeof handler !== "function") throw new Error(`${entry} does not export a handler function`);
+    fs.writeFileSync(file, code);
+    const module = (await import(pathToFileURL(file).href)) as { handler?: LambdaHandler; default?: { handler?: LambdaHandler } };
+    const handler = module.handler ?? module.default?.handler;
+    if (typeof handler !== "function") throw new Error(`${name} does not export a handler function`);
     return {
       name,
       async invoke(event, timeoutMs) {

@@ -15,6 +15,9 @@ import { AUTHORIZER_HANDLER, HANDLERS, SCOPES, type HandlerName } from "../handl
 import { ApiKeyStore } from "../cli/keyStore";
 import { createGateway, type RequestLogEntry } from "./gateway";
 import { LambdaHost, type LocalFunction } from "./lambdaHost";
+import { LocalPipeline } from "./pipeline";
+import { createSnsEndpoint } from "./sns";
+import { paymentStages } from "../pipelines/payments";
 import { localTableName, stackSettings, type StackSettings } from "./config";
 import { ensureTable } from "./tables";
 import { guardLocalListener } from "./localGuard";
@@ -54,6 +57,8 @@ export interface LocalStackOptions {
   /** 0 picks a free port. */
   port: number;
   dynamoPort: number;
+  /** Port of the local SNS endpoint when the pipeline runs; 0 picks a free port. @default 0 */
+  snsPort?: number;
   host?: string;
   /** Overrides of the settings read from Pulumi.yaml / Pulumi.dev.yaml. */
   settings?: Partial<StackSettings>;
@@ -69,6 +74,8 @@ export interface LocalStack {
   createdApiKey?: string;
   keyFile: string;
   settings: StackSettings;
+  /** The example SNS pipeline and the endpoint that takes `Publish` for its topic; only with settings.pipeline. */
+  pipeline?: { runner: LocalPipeline; snsEndpoint: string; topicArn: string };
   close(): Promise<void>;
 }
 
@@ -161,6 +168,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     fs.writeFileSync(stackFile, JSON.stringify(running, null, 2) + "\n", { mode: 0o600 });
     cleanups.push(() => fs.rmSync(stackFile, { force: true }));
 
+    let pipeline: LocalStack["pipeline"];
+    if (settings.pipeline) {
+      const runner = await LocalPipeline.start({ name: "payments", stages: paymentStages, host: host_, region: LOCAL_REGION, environment: { ...sdkEnvironment, ...storeEnvironment } });
+      cleanups.push(() => runner.idle());
+      const sns = createSnsEndpoint([runner]);
+      await listen(sns, options.snsPort ?? 0, host, "SNS_PORT");
+      cleanups.push(() => closeServer(sns));
+      pipeline = { runner, snsEndpoint: `http://${host}:${(sns.address() as AddressInfo).port}`, topicArn: runner.topicArn };
+    }
+
     return {
       url,
       dynamoEndpoint,
@@ -169,6 +186,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(createdApiKey ? { createdApiKey } : {}),
       keyFile,
       settings,
+      ...(pipeline ? { pipeline } : {}),
       close,
     };
   } catch (error) {

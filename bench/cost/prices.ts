@@ -11,6 +11,13 @@ export const PRICE_KEYS = [
   "dynamodb_storage_per_gb_month",
   "cloudwatch_logs_ingestion_per_gb",
   "cloudwatch_logs_storage_per_gb_month",
+  // The SNS pipeline (bench/cost/pipelineModel.ts).
+  "sns_per_million_publishes",
+  "sqs_per_million_requests",
+  "eventbridge_pipes_per_million_requests",
+  "step_functions_express_per_million_requests",
+  "step_functions_express_per_gb_second",
+  "step_functions_standard_per_million_transitions",
 ] as const;
 
 export type PriceKey = (typeof PRICE_KEYS)[number];

@@ -27,6 +27,7 @@ const table = (s: BuiltStack, purpose: string) => s.one(TABLE, (r) => r.inputs.n
 const fn = (s: BuiltStack, purpose: string) => s.one(FUNCTION, (r) => r.inputs.name === `event-ingestion-${s.stack}-${purpose}`);
 const tableArn = (name: string) => `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${name}`;
 const HANDLER_PURPOSES = [...Object.keys(HANDLERS), "authorizer"];
+const PIPELINE_PURPOSES = ["payments-validate", "payments-store", "payments-validate-payment", "payments-compute-fee", "payments-assign-risk"];
 
 describe("stack under Pulumi mocks", function () {
   this.timeout(60_000);
@@ -48,7 +49,7 @@ describe("stack under Pulumi mocks", function () {
         "enableTtl", "retentionDays", "enablePitr", "deletionProtection", "logRetentionDays",
         "authorizerCacheTtlSeconds", "throttleRateLimit", "throttleBurstLimit", "maxEventBytes", "statusIndexShards",
         "forwardToEventBridge", "tracing", "reservedConcurrency", "corsAllowedOrigins", "customDomainName",
-        "customDomainHostedZoneId", "alarmEmail",
+        "customDomainHostedZoneId", "alarmEmail", "pipeline", "logEncryption",
       ]);
       for (const [key, spec] of declared) {
         expect(spec, key).to.have.keys(["type", "default", "description"]);
@@ -256,7 +257,9 @@ describe("stack under Pulumi mocks", function () {
         const s = stackName === "dev" ? dev : prod;
         const retention = stackName === "dev" ? 14 : 90;
         const functions = s.ofType(FUNCTION);
-        expect(functions.map((f) => f.inputs.name)).to.have.members(HANDLER_PURPOSES.map((p) => `event-ingestion-${stackName}-${p}`));
+        // prod runs the example pipeline (config pipeline): its own two stages and the three example stages.
+        const purposes = [...HANDLER_PURPOSES, ...(stackName === "prod" ? PIPELINE_PURPOSES : [])];
+        expect(functions.map((f) => f.inputs.name)).to.have.members(purposes.map((p) => `event-ingestion-${stackName}-${p}`));
         for (const f of functions) {
           expect(f.inputs.architectures, f.name).to.deep.equal(["arm64"]);
           expect(f.inputs.runtime, f.name).to.equal("nodejs24.x");
@@ -332,7 +335,7 @@ describe("stack under Pulumi mocks", function () {
         for (const type of [TABLE, FUNCTION, ROLE, "aws:apigatewayv2/api:Api"]) {
           for (const r of s.ofType(type)) expect(r.inputs.name, `${type} ${r.name}`).to.match(new RegExp(`^${prefix}[a-z0-9-]+$`));
         }
-        for (const l of s.ofType(LOG_GROUP)) expect(l.inputs.name).to.match(new RegExp(`^/aws/(lambda|apigateway)/${prefix}`));
+        for (const l of s.ofType(LOG_GROUP)) expect(l.inputs.name).to.match(new RegExp(`^/aws/(lambda|apigateway|vendedlogs/states)/${prefix}`));
         expect(s.outputs).to.deep.include({
           eventsTableName: `${prefix}events`,
           apiKeysTableName: `${prefix}api-keys`,

@@ -209,10 +209,10 @@ export class EventPipeline extends pulumi.ComponentResource {
 
     function createTopicKey(parent: EventPipeline): aws.kms.Key {
       // The topic's ARN follows from its name, so the key's policy can name it before the topic exists.
-      const policy = scope.apply((s) => JSON.stringify(topicKeyPolicy(s, `arn:aws:sns:${s.region}:${s.account}:${physicalName(purpose("topic"))}`)));
+      const policy = scope.apply((s) => JSON.stringify(topicKeyPolicy(s, `arn:aws:sns:${s.region}:${s.account}:${physicalName(purpose("topic"), "snsTopic")}`)));
       return createKey(
         `${name}-topic`,
-        { purpose: purpose("topic"), description: `Encrypts the ${physicalName(purpose("topic"))} SNS topic`, policy, ...(args.transform?.topicKey ? { transform: args.transform.topicKey } : {}) },
+        { purpose: purpose("topic"), description: `Encrypts the ${physicalName(purpose("topic"), "snsTopic")} SNS topic`, policy, ...(args.transform?.topicKey ? { transform: args.transform.topicKey } : {}) },
         parent,
       ).key;
     }
@@ -220,7 +220,7 @@ export class EventPipeline extends pulumi.ComponentResource {
     function createTopic(parent: EventPipeline): aws.sns.Topic {
       return new aws.sns.Topic(
         `${name}-topic`,
-        applyTransform<aws.sns.TopicArgs>({ name: physicalName(purpose("topic")), kmsMasterKeyId: parent.topicKey.arn }, args.transform?.topic),
+        applyTransform<aws.sns.TopicArgs>({ name: physicalName(purpose("topic"), "snsTopic"), kmsMasterKeyId: parent.topicKey.arn }, args.transform?.topic),
         { parent },
       );
     }
@@ -229,7 +229,7 @@ export class EventPipeline extends pulumi.ComponentResource {
       return new aws.sqs.Queue(
         `${name}-failed`,
         applyTransform<aws.sqs.QueueArgs>(
-          { name: physicalName(purpose("failed")), messageRetentionSeconds: settings.failureRetentionDays * 86_400, sqsManagedSseEnabled: true },
+          { name: physicalName(purpose("failed"), "sqsQueue"), messageRetentionSeconds: settings.failureRetentionDays * 86_400, sqsManagedSseEnabled: true },
           args.transform?.failureQueue,
         ),
         { parent },
@@ -241,7 +241,7 @@ export class EventPipeline extends pulumi.ComponentResource {
         `${name}-buffer`,
         applyTransform<aws.sqs.QueueArgs>(
           {
-            name: physicalName(purpose("buffer")),
+            name: physicalName(purpose("buffer"), "sqsQueue"),
             sqsManagedSseEnabled: true,
             visibilityTimeoutSeconds: BUFFER_VISIBILITY_SECONDS,
             messageRetentionSeconds: 4 * 86_400,
@@ -337,7 +337,7 @@ export class EventPipeline extends pulumi.ComponentResource {
       return createLogGroup(
         `${name}-machine-logs`,
         applyTransform<aws.cloudwatch.LogGroupArgs>(
-          { name: `/aws/vendedlogs/states/${physicalName(purpose("machine"))}`, retentionInDays: settings.logRetentionDays },
+          { name: `/aws/vendedlogs/states/${physicalName(purpose("machine"), "logGroup")}`, retentionInDays: settings.logRetentionDays },
           args.transform?.stateMachineLogGroup,
         ),
         { parent },
@@ -348,8 +348,8 @@ export class EventPipeline extends pulumi.ComponentResource {
       const role = new aws.iam.Role(
         `${name}-machine-role`,
         applyTransform<aws.iam.RoleArgs>({
-          name: physicalName(purpose("machine")),
-          description: `Execution role of the ${physicalName(purpose("machine"))} state machine`,
+          name: physicalName(purpose("machine"), "iamRole"),
+          description: `Execution role of the ${physicalName(purpose("machine"), "stateMachine")} state machine`,
           assumeRolePolicy: scope.apply((s) =>
             JSON.stringify({
               Version: "2012-10-17",
@@ -383,7 +383,7 @@ export class EventPipeline extends pulumi.ComponentResource {
         `${name}-machine`,
         applyTransform<aws.sfn.StateMachineArgs>(
           {
-            name: physicalName(purpose("machine")),
+            name: physicalName(purpose("machine"), "stateMachine"),
             type: "EXPRESS",
             roleArn: parent.stateMachineRole.arn,
             definition,
@@ -405,8 +405,8 @@ export class EventPipeline extends pulumi.ComponentResource {
       const role = new aws.iam.Role(
         `${name}-pipe-role`,
         applyTransform<aws.iam.RoleArgs>({
-          name: physicalName(purpose("pipe")),
-          description: `Role of the ${physicalName(purpose("pipe"))} pipe: read the buffer, run the state machine`,
+          name: physicalName(purpose("pipe"), "iamRole"),
+          description: `Role of the ${physicalName(purpose("pipe"), "pipe")} pipe: read the buffer, run the state machine`,
           assumeRolePolicy: scope.apply((s) =>
             JSON.stringify({
               Version: "2012-10-17",
@@ -431,7 +431,7 @@ export class EventPipeline extends pulumi.ComponentResource {
         `${name}-pipe`,
         applyTransform<aws.pipes.PipeArgs>(
           {
-            name: physicalName(purpose("pipe")),
+            name: physicalName(purpose("pipe"), "pipe"),
             roleArn: parent.pipeRole.arn,
             source: parent.buffer.arn,
             sourceParameters: { sqsQueueParameters: { batchSize: settings.batchSize, maximumBatchingWindowInSeconds: settings.maxBatchingWindowSeconds } },

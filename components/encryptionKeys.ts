@@ -7,7 +7,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { applyTransform, physicalName, type Transform } from "./naming";
+import { applyTransform, physicalName, stackNamePatterns, type Transform } from "./naming";
 
 /** What the account (through IAM) may do to a key: manage it, never encrypt or decrypt with it. */
 export const KEY_ADMINISTRATION_ACTIONS = [
@@ -66,12 +66,13 @@ export function keyAdministration(scope: KeyScope): KeyPolicyStatement {
 }
 
 /**
- * The log groups of this stack: every name carries `${project}-${stack}-` under `/aws/<service>/`
- * (`/aws/lambda/…`, `/aws/apigateway/…`, `/aws/vendedlogs/states/…`), so one ArnLike pattern
- * covers them and no other stack's log group.
+ * The log groups of this stack: every name is a physical name under `/aws/<service>/`
+ * (`/aws/lambda/…`, `/aws/apigateway/…`, `/aws/vendedlogs/states/…`), which carries either
+ * `${project}-${stack}-` or, when shortened for a long stack name, that prefix's hash. ArnLike
+ * matches any of these patterns and no other stack's log group.
  */
-export function stackLogGroupArnPattern(scope: KeyScope): string {
-  return `arn:aws:logs:${scope.region}:${scope.account}:log-group:/aws/*/${physicalName("")}*`;
+export function stackLogGroupArnPatterns(scope: KeyScope): string[] {
+  return stackNamePatterns().map((name) => `arn:aws:logs:${scope.region}:${scope.account}:log-group:/aws/*/${name}`);
 }
 
 /** CloudWatch Logs in this region may use the key, for this stack's log groups only. */
@@ -86,7 +87,7 @@ export function logsKeyPolicy(scope: KeyScope): { Version: string; Statement: Ke
         Principal: { Service: `logs.${scope.region}.amazonaws.com` },
         Action: [...LOGS_KEY_ACTIONS],
         Resource: "*",
-        Condition: { ArnLike: { "kms:EncryptionContext:aws:logs:arn": stackLogGroupArnPattern(scope) } },
+        Condition: { ArnLike: { "kms:EncryptionContext:aws:logs:arn": stackLogGroupArnPatterns(scope) } },
       },
     ],
   };
@@ -143,7 +144,7 @@ export function createKey(
     ),
     { parent },
   );
-  const alias = new aws.kms.Alias(`${name}-key-alias`, { name: `alias/${physicalName(args.purpose)}`, targetKeyId: key.keyId }, { parent });
+  const alias = new aws.kms.Alias(`${name}-key-alias`, { name: `alias/${physicalName(args.purpose, "kmsAlias")}`, targetKeyId: key.keyId }, { parent });
   return { key, alias };
 }
 
@@ -165,7 +166,7 @@ export class LogEncryptionKey extends pulumi.ComponentResource {
     const policy = keyScope(this).apply((scope) => JSON.stringify(logsKeyPolicy(scope)));
     const created = createKey(
       name,
-      { purpose: "logs", description: `Encrypts the CloudWatch log groups of ${physicalName("")}*`, policy, ...(args.transform?.key ? { transform: args.transform.key } : {}) },
+      { purpose: "logs", description: `Encrypts the CloudWatch log groups of the ${pulumi.getProject()}-${pulumi.getStack()} stack`, policy, ...(args.transform?.key ? { transform: args.transform.key } : {}) },
       this,
     );
     this.key = created.key;

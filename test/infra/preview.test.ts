@@ -158,7 +158,8 @@ describe("npm run preview", function () {
   it("diffs two stacks by logical resource, reading each stack's own name as <stack>", () => {
     const diff = diffPreviews(previews.dev!, previews.prod!, PROJECT);
     expect(diff.requiredLambdaConcurrencyQuota).to.deep.equal({ from: 100, to: 300 });
-    expect(diff.added).to.deep.equal([]);
+    // prod turns on what dev leaves off (the example pipeline, log encryption); dev has nothing prod lacks.
+    expect(diff.added).to.include.members(["event-ingestion:index:EventPipeline::payments", "event-ingestion:index:LogEncryptionKey::logs"]);
     expect(diff.removed).to.deep.equal([]);
     const table = diff.changed.find((c) => c.key === "aws:dynamodb/table:Table::events-table")!;
     expect(table.settings).to.deep.equal({

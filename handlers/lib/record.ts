@@ -17,7 +17,7 @@ export interface EventRecord {
   created_at: string;
   received_at: string;
   request_id: string;
-  source: { api_key_id: string };
+  source: EventSource;
   status: EventStatus;
   delivery_attempts: number;
   delivered_at: string | null;
@@ -27,9 +27,23 @@ export interface EventRecord {
   /** Status-index partition: `<status>#<shard>`. */
   status_shard: string;
   idempotency_key?: string;
-  /** SHA-256 of the canonical request, to tell a retry from a reused Idempotency-Key. */
-  request_sha256: string;
+  /**
+   * SHA-256 of the canonical request, to tell a retry from a reused idempotency key; only with a
+   * key (a fresh random id is never compared with another request).
+   */
+  request_sha256?: string;
 }
+
+/**
+ * Where an event came from, stored as `source`: exactly one of `api_key_id` (HTTP API), `webhook`
+ * (a signed webhook sender's configured name) or `pipeline` (the SNS pipeline's name), plus the
+ * origin's own delivery id where it has one. The origin also namespaces idempotent ids, so two
+ * origins can never name the same event by choosing the same key.
+ */
+export type EventSource =
+  | { api_key_id: string }
+  | { webhook: string; delivery_id?: string }
+  | { pipeline: string; sns_message_id?: string };
 
 export interface EnrichmentContext {
   eventId: string;
@@ -37,7 +51,7 @@ export interface EnrichmentContext {
   /** API Gateway's request time, epoch milliseconds. */
   receivedAtMs: number;
   requestId: string;
-  apiKeyId: string;
+  source: EventSource;
   statusIndexShards: number;
   /** TTL horizon in days; undefined when TTL is off. */
   retentionDays?: number;
@@ -58,15 +72,14 @@ export function buildEventRecord(input: EventInput, ctx: EnrichmentContext): Eve
     created_at: new Date(ctx.nowMs).toISOString(),
     received_at: new Date(ctx.receivedAtMs).toISOString(),
     request_id: ctx.requestId,
-    source: { api_key_id: ctx.apiKeyId },
+    source: ctx.source,
     status: "pending",
     delivery_attempts: 0,
     delivered_at: null,
     ...(ctx.retentionDays === undefined ? {} : { ttl: Math.floor(ctx.nowMs / 1000) + ctx.retentionDays * 86_400 }),
     schema_version: SCHEMA_VERSION,
     [STATUS_INDEX.partitionKey.name]: statusShardKey("pending", shardOf(ctx.eventId, ctx.statusIndexShards)),
-    ...(ctx.idempotencyKey === undefined ? {} : { idempotency_key: ctx.idempotencyKey }),
-    request_sha256: requestFingerprint(input),
+    ...(ctx.idempotencyKey === undefined ? {} : { idempotency_key: ctx.idempotencyKey, request_sha256: requestFingerprint(input) }),
   } as EventRecord;
   return record;
 }

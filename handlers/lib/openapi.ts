@@ -101,7 +101,7 @@ const gatewayAnswer = (description: string, message: string): ResponseDoc => ({
 /** One status answered by both a handler and API Gateway: one response, two media types. */
 function either(handler: ResponseDoc, gateway: ResponseDoc): ResponseDoc {
   return {
-    description: `${handler.description} API Gateway: ${gateway.description}`,
+    description: `From the function: ${handler.description} From API Gateway (\`{"message"}\`): ${gateway.description}`,
     headers: { ...gateway.headers, ...handler.headers },
     content: { ...gateway.content, ...handler.content },
   };

@@ -9,8 +9,8 @@
  * 2. gatewayCases()     — API Gateway's answers, the same on every route, generated from the route
  *                         table: 401/403 on authorized routes, 413 over 10 MB, 431, the handler's
  *                         403 insufficient_scope; 500/503 when the function fails or hangs.
- * 3. storageDownCases() — 503 problem+json from every route whose function uses the events table,
- *                         when DynamoDB cannot be reached.
+ * 3. storageCases()     — from every route whose function uses the events table: 503 problem+json
+ *                         when DynamoDB cannot be reached, 500 problem+json when it rejects the call.
  * 4. AWS_ONLY           — statuses only deployed stacks produce, each with the reason.
  */
 import { EXAMPLES } from "../../handlers/lib/openapi";
@@ -18,7 +18,7 @@ import { LIMITS } from "../../handlers/lib/limits";
 import { HANDLERS, ROUTES, SCOPES, routeKey, type RouteSpec, type Scope } from "../../handlers/routes";
 
 /** Which server answers: the local stack, or an emulator whose functions fail (see contract.test.ts). */
-export type Target = "stack" | "storage-down" | "function-fails" | "function-hangs";
+export type Target = "stack" | "storage-down" | "storage-rejects" | "function-fails" | "function-hangs";
 
 export interface CaseRequest {
   /** Path and query; defaults to the route's path with `{event_id}` filled in with a stored event. */
@@ -42,8 +42,13 @@ export interface ContractCase {
   /** What the request is, as the test name shows it. */
   name: string;
   target: Target;
+  /** Where a status has two bodies (the function's problem, API Gateway's message): which one this case gets. */
+  mediaType?: typeof PROBLEM | typeof GATEWAY;
   request(ctx: CaseContext): CaseRequest | Promise<CaseRequest>;
 }
+
+const PROBLEM = "application/problem+json";
+const GATEWAY = "application/json";
 
 const json = (value: unknown) => ({ headers: { "content-type": "application/json" }, body: JSON.stringify(value) });
 const GATEWAY_MAX_BODY = 10 * 1024 * 1024;
@@ -66,7 +71,7 @@ export const HANDLER_CASES: Record<string, HandlerCase[]> = {
       },
     },
     { status: 400, name: "a body that is not JSON", request: () => ({ headers: { "content-type": "application/json" }, body: "{", key: "all" }) },
-    { status: 413, name: "a 100 KB event (over maxEventBytes)", request: () => ({ ...json({ event_type: "big", payload: { blob: "x".repeat(100 * 1024) } }), key: "all" }) },
+    { status: 413, name: "a 100 KB event (over maxEventBytes)", mediaType: PROBLEM, request: () => ({ ...json({ event_type: "big", payload: { blob: "x".repeat(100 * 1024) } }), key: "all" }) },
     { status: 415, name: "a text/plain body", request: () => ({ headers: { "content-type": "text/plain" }, body: "hello", key: "all" }) },
     {
       status: 422,
@@ -84,7 +89,7 @@ export const HANDLER_CASES: Record<string, HandlerCase[]> = {
     { status: 200, name: "two valid events", request: () => ({ ...json({ events: [EXAMPLES.event, EXAMPLES.event] }), key: "all" }) },
     { status: 207, name: "a valid and an invalid event", request: () => ({ ...json({ events: [EXAMPLES.event, { event_type: "" }] }), key: "all" }) },
     { status: 400, name: "a body that is not a batch envelope", request: () => ({ ...json({ items: [] }), key: "all" }) },
-    { status: 413, name: `a body over ${LIMITS.batchMaxBytes} bytes`, request: () => ({ ...json({ events: [{ event_type: "big", payload: { blob: "x".repeat(LIMITS.batchMaxBytes) } }] }), key: "all" }) },
+    { status: 413, name: `a body over ${LIMITS.batchMaxBytes} bytes`, mediaType: PROBLEM, request: () => ({ ...json({ events: [{ event_type: "big", payload: { blob: "x".repeat(LIMITS.batchMaxBytes) } }] }), key: "all" }) },
     { status: 415, name: "a text/plain body", request: () => ({ headers: { "content-type": "text/plain" }, body: "hello", key: "all" }) },
   ],
   "GET /events/{event_id}": [
@@ -117,6 +122,7 @@ export function gatewayCases(route: RouteSpec): ContractCase[] {
       status: 413,
       name: `a body of ${GATEWAY_MAX_BODY + 1} bytes (API Gateway's payload quota)`,
       target: "stack",
+      mediaType: GATEWAY,
       request: () => ({ headers: { "content-type": "application/json" }, body: Buffer.alloc(GATEWAY_MAX_BODY + 1, 0x20), key: valid }),
     },
     {
@@ -126,25 +132,28 @@ export function gatewayCases(route: RouteSpec): ContractCase[] {
       target: "stack",
       request: () => ({ headers: { "x-padding": "p".repeat(10_300) }, key: valid }),
     },
-    { route: key, status: 500, name: "a function that fails", target: "function-fails", request: () => ({ key: valid }) },
-    { route: key, status: 503, name: "a function that outlives the integration timeout", target: "function-hangs", request: () => ({ key: valid }) },
+    { route: key, status: 500, name: "a function that fails", target: "function-fails", mediaType: GATEWAY, request: () => ({ key: valid }) },
+    { route: key, status: 503, name: "a function that outlives the integration timeout", target: "function-hangs", mediaType: GATEWAY, request: () => ({ key: valid }) },
   ];
   if (route.scope === null) return cases;
   return [
     ...cases,
     { route: key, status: 401, name: "no Authorization header", target: "stack", request: () => ({ key: "none" }) },
-    { route: key, status: 403, name: "a key the authorizer denies", target: "stack", request: () => ({ key: { literal: "eik_not-a-key" } }) },
-    { route: key, status: 403, name: `a key without the "${route.scope}" scope (insufficient_scope)`, target: "stack", request: () => ({ key: "without-scope" }) },
+    { route: key, status: 403, name: "a key the authorizer denies", target: "stack", mediaType: GATEWAY, request: () => ({ key: { literal: "eik_not-a-key" } }) },
+    { route: key, status: 403, name: `a key without the "${route.scope}" scope (insufficient_scope)`, target: "stack", mediaType: PROBLEM, request: () => ({ key: "without-scope" }) },
   ];
 }
 
-/** 3. Every route whose function reads or writes the events table answers 503 when storage is down. */
-export function storageDownCases(route: RouteSpec): ContractCase[] {
+/** 3. What a route whose function reads or writes the events table answers when storage fails. */
+export function storageCases(route: RouteSpec): ContractCase[] {
   if (HANDLERS[route.handler].eventsTableActions.length === 0) return [];
-  // The batch route reports storage faults per item (207 + Retry-After): its 503 is the gateway's.
+  // The batch route reports storage failures per item (207): its 500 and 503 are the gateway's.
   if (routeKey(route) === "POST /events/batch") return [];
   const body = routeKey(route) === "POST /events" ? json(EXAMPLES.event) : {};
-  return [{ route: routeKey(route), status: 503, name: "DynamoDB unreachable (storage_unavailable)", target: "storage-down", request: () => ({ ...body, key: "all" }) }];
+  return [
+    { route: routeKey(route), status: 503, name: "DynamoDB unreachable (storage_unavailable, Retry-After)", target: "storage-down", mediaType: PROBLEM, request: () => ({ ...body, key: "all" }) },
+    { route: routeKey(route), status: 500, name: "DynamoDB rejects the call (internal_error)", target: "storage-rejects", mediaType: PROBLEM, request: () => ({ ...body, key: "all" }) },
+  ];
 }
 
 /** 4. Statuses a deployed stack can answer that the local stack never does, with the reason. */
@@ -156,7 +165,7 @@ export function allCases(routes: readonly RouteSpec[] = ROUTES): ContractCase[] 
   return routes.flatMap((r) => [
     ...(HANDLER_CASES[routeKey(r)] ?? []).map((c): ContractCase => ({ ...c, route: routeKey(r), target: "stack" })),
     ...gatewayCases(r),
-    ...storageDownCases(r),
+    ...storageCases(r),
   ]);
 }
 

@@ -15,7 +15,7 @@ import { ApiKeyStore } from "../../cli/keyStore";
 import type { LocalStack } from "../../local/stack";
 import { captureHandlerLogs, localDocumentClient, startTestStack, tempDataDir, type HandlerLogs } from "../support/localStack";
 import { AWS_ONLY, allCases, HANDLER_CASES, scopesWithout, type CaseContext, type CaseRequest, type ContractCase, type Target } from "./cases";
-import { functionsFail, functionsHang, storageDown, type FaultGateway } from "./faultGateways";
+import { functionsFail, functionsHang, storageFails, type FaultGateway } from "./faultGateways";
 
 type HttpOperation = Awaited<ReturnType<typeof getHttpOperationsFromSpec>>[number];
 
@@ -162,7 +162,9 @@ describe("contract: every documented response, answered over HTTP and validated 
         const route = ROUTES.find((r) => routeKey(r) === c.route)!;
         it(`${c.route} → ${c.status}: ${c.name}`, async () => {
           const ctx: CaseContext = { eventId: server.eventId, send: async (r, req) => (await request(r, req)).status };
-          expectConforms(route, c.status, await request(route, await c.request(ctx)));
+          const answer = await request(route, await c.request(ctx));
+          expectConforms(route, c.status, answer);
+          if (c.mediaType) expect(mediaTypeOf(answer), "which of the status's two bodies").to.equal(c.mediaType);
         });
       }
     });
@@ -206,7 +208,8 @@ describe("contract: every documented response, answered over HTTP and validated 
     const gateway = await start();
     return { url: gateway.url, keys: async () => "eik_any-key-the-authorizer-allows", eventId: "evt_00000000000000000000000000", close: () => gateway.close() };
   };
-  casesAgainst("storage-down", "with DynamoDB unreachable (the handler bundles behind the emulator)", faulty(storageDown));
+  casesAgainst("storage-down", "with DynamoDB unreachable (the handler bundles behind the emulator)", faulty(() => storageFails("unreachable")));
+  casesAgainst("storage-rejects", "with DynamoDB rejecting every call (the handler bundles behind the emulator)", faulty(() => storageFails("rejects")));
   casesAgainst("function-fails", "with functions that fail (the emulator's own 500)", faulty(functionsFail));
   casesAgainst("function-hangs", "with functions that outlive the integration timeout (the emulator's own 503)", faulty(functionsHang));
 

@@ -10,6 +10,7 @@ import { EventIngestionApi } from "./components/EventIngestionApi";
 import { EventStore } from "./components/EventStore";
 import { physicalName } from "./components/naming";
 import { Observability } from "./components/Observability";
+import { parseSourceList } from "./handlers/lib/webhooks/sources";
 
 const config = new pulumi.Config();
 const settings = {
@@ -30,6 +31,8 @@ const settings = {
   customDomainName: config.require("customDomainName"),
   customDomainHostedZoneId: config.require("customDomainHostedZoneId"),
   alarmEmail: config.require("alarmEmail"),
+  webhookSources: parseSourceList(config.require("webhookSources")),
+  webhookToleranceSeconds: config.requireNumber("webhookToleranceSeconds"),
 };
 /** `source` of every event this stack puts on its bus; rules match on it. */
 const EVENT_SOURCE = pulumi.getProject();
@@ -74,6 +77,15 @@ const api = new EventIngestionApi("ingestion", {
   ...(settings.customDomainName === ""
     ? {}
     : { domain: { name: settings.customDomainName, hostedZoneId: settings.customDomainHostedZoneId } }),
+  webhooks: {
+    // One secret per source, set with `pulumi config set --secret webhookSecret-<name>`; during a
+    // rotation the old one stays accepted as webhookPreviousSecret-<name> (docs/OPERATIONS.md).
+    sources: settings.webhookSources.map(({ name, scheme }) => {
+      const previousSecret = config.getSecret(`webhookPreviousSecret-${name}`);
+      return { name, scheme, secret: config.requireSecret(`webhookSecret-${name}`), ...(previousSecret ? { previousSecret } : {}) };
+    }),
+    toleranceSeconds: settings.webhookToleranceSeconds,
+  },
   authorizer: {
     cacheTtlSeconds: settings.authorizerCacheTtlSeconds,
     enablePitr: settings.enablePitr,

@@ -19,6 +19,7 @@ export const EXAMPLES = {
     metadata: { tenant: "acme", source: "shop" },
     occurred_at: "2026-11-22T10:00:00+01:00",
   },
+  webhook: { action: "opened", number: 7, pull_request: { title: "Fix the build" }, repository: { full_name: "acme/app" } },
   batch: {
     events: [
       { event_type: "page.viewed", payload: { path: "/pricing" }, idempotency_key: "pv-7f3a" },
@@ -99,6 +100,21 @@ const OPERATIONS: Record<string, Json> = {
     parameters: [eventIdParameter],
     responses: { "200": { description: "Delivered (`changed: false` when it already was).", content: jsonContent("AckResult") }, "404": problemResponse("No such event.") },
   },
+  "POST /webhooks/{source}": {
+    description:
+      "No API key: each delivery is authenticated by its sender's signature over the raw body (Standard Webhooks `webhook-id`/`webhook-timestamp`/`webhook-signature`, GitHub `X-Hub-Signature-256`/`X-GitHub-Delivery`/`X-GitHub-Event`, Stripe `Stripe-Signature`), then stored like POST /events with the delivery id as idempotency key.",
+    parameters: [{ name: "source", in: "path", required: true, description: "A configured webhook source (config webhookSources).", schema: { type: "string", pattern: "^[a-z0-9][a-z0-9_-]{0,39}$" }, example: "github" }],
+    requestBody: { required: true, content: jsonContent("WebhookPayload", EXAMPLES.webhook) },
+    responses: {
+      "201": { description: "Verified and stored.", content: jsonContent("Accepted") },
+      "200": { description: "A redelivery of a stored delivery id: `duplicate: true`, nothing written.", content: jsonContent("Accepted") },
+      "400": problemResponse("Verified, but the body cannot be stored as sent (the 400s of POST /events)."),
+      "401": problemResponse("`unknown_source`, `missing_signature_headers`, `invalid_signature` or `timestamp_out_of_tolerance`; nothing stored."),
+      "413": problemResponse("Body over maxEventBytes (default 65536), or the stored item over 400 KB."),
+      "415": problemResponse("Verified, but not application/json."),
+      "503": { ...problemResponse("Secrets or storage unavailable; retry."), headers: retryAfter },
+    },
+  },
   "GET /health": { responses: { "200": { description: "Alive.", content: { "application/json": { schema: { type: "object", properties: { status: { const: "ok" } } } } } } } },
   "GET /openapi.json": { responses: { "200": { description: "This document.", content: { "application/json": { schema: { type: "object" } } } } } },
 };
@@ -107,6 +123,7 @@ const SCHEMAS: Record<string, Json> = {
   EventInput: schema(EventInputSchema),
   BatchRequest: { ...schema(BatchRequestSchema), properties: { events: { type: "array", minItems: 1, maxItems: LIMITS.batchMaxEvents, items: ref("BatchItem") } } },
   BatchItem: schema(BatchItemSchema),
+  WebhookPayload: { ...schema(EventInputSchema.shape.payload), description: "The sender's JSON object, stored exactly as sent as the event's payload." },
   Accepted: {
     type: "object",
     required: ["event_id", "status", "created_at", "delivered_at", "request_id"],

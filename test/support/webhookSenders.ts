@@ -76,3 +76,10 @@ export function sampleBody(scheme: WebhookScheme, id = randomUUID()): string {
       return JSON.stringify({ id: `evt_${id.replace(/-/g, "")}`, object: "event", type: "payment_intent.succeeded", created: 1767225600, data: { object: { id: "pi_1", amount: 2000 } } });
   }
 }
+
+/** The three sources the tests configure: one per scheme. */
+export const TEST_SOURCES = [
+  { name: "acme", scheme: "standard" },
+  { name: "github", scheme: "github" },
+  { name: "payments", scheme: "stripe" },
+] as const satisfies readonly { name: string; scheme: WebhookScheme }[];

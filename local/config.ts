@@ -21,6 +21,7 @@ export interface StackSettings {
   authorizerCacheTtlSeconds: number;
   maxEventBytes: number;
   statusIndexShards: number;
+  webhookToleranceSeconds: number;
 }
 
 /** Project config values as the CLI would give them to the `dev` stack. */
@@ -44,5 +45,6 @@ export function stackSettings(stack = "dev"): StackSettings {
     authorizerCacheTtlSeconds: int("authorizerCacheTtlSeconds"),
     maxEventBytes: int("maxEventBytes"),
     statusIndexShards: int("statusIndexShards"),
+    webhookToleranceSeconds: int("webhookToleranceSeconds"),
   };
 }

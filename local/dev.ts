@@ -42,6 +42,10 @@ async function main(): Promise<void> {
     "Send an event:",
     `  curl -sS -X POST ${stack.url}/events -H "Authorization: Bearer ${auth}" -H "Content-Type: application/json" -d '{"event_type":"demo.hello","payload":{"hello":"world"}}'`,
     "",
+    stack.webhookSources.length
+      ? `Webhook sources: ${stack.webhookSources.map((name) => `${stack.url}/webhooks/${name}`).join("  ")}`
+      : "No webhook sources yet: `npm run webhooks -- add github --scheme github`, then restart.",
+    "",
   ];
   process.stdout.write(lines.join("\n") + "\n");
 

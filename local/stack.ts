@@ -17,6 +17,9 @@ import { createGateway, type RequestLogEntry } from "./gateway";
 import { LambdaHost, type LocalFunction } from "./lambdaHost";
 import { localTableName, stackSettings, type StackSettings } from "./config";
 import { ensureTable } from "./tables";
+import { createSsmEndpoint } from "./ssm";
+import { WebhookSourceStore } from "./webhookStore";
+import { webhookEnvironment } from "../handlers/lib/webhooks/sources";
 
 // dynalite ships no types.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -46,6 +49,10 @@ export interface LocalStack {
   /** The key created on first start; undefined on later starts (it is in `$DATA_DIR/local-api-key`). */
   createdApiKey?: string;
   keyFile: string;
+  /** Webhook sources served (from `$DATA_DIR/webhook-sources.json`, read at start). */
+  webhookSources: string[];
+  /** The local SSM endpoint that serves their secrets (AWS_ENDPOINT_URL_SSM of the functions). */
+  ssmEndpoint: string;
   settings: StackSettings;
   close(): Promise<void>;
 }
@@ -88,7 +95,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       fs.writeFileSync(keyFile, createdApiKey + "\n", { mode: 0o600 });
     }
 
-    // What the SDK inside each bundle reads, as in the deployed function plus a local endpoint.
+    // Webhook secrets: served by a local SSM endpoint under the deployed parameter names.
+    const webhookStore = new WebhookSourceStore(options.dataDir);
+    const ssm = createSsmEndpoint(webhookStore);
+    await listen(ssm, 0, host, "the local SSM endpoint");
+    cleanups.push(() => closeServer(ssm));
+    const ssmEndpoint = `http://${host}:${(ssm.address() as AddressInfo).port}`;
+
+    // What the SDK inside each bundle reads, as in the deployed function plus local endpoints.
     const host_ = new LambdaHost();
     cleanups.push(() => host_.close());
     const sdkEnvironment = {
@@ -96,6 +110,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+      AWS_ENDPOINT_URL_SSM: ssmEndpoint,
     };
     const storeEnvironment = eventStoreEnvironment({
       eventsTable,
@@ -106,7 +121,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const functions = {} as Record<HandlerName, LocalFunction>;
     const functionTimeoutsMs = {} as Record<HandlerName, number>;
     for (const [name, spec] of Object.entries(HANDLERS) as [HandlerName, (typeof HANDLERS)[HandlerName]][]) {
-      const environment = spec.eventsTableActions.length > 0 ? storeEnvironment : {};
+      const environment = {
+        ...(spec.eventsTableActions.length > 0 ? storeEnvironment : {}),
+        ...("readsWebhookSecrets" in spec ? webhookEnvironment(webhookStore.functionSources(), settings.webhookToleranceSeconds) : {}),
+      };
       functions[name] = await host_.load(name, spec.entry, { ...sdkEnvironment, ...environment }, spec.memoryMb);
       functionTimeoutsMs[name] = spec.timeoutSeconds * 1000;
     }
@@ -129,6 +147,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       apiKeysTable,
       ...(createdApiKey ? { createdApiKey } : {}),
       keyFile,
+      webhookSources: webhookStore.list().map((s) => s.name),
+      ssmEndpoint,
       settings,
       close,
     };

@@ -3,7 +3,10 @@
  * a verified delivery is stored once as a normal event; every rejection writes nothing.
  */
 import { expect } from "chai";
+import { createEventWriter } from "../../handlers/lib/eventWriter";
 import { EVENT_ID_PATTERN } from "../../handlers/lib/ids";
+import { EventRepository } from "../../handlers/lib/store";
+import { createWebhookHandler } from "../../handlers/lib/webhooks/receiveWebhook";
 import { RETRY_AFTER_SECONDS } from "../../handlers/lib/limits";
 import { WEBHOOK_SCHEMES, generateSecret, type WebhookScheme } from "../../handlers/lib/webhooks/signatures";
 import { useDynalite } from "../support/dynalite";
@@ -191,5 +194,31 @@ describe("POST /webhooks/{source} (webhook handler against dynalite)", () => {
       expect(text).not.to.include("pi_1");
       expect(suite.logs.lines.map((l) => l.rejected)).to.include("invalid_signature");
     });
+  });
+});
+
+describe("POST /webhooks/{source} in queued mode (the writer seam)", () => {
+  const suite = useDynalite();
+
+  it("answers 202 status queued when the writer queues the record, and the table stays empty", async () => {
+    const fx = await webhookFixture(suite);
+    const queued: string[] = [];
+    const writer = createEventWriter({ config: { statusIndexShards: 8 }, repository: new EventRepository(suite.dynamo.doc, fx.table) });
+    const handler = createWebhookHandler({
+      config: { sources: new Map([["github", { name: "github", scheme: "github", parameter: "/p/github" }]]), toleranceSeconds: 300, maxEventBytes: 65_536 },
+      secrets: { secretsOf: async () => fx.secrets.github! },
+      writer: {
+        prepare: writer.prepare,
+        writeOne: async (record) => {
+          queued.push(record.event_id);
+          return { status: 202, record, queued: true };
+        },
+      },
+    });
+    const delivery = await signDelivery("github", { secret: fx.secrets.github![0]!, body: sampleBody("github") });
+    const response = await handler(webhookEvent("github", delivery));
+    expect(response.statusCode, response.body).to.equal(202);
+    expect(jsonBody(response)).to.include({ status: "queued", event_id: queued[0] });
+    expect(await fx.items()).to.have.length(0);
   });
 });

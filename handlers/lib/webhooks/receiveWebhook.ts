@@ -11,7 +11,8 @@
  */
 import { header, isJsonContentType, json, problem, type ProblemInit, type Response } from "../http";
 import { acceptance, invalidEvent, parseDocument } from "../ingestEvent";
-import type { EventWriter } from "../eventWriter";
+import type { EventWriter, WriteOutcome } from "../eventWriter";
+import type { EventRecord } from "../record";
 import { LIMITS, RETRY_AFTER_SECONDS } from "../limits";
 import { EVENT_TYPE_PATTERN, EventInputSchema, IdempotencyKeySchema, schemaErrors } from "../schema";
 import { httpHandler, type HttpEvent, type RequestContext } from "../request";
@@ -25,13 +26,17 @@ export interface WebhookDependencies {
   config: WebhookConfig & { maxEventBytes: number };
   secrets: SecretStore;
   /**
-   * Enrichment and the idempotent write. In direct mode the event writer itself; a queued mode
-   * passes a writer whose `writeOne` enqueues (and answers 202) without changing this handler.
+   * Enrichment and the idempotent write. In direct mode the event writer itself; in queued mode a
+   * writer whose `writeOne` sends the record to the ingest queue and answers 202 (or 413 when the
+   * message would be too large), with no change to this handler.
    */
-  writer: Pick<EventWriter, "prepare" | "writeOne">;
+  writer: Pick<EventWriter, "prepare"> & { writeOne(record: EventRecord): Promise<WriteOutcome | QueuedOutcome> };
   /** Clock, epoch milliseconds. */
   now?: () => number;
 }
+
+/** Queued mode: SQS holds the record durably; the processor stores it. */
+export type QueuedOutcome = { status: 202; record: EventRecord; queued: true } | { status: 413; problem: ProblemInit };
 
 /** Title per failed check: the code names the check; nothing says what the right value would be. */
 const UNAUTHORIZED_TITLES: Record<VerificationFailure, string> = {
@@ -114,7 +119,8 @@ export function createWebhookHandler(deps: WebhookDependencies) {
     ctx.logFields.event_id = outcome.record.event_id;
     ctx.logFields.event_type = outcome.record.event_type;
     if (outcome.status === 200) ctx.logFields.duplicate = true;
-    return json(outcome.status, acceptance(outcome, ctx.requestId), { location: `/events/${outcome.record.event_id}` });
+    const accepted = acceptance(outcome, ctx.requestId);
+    return json(outcome.status, outcome.status === 202 ? { ...accepted, status: "queued" } : accepted, { location: `/events/${outcome.record.event_id}` });
   }
 
   return httpHandler(async (event, ctx) => {

@@ -3,18 +3,21 @@
  *
  *   create --name NAME [--scopes ingest,read]   prints the key once; only its digest is stored
  *   list                                         key ids, names, scopes, created/revoked times
- *   revoke KEY_ID                                denies the key once cached decisions expire
+ *   revoke KEY_ID                                denies the key once cached decisions expire, and
+ *                                                says when that is (authorizerCacheTtlSeconds)
  *
  * Target: the local stack (`--local`, the default; `npm run dev` must be running) or a deployed
- * stack (`--table NAME --region R`, with your usual AWS credentials). `--json` for scripts.
+ * stack (`--table NAME --region R`, with your usual AWS credentials). The local stack is found
+ * through DATA_DIR (`$DATA_DIR/local-stack.json`, written by the running stack); DYNAMODB_PORT or
+ * `--endpoint` override that. `--json` for scripts.
  */
 import { parseArgs } from "node:util";
 import { createDocumentClient } from "../handlers/lib/store";
 import { parseScopes } from "../handlers/lib/apiKeys";
 import { isStorageUnavailable } from "../handlers/lib/faults";
 import { API_KEYS_TABLE } from "../handlers/lib/tables";
-import { localTableName } from "../local/config";
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from "../local/stack";
+import { localTableName, PROJECT, stackConfigFile, stackSettings } from "../local/config";
+import { LOCAL_CREDENTIALS, LOCAL_REGION, runningLocalStack, type RunningLocalStack } from "../local/stack";
 import { ApiKeyStore } from "./keyStore";
 
 const USAGE = `usage: npm run keys -- create --name NAME [--scopes ingest,read] | list | revoke KEY_ID
@@ -53,7 +56,9 @@ export async function runKeysCli(argv: string[], env: NodeJS.ProcessEnv = proces
   if (values.table && !values.region && !env.AWS_REGION) return fail("--table needs --region (or AWS_REGION)");
 
   const local = !values.table;
-  const endpoint = values.endpoint ?? (local ? `http://127.0.0.1:${env.DYNAMODB_PORT ?? 8000}` : undefined);
+  const dataDir = env.DATA_DIR ?? ".data";
+  const running = local ? runningLocalStack(dataDir) : undefined;
+  const endpoint = values.endpoint ?? (local ? localEndpoint(env, running) : undefined);
   const doc = createDocumentClient({
     ...(endpoint ? { endpoint } : {}),
     ...(local ? { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS } : { region: values.region ?? env.AWS_REGION! }),
@@ -89,17 +94,47 @@ export async function runKeysCli(argv: string[], env: NodeJS.ProcessEnv = proces
         if (!keyId) return fail("revoke needs a key id (see `list`)");
         const revoked = await store.revoke(keyId);
         if (!revoked) return { exitCode: 1, stdout: "", stderr: `no key with id ${keyId}\n` };
-        return out(revoked, `Revoked ${keyId} at ${revoked.revoked_at}. Cached authorizer decisions expire within the stack's authorizerCacheTtlSeconds.`);
+        const ttl = authorizerCacheTtl(values.table, running);
+        const acceptedUntil = new Date(Date.parse(revoked.revoked_at!) + ttl.seconds * 1000).toISOString();
+        const note =
+          ttl.seconds === 0
+            ? `Authorizer decisions are not cached (authorizerCacheTtlSeconds 0, ${ttl.from}): the next request with this key gets 403.`
+            : `API Gateway caches each key's authorizer decision for ${ttl.seconds} s (authorizerCacheTtlSeconds, ${ttl.from}), so requests with this key can still be accepted until ${acceptedUntil} at the latest; after that they get 403.`;
+        return out(
+          { ...revoked, authorizer_cache_ttl_seconds: ttl.seconds, accepted_until: acceptedUntil },
+          `Revoked ${keyId} at ${revoked.revoked_at}. ${note}`,
+        );
       }
       default:
         return fail(`unknown command "${command}"`);
     }
   } catch (error) {
-    const hint = local && isStorageUnavailable(error) ? ` (is \`npm run dev\` running with DYNAMODB_PORT=${env.DYNAMODB_PORT ?? 8000}?)` : "";
+    const hint = local && isStorageUnavailable(error) ? ` (no local stack answers at ${endpoint}; is \`npm run dev\` running with DATA_DIR=${dataDir}?)` : "";
     return { exitCode: 1, stdout: "", stderr: `error: ${(error as Error).name}: ${(error as Error).message}${hint}\n` };
   } finally {
     doc.destroy();
   }
+}
+
+/** DYNAMODB_PORT when set, else the stack running on DATA_DIR, else dynalite's default port. */
+function localEndpoint(env: NodeJS.ProcessEnv, running: RunningLocalStack | undefined): string {
+  if (env.DYNAMODB_PORT) return `http://127.0.0.1:${env.DYNAMODB_PORT}`;
+  return running?.dynamoEndpoint ?? "http://127.0.0.1:8000";
+}
+
+/**
+ * How long API Gateway may keep a cached "allow" for a revoked key, and where the figure comes
+ * from: the running local stack, or the checkout's Pulumi.<stack>.yaml for a deployed table named
+ * `${project}-${stack}-api-keys`, or else the Pulumi.yaml default.
+ */
+function authorizerCacheTtl(table: string | undefined, running: RunningLocalStack | undefined): { seconds: number; from: string } {
+  if (table === undefined) {
+    if (running) return { seconds: running.authorizerCacheTtlSeconds, from: "the running local stack" };
+    return { seconds: stackSettings("dev").authorizerCacheTtlSeconds, from: "Pulumi.dev.yaml, which the local stack uses" };
+  }
+  const stack = new RegExp(`^${PROJECT}-(.+)-${API_KEYS_TABLE.purpose}$`).exec(table)?.[1];
+  if (stack && stackConfigFile(stack)) return { seconds: stackSettings(stack).authorizerCacheTtlSeconds, from: `Pulumi.${stack}.yaml` };
+  return { seconds: stackSettings(null).authorizerCacheTtlSeconds, from: "the Pulumi.yaml default; check `pulumi config get authorizerCacheTtlSeconds`" };
 }
 
 function fail(message: string): KeysCliResult {

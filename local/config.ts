@@ -24,15 +24,15 @@ export interface StackSettings {
   webhookToleranceSeconds: number;
 }
 
-/** Project config values as the CLI would give them to the `dev` stack. */
-export function stackSettings(stack = "dev"): StackSettings {
+/** Project config values as the CLI would give them to `stack`; `null`: the Pulumi.yaml defaults alone. */
+export function stackSettings(stack: string | null = "dev"): StackSettings {
   const values: Record<string, unknown> = {};
   const project = parse(fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), "utf8"));
   for (const [key, spec] of Object.entries<any>(project.config ?? {})) {
     if (!key.includes(":") && spec && typeof spec === "object") values[key] = spec.default;
   }
-  const stackFile = path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`);
-  if (fs.existsSync(stackFile)) {
+  const stackFile = stack === null ? undefined : stackConfigFile(stack);
+  if (stackFile) {
     for (const [key, value] of Object.entries<any>(parse(fs.readFileSync(stackFile, "utf8")).config ?? {})) {
       if (key.startsWith(`${PROJECT}:`)) values[key.slice(PROJECT.length + 1)] = value;
     }
@@ -47,4 +47,10 @@ export function stackSettings(stack = "dev"): StackSettings {
     statusIndexShards: int("statusIndexShards"),
     webhookToleranceSeconds: int("webhookToleranceSeconds"),
   };
+}
+
+/** The checkout's Pulumi.<stack>.yaml, or undefined when there is none. */
+export function stackConfigFile(stack: string): string | undefined {
+  const file = path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`);
+  return fs.existsSync(file) ? file : undefined;
 }

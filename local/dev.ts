@@ -1,6 +1,9 @@
 /**
  * `npm run dev`: the local stack on this machine. PORT (3000), DYNAMODB_PORT (8000) and DATA_DIR
- * (.data) configure it; Ctrl-C stops it cleanly and the data stays for the next start.
+ * (.data) configure it; Ctrl-C or SIGTERM stops it cleanly and the data stays for the next start.
+ * package.json runs it as `exec node --import tsx local/dev.ts`: with `exec` the shell npm starts
+ * becomes this process, so the signals npm forwards (SIGINT, SIGTERM) arrive here; without it they
+ * stop only the shell and this process would keep the ports and the DATA_DIR lock.
  */
 import * as path from "node:path";
 import { DataDirInUseError, startLocalStack } from "./stack";
@@ -24,8 +27,32 @@ function logRequest(entry: RequestLogEntry): void {
 // Node 20 laptop the warning (once per bundle) is noise. The SDK's own switch turns it off.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
+// Listen for signals from the first moment: a SIGTERM during the start (bundling takes seconds)
+// must still close what was opened and release DATA_DIR, not kill the process with the lock held.
+const starting = startLocalStack({ dataDir, port, dynamoPort, onRequest: logRequest });
+let stopping = false;
+function stop(signal: NodeJS.Signals): void {
+  if (stopping) return; // Ctrl-C reaches both npm (which forwards it) and this process
+  stopping = true;
+  process.stdout.write(`\n${signal}: stopping; data stays in ${dataDir}\n`);
+  starting.then(
+    (stack) =>
+      stack.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          process.stderr.write(`error while stopping: ${String(error)}\n`);
+          process.exit(1);
+        },
+      ),
+    () => undefined, // a start that failed has closed what it opened; main() says why and exits 1
+  );
+}
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);
+
 async function main(): Promise<void> {
-  const stack = await startLocalStack({ dataDir, port, dynamoPort, onRequest: logRequest });
+  const stack = await starting;
+  if (stopping) return;
   const relative = path.relative(process.cwd(), stack.keyFile);
   const keyFile = relative.startsWith("..") ? stack.keyFile : relative;
   const auth = stack.createdApiKey ?? `$(cat ${keyFile})`;
@@ -48,22 +75,6 @@ async function main(): Promise<void> {
     "",
   ];
   process.stdout.write(lines.join("\n") + "\n");
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    process.stdout.write(`\n${signal}: stopping; data stays in ${dataDir}\n`);
-    stack.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        process.stderr.write(`error while stopping: ${String(error)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
 }
 
 main().catch((error: unknown) => {

@@ -29,6 +29,16 @@ export const LOCAL_REGION = "eu-north-1";
 /** dynalite ignores credentials, but the SDK needs some to sign with. */
 export const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
 export const LOCAL_KEY_FILE = "local-api-key";
+/** Where a running stack says where it listens, so `npm run keys` finds it through DATA_DIR alone. */
+export const LOCAL_STACK_FILE = "local-stack.json";
+
+/** What `$DATA_DIR/local-stack.json` records while a stack runs. */
+export interface RunningLocalStack {
+  pid: number;
+  url: string;
+  dynamoEndpoint: string;
+  authorizerCacheTtlSeconds: number;
+}
 
 export interface LocalStackOptions {
   dataDir: string;
@@ -139,6 +149,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await listen(gateway, options.port, host, "PORT");
     cleanups.push(() => closeServer(gateway));
     const url = `http://${host}:${(gateway.address() as AddressInfo).port}`;
+    const running: RunningLocalStack = { pid: process.pid, url, dynamoEndpoint, authorizerCacheTtlSeconds: settings.authorizerCacheTtlSeconds };
+    const stackFile = path.join(options.dataDir, LOCAL_STACK_FILE);
+    fs.writeFileSync(stackFile, JSON.stringify(running, null, 2) + "\n");
+    cleanups.push(() => fs.rmSync(stackFile, { force: true }));
 
     return {
       url,
@@ -156,6 +170,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await close();
     throw error;
   }
+}
+
+/** The stack running on `dataDir` as it recorded itself, or undefined (none started, or its process is gone). */
+export function runningLocalStack(dataDir: string): RunningLocalStack | undefined {
+  let recorded: RunningLocalStack;
+  try {
+    recorded = JSON.parse(fs.readFileSync(path.join(dataDir, LOCAL_STACK_FILE), "utf8")) as RunningLocalStack;
+  } catch {
+    return undefined;
+  }
+  return Number.isInteger(recorded.pid) && isAlive(recorded.pid) ? recorded : undefined;
 }
 
 /** One local stack per DATA_DIR: LevelDB allows one writer, and two would race on the key file. */

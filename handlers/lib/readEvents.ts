@@ -29,7 +29,9 @@ export function createReadHandler(deps: ReadDependencies) {
     );
     if (!Item) return notFound();
     ctx.logFields.event_id = eventId;
-    return json(200, { ...publicEvent(Item as EventRecord), request_id: ctx.requestId });
+    // The event as stored, including the request_id of the request that wrote it; this read's own
+    // id is in the apigw-requestid header and the log line.
+    return json(200, publicEvent(Item as EventRecord));
   }
 
   async function listPage(
@@ -38,12 +40,9 @@ export function createReadHandler(deps: ReadDependencies) {
     schema: typeof ListEventsQuerySchema | typeof InboxQuerySchema,
     toQuery: (params: z.infer<typeof ListEventsQuerySchema>) => Omit<ListQuery, "limit" | "cursor">,
   ): Promise<Response> {
-    const parsed = schema.safeParse(event.queryStringParameters ?? {});
-    if (!parsed.success) {
-      const errors: FieldError[] = schemaErrors(parsed.error).map(({ pointer, detail, code }) => ({ parameter: pointer.slice(1), detail, code }));
-      return problem({ status: 400, code: "invalid_query", title: "Invalid query parameters", errors }, ctx.requestId);
-    }
-    const params = parsed.data as z.infer<typeof ListEventsQuerySchema>;
+    const parsed = parseQuery(event, schema);
+    if ("errors" in parsed) return problem({ status: 400, code: "invalid_query", title: "Invalid query parameters", errors: parsed.errors }, ctx.requestId);
+    const params = parsed.params;
     try {
       const page = await lister.list({
         ...toQuery(params),
@@ -75,4 +74,33 @@ export function createReadHandler(deps: ReadDependencies) {
         return listPage(event, ctx, InboxQuerySchema, () => ({ statuses: ["pending"], order: "oldest" }));
     }
   });
+}
+
+/**
+ * The query string against its schema, one error per parameter. API Gateway joins a repeated
+ * parameter's values with commas (`limit=5&limit=6` arrives as `"5,6"`), so repetition is read
+ * from rawQueryString and reported as such, not as a bad value.
+ */
+function parseQuery(
+  event: HttpEvent,
+  schema: typeof ListEventsQuerySchema | typeof InboxQuerySchema,
+): { params: z.infer<typeof ListEventsQuerySchema> } | { errors: FieldError[] } {
+  const counts = new Map<string, number>();
+  for (const [name] of new URLSearchParams(event.rawQueryString ?? "")) counts.set(name, (counts.get(name) ?? 0) + 1);
+  const errors: FieldError[] = [];
+  const single: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) {
+    const count = counts.get(name) ?? 1;
+    if (count > 1) errors.push({ parameter: name, code: "repeated_parameter", detail: `"${name}" was given ${count} times; give it once` });
+    else if (value !== undefined) single[name] = value;
+  }
+  const parsed = schema.safeParse(single);
+  if (!parsed.success) {
+    for (const { pointer, detail, code } of schemaErrors(parsed.error, "query")) {
+      const parameter = pointer.slice(1);
+      // A value can fail several checks that say the same thing (pattern and range of limit).
+      if (!errors.some((e) => e.parameter === parameter)) errors.push({ parameter, detail, code });
+    }
+  }
+  return errors.length > 0 ? { errors } : { params: parsed.data as z.infer<typeof ListEventsQuerySchema> };
 }

@@ -119,13 +119,18 @@ export interface SchemaError {
   code: string;
 }
 
-/** zod issues as JSON Pointers; an unknown key becomes one error per key, at that key. */
-export function schemaErrors(error: z.core.$ZodError): SchemaError[] {
+/**
+ * zod issues as JSON Pointers; an unknown key becomes one error per key, at that key. In a body a
+ * server-owned field gets its own code; in a query string (`where: "query"`) every unknown key is
+ * an `unknown_parameter`, whatever its name.
+ */
+export function schemaErrors(error: z.core.$ZodError, where: "body" | "query" = "body"): SchemaError[] {
   return error.issues.flatMap((issue): SchemaError[] => {
     const base = toPointer(issue.path);
     if (issue.code === "unrecognized_keys") {
       return issue.keys.map((key) => {
         const pointer = `${base}/${escapePointer(key)}`;
+        if (where === "query") return { pointer, code: "unknown_parameter", detail: `unknown parameter "${key}"` };
         return base === "" && (SERVER_OWNED_FIELDS as readonly string[]).includes(key)
           ? { pointer, code: "server_owned_field", detail: `"${key}" is set by the server and cannot be sent` }
           : { pointer, code: "unknown_field", detail: `unknown field "${key}"` };

@@ -64,7 +64,7 @@ describe("storage faults (handlers → fault-injecting proxy → dynalite)", fun
    * A fresh table, a proxy in front of dynalite with `decide`, and the ingest, read and ack handlers
    * whose DynamoDB client goes through that proxy with the production client defaults.
    */
-  async function faulty(decide: (request: ProxiedRequest) => ProxyAction) {
+  async function faulty(decide: (request: ProxiedRequest) => ProxyAction | Promise<ProxyAction>) {
     const table = await suite.freshTable(EVENTS_TABLE, "faults");
     const proxy: DynamoProxy = await startDynamoProxy(suite.dynamo.endpoint, decide);
     const doc: DynamoDBDocumentClient = createDocumentClient({ endpoint: proxy.endpoint, region: "eu-north-1", credentials: TEST_CREDENTIALS });
@@ -140,6 +140,33 @@ describe("storage faults (handlers → fault-injecting proxy → dynalite)", fun
       expect(items).to.have.length(1);
       expect(items[0]!.event_id).to.equal(jsonBody<Acceptance>(response).event_id);
     });
+
+    for (const [competitor, expected] of [
+      ["the same body", { status: 200, duplicate: true }],
+      ["a different body", { status: 422 }],
+    ] as const) {
+      it(`answers ${expected.status}, not 201, when its first attempt is throttled and another request with the same Idempotency-Key and ${competitor} is stored before the SDK's retry`, async () => {
+        const headers = { "idempotency-key": `raced-${expected.status}` };
+        const otherBody = competitor === "the same body" ? body : { ...body, payload: { order_id: "o-2" } };
+        let puts = 0;
+        let otherAnswer: Response | undefined;
+        const f = await faulty(async (r) => {
+          if (r.operation !== "PutItem") return "forward";
+          if (++puts === 1) return "throttle";
+          // The retry waits on the wire until the other request's event is stored.
+          if (puts === 2) otherAnswer = await f.healthyIngest(postEvent(otherBody, { headers, requestId: "req-the-other-one" }));
+          return "forward";
+        });
+        const response = await f.ingest(postEvent(body, { headers }));
+        expect(otherAnswer!.statusCode, otherAnswer!.body).to.equal(201);
+        expect(f.proxy.count("PutItem")).to.equal(2);
+        expect(response.statusCode, response.body).to.equal(expected.status);
+        const items = await f.items();
+        expect(items).to.have.length(1);
+        expect(items[0]).to.include({ request_id: "req-the-other-one" });
+        if (expected.status === 200) expect(jsonBody<Acceptance>(response)).to.include({ event_id: items[0]!.event_id, duplicate: true });
+      });
+    }
 
     it("after a timeout whose write was in fact stored, a retry with the same Idempotency-Key answers 200 duplicate and exactly one item exists", async () => {
       const f = await faulty((r) => (r.operation === "PutItem" ? "lose-response" : "forward"));

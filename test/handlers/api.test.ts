@@ -171,6 +171,20 @@ describe("the complete API (handlers against dynalite)", () => {
       expect(body).not.to.have.property("request_sha256");
     });
 
+    it("returns the stored request_id (the writing request's), not the id of the read request, as GET /events does", async () => {
+      const a = await api();
+      const posted = await a.ingest(postEvent({ event_type: "provenance", payload: {} }, { requestId: "req-that-wrote-it" }));
+      expect(posted.statusCode, posted.body).to.equal(201);
+      const read = httpEvent({ routeKey: "GET /events/{event_id}", headers: { "content-type": undefined }, requestId: "req-that-reads-it" });
+      read.pathParameters = { event_id: id(posted) };
+      const single = jsonBody<{ request_id: string }>(await a.read(read));
+      expect(single.request_id).to.equal("req-that-wrote-it");
+      const listed = jsonBody<{ items: { event_id: string; request_id: string }[] }>(await a.get("GET /events", "/events", { event_type: "provenance" }));
+      expect(listed.items.map((i) => i.request_id)).to.deep.equal([single.request_id]);
+      const [stored] = await a.items();
+      expect(stored!.request_id).to.equal("req-that-wrote-it");
+    });
+
     it("rejects a number with more than 38 significant digits (DynamoDB's limit) with 400 instead of rounding it", async () => {
       const a = await api();
       const event = postEvent('{"event_type":"x","payload":{"n":1234567890123456789012345678901234567890}}');
@@ -251,8 +265,15 @@ describe("the complete API (handlers against dynalite)", () => {
       const a = await api();
       await seed(a, 6);
       const page = jsonBody<{ next_cursor: string }>(await a.get("GET /events", "/events", { limit: "2" }));
+      // Flip the first shard's position (0 start ↔ 1 done, or a position → done) and keep the
+      // checksum: a change in every run, whichever shards the random event ids landed in.
       const decoded = Buffer.from(page.next_cursor, "base64url").toString("utf8");
-      const tampered = Buffer.from(decoded.replace(/"(\d{4}-\d{2}-\d{2}T[^"]+)"/, '"2000-01-01T00:00:00.000Z"'), "utf8").toString("base64url");
+      const dot = decoded.lastIndexOf(".");
+      const state = JSON.parse(decoded.slice(0, dot)) as { s: Record<string, unknown> };
+      const [firstShard] = Object.keys(state.s);
+      state.s[firstShard!] = state.s[firstShard!] === 1 ? 0 : 1;
+      const tampered = Buffer.from(`${JSON.stringify(state)}${decoded.slice(dot)}`, "utf8").toString("base64url");
+      expect(tampered).not.to.equal(page.next_cursor);
       const forged = encodeCursor({ shards: { "pending#0": { after: { createdAt: "x", eventId: "y" } } } }, "whatever");
       const cases: [string, Record<string, string>][] = [
         ["garbage", { cursor: "%%%not-base64%%%" }],
@@ -282,6 +303,45 @@ describe("the complete API (handlers against dynalite)", () => {
         expect(body.errors[0]!.parameter).to.equal(Object.keys(query)[0]);
       }
       expect((await a.get("GET /events", "/events", { limit: "100" })).statusCode).to.equal(200);
+    });
+
+    /** A GET as API Gateway delivers it: the raw query string, and repeated values joined with commas. */
+    const rawGet = (a: Awaited<ReturnType<typeof api>>, routeKey: string, rawQueryString: string) => {
+      const event = httpEvent({ routeKey, headers: { "content-type": undefined } });
+      event.rawQueryString = rawQueryString;
+      const query: Record<string, string> = {};
+      for (const [k, v] of new URLSearchParams(rawQueryString)) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
+      event.queryStringParameters = query;
+      return a.read(event);
+    };
+
+    it("answers a parameter the route does not take, even one named like an event field (GET /inbox?status=), as unknown_parameter, like ?foo=1", async () => {
+      const a = await api();
+      for (const [routeKey, name] of [["GET /inbox", "status"], ["GET /inbox", "event_type"], ["GET /inbox", "foo"], ["GET /events", "foo"], ["GET /events", "request_id"]] as const) {
+        const response = await rawGet(a, routeKey, `${name}=delivered`);
+        expect(response.statusCode, `${routeKey} ${name}`).to.equal(400);
+        const body = jsonBody<{ code: string; errors: { parameter: string; code: string; detail: string }[] }>(response);
+        expect(body.code).to.equal("invalid_query");
+        expect(body.errors, `${routeKey} ${name}`).to.deep.equal([{ parameter: name, code: "unknown_parameter", detail: `unknown parameter "${name}"` }]);
+      }
+    });
+
+    it("answers a repeated parameter with one repeated_parameter error, not the value's error twice", async () => {
+      const a = await api();
+      for (const [routeKey, raw, name, times] of [
+        ["GET /inbox", "limit=5&limit=6", "limit", 2],
+        ["GET /events", "status=pending&status=pending&status=delivered", "status", 3],
+      ] as const) {
+        const body = jsonBody<{ code: string; errors: { parameter: string; code: string; detail: string }[] }>(await rawGet(a, routeKey, raw));
+        expect(body.code).to.equal("invalid_query");
+        expect(body.errors).to.deep.equal([{ parameter: name, code: "repeated_parameter", detail: `"${name}" was given ${times} times; give it once` }]);
+      }
+    });
+
+    it("reports a bad value once, although it fails both the pattern and the range of limit", async () => {
+      const a = await api();
+      const body = jsonBody<{ errors: { parameter: string }[] }>(await rawGet(a, "GET /inbox", "limit=abc"));
+      expect(body.errors.map((e) => e.parameter)).to.deep.equal(["limit"]);
     });
   });
 

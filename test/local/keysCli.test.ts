@@ -4,10 +4,15 @@
  * runs with authorizerCacheTtlSeconds 0 so a revocation shows at once.
  */
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { expect } from "chai";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { API_KEY_PATTERN, sha256Hex } from "../../handlers/lib/apiKeys";
 import { runKeysCli, type KeysCliResult } from "../../cli/keys";
-import type { LocalStack } from "../../local/stack";
+import { API_KEYS_TABLE } from "../../handlers/lib/tables";
+import { stackSettings } from "../../local/config";
+import { LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_STACK_FILE, type LocalStack } from "../../local/stack";
+import { ensureTable } from "../../local/tables";
 import { closedEndpoint } from "../support/faults";
 import { call, captureHandlerLogs, startTestStack, tempDataDir, type HandlerLogs } from "../support/localStack";
 
@@ -42,7 +47,7 @@ describe("keys CLI against the local stack", () => {
     logs = captureHandlerLogs();
     dataDir = tempDataDir();
     stack = await startTestStack(dataDir, { settings: { authorizerCacheTtlSeconds: 0 } });
-    env = { DYNAMODB_PORT: new URL(stack.dynamoEndpoint).port };
+    env = { DATA_DIR: dataDir }; // found through $DATA_DIR/local-stack.json, as `npm run keys` finds `npm run dev`
   });
   after(async () => {
     await stack?.close();
@@ -118,10 +123,20 @@ describe("keys CLI against the local stack", () => {
       expect((JSON.parse(result.stdout) as { key_id: string }[]).map((k) => k.key_id)).to.include(created.key_id);
     });
 
-    it("exits 1 with a hint to start `npm run dev` when nothing listens on DYNAMODB_PORT", async () => {
-      const result = await runKeysCli(["list"], { DYNAMODB_PORT: new URL(await closedEndpoint()).port });
+    it("exits 1 with a hint to start `npm run dev` when nothing listens on DYNAMODB_PORT, which overrides DATA_DIR", async () => {
+      const closed = await closedEndpoint();
+      const result = await runKeysCli(["list"], { DATA_DIR: dataDir, DYNAMODB_PORT: new URL(closed).port });
       expect(result.exitCode).to.equal(1);
-      expect(result.stderr).to.match(/npm run dev/);
+      expect(result.stderr).to.match(/npm run dev/).and.include(closed).and.include(`DATA_DIR=${dataDir}`);
+    });
+
+    it("finds a stack started on a random DynamoDB port through DATA_DIR alone, with no DYNAMODB_PORT", async () => {
+      expect(new URL(stack.dynamoEndpoint).port).not.to.equal("8000");
+      const recorded = JSON.parse(fs.readFileSync(path.join(dataDir, LOCAL_STACK_FILE), "utf8")) as { dynamoEndpoint: string; pid: number };
+      expect(recorded).to.include({ dynamoEndpoint: stack.dynamoEndpoint, pid: process.pid });
+      const result = await runKeysCli(["list", "--json"], { DATA_DIR: dataDir });
+      expect(result.exitCode, result.stderr).to.equal(0);
+      expect((JSON.parse(result.stdout) as { key_id: string }[]).map((k) => k.key_id)).to.include(created.key_id);
     });
   });
 
@@ -141,6 +156,39 @@ describe("keys CLI against the local stack", () => {
       const response = await call(stack, "POST", "/events", { key: created.api_key, body: EVENT });
       expect(response.status, response.text).to.equal(403);
       expect(response.json()).to.deep.equal({ message: "Forbidden" });
+    });
+
+    it("says when a revoked key stops working: at once for the local stack's TTL 0", async () => {
+      const key = JSON.parse((await keys("create", "--name", "short-lived", "--json")).stdout) as CreatedKey;
+      const result = await keys("revoke", key.key_id);
+      expect(result.exitCode, result.stderr).to.equal(0);
+      expect(result.stdout).to.match(/not cached \(authorizerCacheTtlSeconds 0, the running local stack\): the next request with this key gets 403/);
+    });
+
+    it("says when a revoked key stops working on a deployed table: revoked_at + the stack's authorizerCacheTtlSeconds from Pulumi.<stack>.yaml", async () => {
+      // A table named like the prod stack's, served by the local dynalite.
+      const table = "event-ingestion-prod-api-keys";
+      const client = new DynamoDBClient({ endpoint: stack.dynamoEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+      await ensureTable(client, API_KEYS_TABLE, table);
+      client.destroy();
+      const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+      Object.assign(process.env, { AWS_ACCESS_KEY_ID: "local", AWS_SECRET_ACCESS_KEY: "local" }); // the SDK's default chain signs
+      try {
+        const deployed = (...argv: string[]) => runKeysCli([...argv, "--table", table, "--region", LOCAL_REGION, "--endpoint", stack.dynamoEndpoint], {});
+        const key = JSON.parse((await deployed("create", "--name", "prod-sender", "--json")).stdout) as CreatedKey;
+        const revoked = JSON.parse((await deployed("revoke", key.key_id, "--json")).stdout) as CreatedKey & { authorizer_cache_ttl_seconds: number; accepted_until: string };
+        const ttl = stackSettings("prod").authorizerCacheTtlSeconds;
+        expect(ttl).to.be.greaterThan(0);
+        expect(revoked.authorizer_cache_ttl_seconds).to.equal(ttl);
+        expect(Date.parse(revoked.accepted_until) - Date.parse(revoked.revoked_at!)).to.equal(ttl * 1000);
+        const text = await deployed("revoke", key.key_id);
+        expect(text.stdout).to.include(`for ${ttl} s (authorizerCacheTtlSeconds, Pulumi.prod.yaml)`).and.match(/can still be accepted until \S+Z at the latest/);
+      } finally {
+        for (const [name, value] of [["AWS_ACCESS_KEY_ID", saved.id], ["AWS_SECRET_ACCESS_KEY", saved.secret]] as const) {
+          if (value === undefined) delete process.env[name];
+          else process.env[name] = value;
+        }
+      }
     });
 
     it("exits 1 for an unknown key id", async () => {

@@ -3,7 +3,8 @@
  * handed to a `decide` function that picks what the network does with it: forward it, answer it
  * with a throttling error, never answer, or forward it and then lose the response (the write is
  * applied, the client never hears so). Real sockets, so the SDK's own timeouts and retries run
- * exactly as they do in Lambda.
+ * exactly as they do in Lambda. `decide` may return a promise: the request waits on the wire until
+ * it settles, which lets a test put another client's write between two attempts of one call.
  */
 import * as http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -58,7 +59,7 @@ const ERROR_BODIES: Record<"throttle" | "server-error", { status: number; type: 
   "server-error": { status: 500, type: "InternalServerError", message: "injected server error" },
 };
 
-export async function startDynamoProxy(target: string, decide: (request: ProxiedRequest) => ProxyAction): Promise<DynamoProxy> {
+export async function startDynamoProxy(target: string, decide: (request: ProxiedRequest) => ProxyAction | Promise<ProxyAction>): Promise<DynamoProxy> {
   const targetUrl = new URL(target);
   const log: (ProxiedRequest & { action: ProxyAction })[] = [];
   const sockets = new Set<Socket>();
@@ -67,11 +68,11 @@ export async function startDynamoProxy(target: string, decide: (request: Proxied
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
+    req.on("end", async () => {
       const body = Buffer.concat(chunks);
       const operation = String(req.headers["x-amz-target"] ?? "").split(".").pop() ?? "";
       const request: ProxiedRequest = { operation, body: body.toString("utf8"), index: log.length };
-      const action = decide(request);
+      const action = await decide(request);
       log.push({ ...request, action });
       switch (action) {
         case "throttle":

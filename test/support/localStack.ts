@@ -3,15 +3,14 @@
  * close (every start points the bundles' SDK at its own dynalite through process.env), and the
  * handlers' JSON log lines captured instead of printed.
  */
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createDocumentClient } from "../../handlers/lib/store";
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalStack, type LocalStack, type LocalStackOptions } from "../../local/stack";
+import { tempDir } from "./tempDirs";
 
+/** A fresh DATA_DIR, removed at the end of the run at the latest (test/support/tempDirs.ts). */
 export function tempDataDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), "event-ingestion-local-test-"));
+  return tempDir("event-ingestion-local-test-");
 }
 
 /** Starts the stack on free ports; `close()` also restores process.env as it was before the start. */

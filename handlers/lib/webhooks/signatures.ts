@@ -106,6 +106,7 @@ function verifyStripe(header: HeaderLookup, body: Buffer, options: VerifyOptions
   const candidates: Buffer[] = [];
   for (const item of signature.split(",")) {
     const at = item.indexOf("=");
+    if (at < 0) continue;
     const [key, value] = [item.slice(0, at).trim(), item.slice(at + 1).trim()];
     if (key === "t") timestamp ??= value;
     else if (key === "v1" && /^[0-9a-fA-F]{64}$/.test(value)) candidates.push(Buffer.from(value, "hex"));

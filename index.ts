@@ -4,6 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { requiredConcurrencyQuota } from "./components/handlerFunction";
 import { countsValue, listValue } from "./components/configValues";
 import type { EventCallback } from "./components/EventConsumer";
 import { EventIngestionApi } from "./components/EventIngestionApi";
@@ -53,7 +54,7 @@ const store = new EventStore("events", {
 
 let eventBus: aws.cloudwatch.EventBus | undefined;
 if (settings.forwardToEventBridge) {
-  eventBus = new aws.cloudwatch.EventBus("event-bus", { name: physicalName("events") });
+  eventBus = new aws.cloudwatch.EventBus("event-bus", { name: physicalName("events", "eventBus") });
   store.onEvent(
     "forward",
     { factory: forwardToEventBridge },
@@ -107,6 +108,12 @@ export const eventBusName = eventBus?.name;
 export const dashboardUrl = observability.dashboardUrl;
 export const alarmTopicArn = observability.alarmTopicArn;
 export const region = new pulumi.Config("aws").get("region");
+/**
+ * The regional Lambda concurrency quota this stack's reservations need (their sum plus the 100
+ * AWS keeps unreserved). Check it before `pulumi up`:
+ * `aws lambda get-account-settings --query AccountLimit.ConcurrentExecutions`.
+ */
+export const requiredLambdaConcurrencyQuota = requiredConcurrencyQuota(settings.reservedConcurrency);
 
 /**
  * The consumer this stack ships with (config forwardToEventBridge), written as an inline callback:
@@ -114,42 +121,92 @@ export const region = new pulumi.Config("aws").get("region");
  * Each new event goes onto the stack's EventBridge bus, where other systems subscribe with rules
  * like `{"source": ["event-ingestion"], "detail-type": ["order.created"]}`. Delivery is at least
  * once (a failed batch is retried whole), so subscribers deduplicate on `detail.event_id`.
+ *
+ * What EventBridge accepts shapes `detail` (docs/adr/0023):
+ * - numbers keep the exact digits they were stored with, except integers outside signed 64 bits
+ *   (and numbers of that size in exponent form), which EventBridge refuses: those are carried as
+ *   JSON strings of the same digits, and `detail.string_encoded_numbers` lists their JSON Pointers
+ *   (RFC 6901), e.g. `["/payload/total"]`; the field is absent when there are none;
+ * - one call carries at most 10 entries and 256 KB (Time counts 14 bytes, Source, DetailType and
+ *   Detail their UTF-8 bytes); an event that alone exceeds 256 KB is sent without its payload and
+ *   with `detail.payload_omitted: "too_large"`, for subscribers to read it with GET /events/{id}.
  */
 function forwardToEventBridge(): EventCallback {
   // Lambda's Node.js runtime provides the AWS SDK v3; a callback bundles no dependencies.
   const { EventBridgeClient, PutEventsCommand } = require("@aws-sdk/client-eventbridge");
   const client = new EventBridgeClient({});
   const busName = process.env.EVENT_BUS_NAME;
+  const MAX_ENTRIES = 10;
+  const MAX_REQUEST_BYTES = 256 * 1024;
+  const INT64_MIN = -(2n ** 63n);
+  const INT64_MAX = 2n ** 63n - 1n;
   // The event as it was accepted; its delivery status belongs to the inbox, not to subscribers.
   const published = ["event_id", "event_type", "payload", "metadata", "occurred_at", "created_at", "received_at", "source", "schema_version"];
-  /** A DynamoDB attribute value as JSON text; numbers keep the exact digits they were stored with. */
-  const toJson = (value: Record<string, any>): string => {
+
+  /** Whether EventBridge takes this stored number as a JSON number. */
+  const fitsEventBridge = (digits: string): boolean =>
+    /^-?\d+$/.test(digits) ? BigInt(digits) >= INT64_MIN && BigInt(digits) <= INT64_MAX : Math.abs(Number(digits)) < 2 ** 63;
+  /** A DynamoDB attribute value as JSON text; `stringEncoded` collects the pointers of numbers carried as strings. */
+  const toJson = (value: Record<string, any>, pointer: string, stringEncoded: string[]): string => {
     if ("S" in value) return JSON.stringify(value.S);
-    if ("N" in value) return value.N;
+    if ("N" in value) {
+      if (fitsEventBridge(value.N)) return value.N;
+      stringEncoded.push(pointer);
+      return JSON.stringify(value.N);
+    }
     if ("BOOL" in value) return String(value.BOOL);
     if ("NULL" in value) return "null";
-    if ("L" in value) return `[${value.L.map(toJson).join(",")}]`;
-    if ("M" in value) return `{${Object.entries(value.M).map(([k, v]) => `${JSON.stringify(k)}:${toJson(v as Record<string, any>)}`).join(",")}}`;
+    if ("L" in value) return `[${value.L.map((v: Record<string, any>, i: number) => toJson(v, `${pointer}/${i}`, stringEncoded)).join(",")}]`;
+    if ("M" in value) {
+      const members = Object.entries(value.M).map(([k, v]) => `${JSON.stringify(k)}:${toJson(v as Record<string, any>, `${pointer}/${k.replace(/~/g, "~0").replace(/\//g, "~1")}`, stringEncoded)}`);
+      return `{${members.join(",")}}`;
+    }
     throw new Error(`unsupported attribute value with keys ${Object.keys(value).join(",")}`);
+  };
+  const detailOf = (item: Record<string, any>, keys: string[], extra: Record<string, unknown>): string => {
+    const stringEncoded: string[] = [];
+    const body = toJson({ M: Object.fromEntries(keys.filter((key) => key in item).map((key) => [key, item[key]])) }, "", stringEncoded);
+    const more = { ...extra, ...(stringEncoded.length > 0 ? { string_encoded_numbers: stringEncoded } : {}) };
+    const tail = Object.entries(more).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(",");
+    return tail === "" ? body : body === "{}" ? `{${tail}}` : `${body.slice(0, -1)},${tail}}`;
+  };
+  /** PutEvents' size of an entry (docs: "Calculating PutEvents event entry size"). */
+  const sizeOf = (entry: { Source: string; DetailType: string; Detail: string }): number =>
+    14 + Buffer.byteLength(entry.Source) + Buffer.byteLength(entry.DetailType) + Buffer.byteLength(entry.Detail);
+
+  const entryOf = (item: Record<string, any>) => {
+    const base = { EventBusName: busName, Source: EVENT_SOURCE, DetailType: item.event_type.S, Time: new Date(item.created_at.S) };
+    const whole = { ...base, Detail: detailOf(item, published, {}) };
+    if (sizeOf(whole) < MAX_REQUEST_BYTES) return whole;
+    return { ...base, Detail: detailOf(item, published.filter((key) => key !== "payload"), { payload_omitted: "too_large" }) };
+  };
+  /** Consecutive entries, at most 10 and under 256 KB in total per call. */
+  const callsOf = <T extends { Source: string; DetailType: string; Detail: string }>(entries: T[]): T[][] => {
+    const calls: T[][] = [];
+    let current: T[] = [];
+    let bytes = 0;
+    for (const entry of entries) {
+      const size = sizeOf(entry);
+      if (current.length === MAX_ENTRIES || (current.length > 0 && bytes + size >= MAX_REQUEST_BYTES)) {
+        calls.push(current);
+        current = [];
+        bytes = 0;
+      }
+      current.push(entry);
+      bytes += size;
+    }
+    if (current.length > 0) calls.push(current);
+    return calls;
   };
 
   return async (event) => {
-    const entries = event.Records.filter((record) => record.eventName === "INSERT" && record.dynamodb.NewImage).map((record) => {
-      const item = record.dynamodb.NewImage!;
-      return {
-        EventBusName: busName,
-        Source: EVENT_SOURCE,
-        DetailType: item.event_type.S,
-        Time: new Date(item.created_at.S),
-        Detail: toJson({ M: Object.fromEntries(published.filter((key) => key in item).map((key) => [key, item[key]])) }),
-      };
-    });
-    // PutEvents takes at most 10 entries; a refused entry fails the batch, so Lambda retries it.
-    for (let start = 0; start < entries.length; start += 10) {
-      const result = await client.send(new PutEventsCommand({ Entries: entries.slice(start, start + 10) }));
+    const entries = event.Records.filter((record) => record.eventName === "INSERT" && record.dynamodb.NewImage).map((record) => entryOf(record.dynamodb.NewImage!));
+    // A refused entry fails the batch, so Lambda retries (and bisects) it.
+    for (const call of callsOf(entries)) {
+      const result = await client.send(new PutEventsCommand({ Entries: call }));
       if (result.FailedEntryCount > 0) {
         const codes = result.Entries.filter((e: { ErrorCode?: string }) => e.ErrorCode).map((e: { ErrorCode: string }) => e.ErrorCode);
-        throw new Error(`EventBridge refused ${result.FailedEntryCount} of ${entries.slice(start, start + 10).length} events: ${[...new Set(codes)].join(", ")}`);
+        throw new Error(`EventBridge refused ${result.FailedEntryCount} of ${call.length} events: ${[...new Set(codes)].join(", ")}`);
       }
     }
   };

@@ -33,7 +33,7 @@ export class ApiKeyStore {
       const page = await this.doc.send(
         new ScanCommand({
           TableName: this.tableName,
-          ProjectionExpression: "key_id, #n, scopes, created_at, revoked_at",
+          ProjectionExpression: "key_id, #n, scopes, created_at, revoked_at, scope_version",
           ExpressionAttributeNames: { "#n": "name" },
           ExclusiveStartKey: startKey,
         }),

@@ -1,26 +1,28 @@
 /**
  * `npm run keys -- <command>`: manage API keys.
  *
- *   create --name NAME [--scopes ingest,read]   prints the key once; only its digest is stored
- *   list                                         key ids, names, scopes, created/revoked times
- *   revoke KEY_ID                                denies the key once cached decisions expire, and
- *                                                says when that is (authorizerCacheTtlSeconds)
+ *   create --name NAME [--scopes ingest,read,ack]   prints the key once; only its digest is stored
+ *   list                                             key ids, names, scopes, created/revoked times
+ *   revoke KEY_ID                                    denies the key once cached decisions expire, and
+ *                                                    says when that is (authorizerCacheTtlSeconds)
  *
  * Target: the local stack (`--local`, the default; `npm run dev` must be running) or a deployed
  * stack (`--table NAME --region R`, with your usual AWS credentials). The local stack is found
  * through DATA_DIR (`$DATA_DIR/local-stack.json`, written by the running stack); DYNAMODB_PORT or
- * `--endpoint` override that. `--json` for scripts.
+ * `--endpoint` override that. `--json` for scripts. `revoke` says until when cached authorizer
+ * decisions may still let the key in (revoked_at + authorizerCacheTtlSeconds).
  */
 import { parseArgs } from "node:util";
 import { createDocumentClient } from "../handlers/lib/store";
-import { parseScopes } from "../handlers/lib/apiKeys";
+import { isLegacyReadKey, keyNameProblem, parseScopes, printable } from "../handlers/lib/apiKeys";
+import { SCOPES } from "../handlers/routes";
 import { isStorageUnavailable } from "../handlers/lib/faults";
 import { API_KEYS_TABLE } from "../handlers/lib/tables";
 import { localTableName, PROJECT, stackConfigFile, stackSettings } from "../local/config";
 import { LOCAL_CREDENTIALS, LOCAL_REGION, runningLocalStack, type RunningLocalStack } from "../local/stack";
 import { ApiKeyStore } from "./keyStore";
 
-const USAGE = `usage: npm run keys -- create --name NAME [--scopes ingest,read] | list | revoke KEY_ID
+const USAGE = `usage: npm run keys -- create --name NAME [--scopes ingest,read,ack] | list | revoke KEY_ID
        [--local | --table NAME --region REGION] [--endpoint URL] [--json]`;
 
 export interface KeysCliResult {
@@ -37,7 +39,7 @@ export async function runKeysCli(argv: string[], env: NodeJS.ProcessEnv = proces
       allowPositionals: true,
       options: {
         name: { type: "string" },
-        scopes: { type: "string", default: "ingest,read" },
+        scopes: { type: "string", default: SCOPES.join(",") },
         local: { type: "boolean", default: false },
         table: { type: "string" },
         region: { type: "string" },
@@ -71,6 +73,8 @@ export async function runKeysCli(argv: string[], env: NodeJS.ProcessEnv = proces
     switch (command) {
       case "create": {
         if (!values.name) return fail("create needs --name");
+        const nameProblem = keyNameProblem(values.name);
+        if (nameProblem) return fail(`--name ${nameProblem}`);
         let scopes;
         try {
           scopes = parseScopes(values.scopes!);
@@ -86,8 +90,15 @@ export async function runKeysCli(argv: string[], env: NodeJS.ProcessEnv = proces
       }
       case "list": {
         const keys = await store.list();
-        const rows = keys.map((k) => `${k.key_id}  ${k.revoked_at ? "revoked" : "active "}  ${k.scopes.join(",").padEnd(12)} ${k.created_at}  ${k.name}`);
-        return out(keys, keys.length ? rows.join("\n") : "no keys");
+        // Names and scopes are shown escaped: a record written by another tool may hold control characters.
+        const rows = keys.map((k) => {
+          const scopes = printable(k.scopes.join(",")) + (isLegacyReadKey(k) ? "(+ack)" : "");
+          return `${printable(k.key_id)}  ${k.revoked_at ? "revoked" : "active "}  ${scopes.padEnd(16)} ${printable(k.created_at)}  ${printable(k.name)}`;
+        });
+        const legacy = keys.some((k) => !k.revoked_at && isLegacyReadKey(k))
+          ? "\n(+ack): issued before the ack scope, so read also acks; create a replacement with the scopes it needs and revoke this one"
+          : "";
+        return out(keys, keys.length ? rows.join("\n") + legacy : "no keys");
       }
       case "revoke": {
         const keyId = rest[0];

@@ -56,7 +56,7 @@ export class ApiKeyAuthorizer extends pulumi.ComponentResource {
       `${name}-table`,
       applyTransform<aws.dynamodb.TableArgs>(
         {
-          name: physicalName(API_KEYS_TABLE.purpose),
+          name: physicalName(API_KEYS_TABLE.purpose, "dynamodbTable"),
           billingMode: "PAY_PER_REQUEST",
           ...tableKeys(API_KEYS_TABLE),
           pointInTimeRecovery: { enabled: args.enablePitr ?? false },
@@ -91,7 +91,7 @@ export class ApiKeyAuthorizer extends pulumi.ComponentResource {
       applyTransform<aws.apigatewayv2.AuthorizerArgs>(
         {
           apiId: args.api.id,
-          name: physicalName("api-key"),
+          name: physicalName("api-key", "apiAuthorizer"),
           authorizerType: "REQUEST",
           authorizerUri: this.handler.function.invokeArn,
           authorizerPayloadFormatVersion: "2.0",

@@ -121,7 +121,7 @@ export class EventConsumer extends pulumi.ComponentResource {
       return new aws.sqs.Queue(
         `${name}-dlq`,
         applyTransform<aws.sqs.QueueArgs>(
-          { name: physicalName(`${purpose}-dlq`), messageRetentionSeconds: 14 * 86_400, sqsManagedSseEnabled: true },
+          { name: physicalName(`${purpose}-dlq`, "sqsQueue"), messageRetentionSeconds: 14 * 86_400, sqsManagedSseEnabled: true },
           args.transform?.deadLetterQueue,
         ),
         { parent },

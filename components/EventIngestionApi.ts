@@ -125,7 +125,7 @@ export class EventIngestionApi extends pulumi.ComponentResource {
     this.api = new aws.apigatewayv2.Api(
       `${name}-api`,
       applyTransform<aws.apigatewayv2.ApiArgs>(
-        { name: physicalName("api"), protocolType: "HTTP", ...(cors ? { corsConfiguration: cors } : {}) },
+        { name: physicalName("api", "httpApi"), protocolType: "HTTP", ...(cors ? { corsConfiguration: cors } : {}) },
         args.transform?.api,
       ),
       { parent: this },
@@ -134,7 +134,7 @@ export class EventIngestionApi extends pulumi.ComponentResource {
     this.accessLogGroup = new aws.cloudwatch.LogGroup(
       `${name}-access-logs`,
       applyTransform<aws.cloudwatch.LogGroupArgs>(
-        { name: `/aws/apigateway/${physicalName("api")}`, retentionInDays: logRetentionDays },
+        { name: `/aws/apigateway/${physicalName("api", "logGroup")}`, retentionInDays: logRetentionDays },
         args.transform?.accessLogGroup,
       ),
       { parent: this },

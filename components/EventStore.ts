@@ -80,7 +80,7 @@ export class EventStore extends pulumi.ComponentResource {
       `${name}-table`,
       applyTransform<aws.dynamodb.TableArgs>(
         {
-          name: physicalName(EVENTS_TABLE.purpose),
+          name: physicalName(EVENTS_TABLE.purpose, "dynamodbTable"),
           billingMode: "PAY_PER_REQUEST",
           ...tableKeys(EVENTS_TABLE),
           ttl: { attributeName: EVENTS_TABLE.ttlAttribute!, enabled: args.enableTtl ?? false },

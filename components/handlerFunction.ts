@@ -15,6 +15,24 @@ export const LAMBDA_RUNTIME = aws.lambda.Runtime.NodeJS24dX;
 export const LAMBDA_ARCHITECTURE = "arm64";
 
 /**
+ * Lambda keeps this much of an account's regional concurrency unreserved: reservations may add up
+ * to the account's quota minus this (PutFunctionConcurrency fails beyond it).
+ */
+export const UNRESERVED_CONCURRENCY_MINIMUM = 100;
+
+/** The account concurrency quota a set of reservations needs, e.g. 300 for prod's 200 reserved. */
+export function requiredConcurrencyQuota(reserved: Record<string, number>): number {
+  return Object.values(reserved).reduce((sum, n) => sum + n, 0) + UNRESERVED_CONCURRENCY_MINIMUM;
+}
+
+/**
+ * Lambda's own log lines (START, REPORT with duration, billed duration, memory and init time) are
+ * INFO-level system logs; WARN would drop REPORT, which operators and the cost model read
+ * (docs/OPERATIONS.md "Lambda's REPORT lines").
+ */
+export const SYSTEM_LOG_LEVEL = "INFO";
+
+/**
  * What X-Ray's Lambda integration needs. These two actions support no resource-level permissions,
  * so they are the only statement in the project whose resource is `*` (docs/adr/0013).
  */
@@ -84,7 +102,7 @@ export function createFunction(
   parent: pulumi.Resource,
 ): HandlerFunction {
   const opts = { parent };
-  const functionName = physicalName(args.purpose);
+  const functionName = physicalName(args.purpose, "lambdaFunction");
   const memoryMb = requireInteger(functionName, "memoryMb", args.memoryMb ?? 128, 128, 10_240);
   const timeoutSeconds = requireInteger(functionName, "timeoutSeconds", args.timeoutSeconds ?? 10, 1, 900);
   const reservedConcurrency =
@@ -105,7 +123,8 @@ export function createFunction(
     `${name}-role`,
     applyTransform<aws.iam.RoleArgs>(
       {
-        name: functionName,
+        // IAM names are account-global: the region in the name keeps two regions apart.
+        name: physicalName(args.purpose, "iamRole"),
         description: `Execution role of ${functionName}`,
         assumeRolePolicy: JSON.stringify({
           Version: "2012-10-17",
@@ -142,7 +161,7 @@ export function createFunction(
         memorySize: memoryMb,
         timeout: timeoutSeconds,
         environment: { variables: { ...args.environment } },
-        loggingConfig: { logFormat: "JSON", logGroup: logGroup.name, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
+        loggingConfig: { logFormat: "JSON", logGroup: logGroup.name, applicationLogLevel: "INFO", systemLogLevel: SYSTEM_LOG_LEVEL },
         // Explicit PassThrough, so turning tracing off really turns it off on the next update.
         tracingConfig: { mode: args.tracing ? "Active" : "PassThrough" },
         ...(reservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: reservedConcurrency }),

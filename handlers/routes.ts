@@ -4,7 +4,8 @@
  * route requires from it. Plain data: no Pulumi, no AWS SDK.
  */
 
-export const SCOPES = ["ingest", "read"] as const;
+/** `ack` changes state, so a read-only key (a dashboard) cannot empty a consumer's inbox. */
+export const SCOPES = ["ingest", "read", "ack"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** DynamoDB actions a function may be granted on the events table (and its index, for Query). */
@@ -99,7 +100,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: "GET", path: "/events/{event_id}", handler: "read", scope: "read", summary: "Read one event" },
   { method: "GET", path: "/events", handler: "read", scope: "read", summary: "List events, newest first" },
   { method: "GET", path: "/inbox", handler: "read", scope: "read", summary: "Pending events, oldest first" },
-  { method: "POST", path: "/events/{event_id}/ack", handler: "ack", scope: "read", summary: "Mark an event delivered" },
+  { method: "POST", path: "/events/{event_id}/ack", handler: "ack", scope: "ack", summary: "Mark an event delivered" },
   { method: "POST", path: "/webhooks/{source}", handler: "webhook", scope: null, auth: "signature", summary: "Receive a signed webhook" },
   { method: "GET", path: "/health", handler: "health", scope: null, summary: "Liveness check" },
   { method: "GET", path: "/openapi.json", handler: "openapi", scope: null, summary: "This API's OpenAPI 3.1 document" },

@@ -15,6 +15,12 @@ export function localTableName(purpose: string): string {
   return `${PROJECT}-${LOCAL_STACK}-${purpose}`;
 }
 
+/** The checkout's Pulumi.<stack>.yaml, or undefined when there is none. */
+export function stackConfigFile(stack: string): string | undefined {
+  const file = path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`);
+  return fs.existsSync(file) ? file : undefined;
+}
+
 export interface StackSettings {
   enableTtl: boolean;
   retentionDays: number;
@@ -47,10 +53,4 @@ export function stackSettings(stack: string | null = "dev"): StackSettings {
     statusIndexShards: int("statusIndexShards"),
     webhookToleranceSeconds: int("webhookToleranceSeconds"),
   };
-}
-
-/** The checkout's Pulumi.<stack>.yaml, or undefined when there is none. */
-export function stackConfigFile(stack: string): string | undefined {
-  const file = path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`);
-  return fs.existsSync(file) ? file : undefined;
 }

@@ -1,13 +1,11 @@
 /**
  * `npm run dev`: the local stack on this machine. PORT (3000), DYNAMODB_PORT (8000) and DATA_DIR
- * (.data) configure it; Ctrl-C or SIGTERM stops it cleanly and the data stays for the next start.
- * package.json runs it as `exec node --import tsx local/dev.ts`: with `exec` the shell npm starts
- * becomes this process, so the signals npm forwards (SIGINT, SIGTERM) arrive here; without it they
- * stop only the shell and this process would keep the ports and the DATA_DIR lock.
+ * (.data) configure it; Ctrl-C stops it cleanly and the data stays for the next start.
  */
 import * as path from "node:path";
 import { DataDirInUseError, startLocalStack } from "./stack";
 import type { RequestLogEntry } from "./gateway";
+import { SCOPES } from "../handlers/routes";
 
 const port = Number(process.env.PORT ?? 3000);
 const dynamoPort = Number(process.env.DYNAMODB_PORT ?? 8000);
@@ -26,33 +24,37 @@ function logRequest(entry: RequestLogEntry): void {
 // The AWS SDK warns that versions after January 2027 need Node 22. Lambda runs nodejs24.x; on a
 // Node 20 laptop the warning (once per bundle) is noise. The SDK's own switch turns it off.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+// DATA_DIR holds every event and the API keys table: what the stack creates (LevelDB files
+// included) is for this user only.
+process.umask(0o077);
 
-// Listen for signals from the first moment: a SIGTERM during the start (bundling takes seconds)
-// must still close what was opened and release DATA_DIR, not kill the process with the lock held.
-const starting = startLocalStack({ dataDir, port, dynamoPort, onRequest: logRequest });
+// Signal handlers from the first moment: a SIGTERM during the start (bundling takes seconds) must
+// still close what was opened and release DATA_DIR, not kill the process with the lock held.
+// package.json runs this file as `exec node --import tsx local/dev.ts`: with `exec` the shell npm
+// starts becomes this process, so the SIGINT / SIGTERM npm forwards arrive here; without it they
+// would stop only the shell, and this process would keep both ports and the lock.
+let running: Awaited<ReturnType<typeof startLocalStack>> | undefined;
 let stopping = false;
 function stop(signal: NodeJS.Signals): void {
   if (stopping) return; // Ctrl-C reaches both npm (which forwards it) and this process
   stopping = true;
   process.stdout.write(`\n${signal}: stopping; data stays in ${dataDir}\n`);
-  starting.then(
-    (stack) =>
-      stack.close().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          process.stderr.write(`error while stopping: ${String(error)}\n`);
-          process.exit(1);
-        },
-      ),
-    () => undefined, // a start that failed has closed what it opened; main() says why and exits 1
+  if (running) closeAndExit(running); // else main() does, as soon as the start has finished
+}
+function closeAndExit(stack: NonNullable<typeof running>): void {
+  stack.close().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(`error while stopping: ${String(error)}\n`);
+      process.exit(1);
+    },
   );
 }
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
 
 async function main(): Promise<void> {
-  const stack = await starting;
-  if (stopping) return;
+  const stack = await startLocalStack({ dataDir, port, dynamoPort, onRequest: logRequest });
   const relative = path.relative(process.cwd(), stack.keyFile);
   const keyFile = relative.startsWith("..") ? stack.keyFile : relative;
   const auth = stack.createdApiKey ?? `$(cat ${keyFile})`;
@@ -63,7 +65,7 @@ async function main(): Promise<void> {
     `  Data       ${dataDir}`,
     "",
     stack.createdApiKey
-      ? `Created a local API key with scopes ingest,read. It is shown only now and saved in ${keyFile}:\n  ${stack.createdApiKey}`
+      ? `Created a local API key with scopes ${SCOPES.join(",")}. It is shown only now and saved in ${keyFile}:\n  ${stack.createdApiKey}`
       : `Using the local API key saved in ${keyFile}.`,
     "",
     "Send an event:",
@@ -75,6 +77,9 @@ async function main(): Promise<void> {
     "",
   ];
   process.stdout.write(lines.join("\n") + "\n");
+
+  running = stack;
+  if (stopping) closeAndExit(stack);
 }
 
 main().catch((error: unknown) => {

@@ -15,6 +15,8 @@ export const GATEWAY_LIMITS = {
   integrationTimeoutMs: 30_000,
   /** "Total combined size of request line and header values"; Node's own parser stops at 16 KB. */
   maxRequestLineAndHeaderBytes: 10_240,
+  /** Not an API Gateway quota: bounds the emulator's memory against a flood of distinct keys. */
+  authorizerCacheEntries: 1000,
 };
 
 export interface GatewayOptions {
@@ -24,6 +26,8 @@ export interface GatewayOptions {
   routes?: readonly RouteSpec[];
   integrationTimeoutMs?: number;
   maxBodyBytes?: number;
+  /** @default GATEWAY_LIMITS.authorizerCacheEntries */
+  authorizerCacheEntries?: number;
   /** Called once per request after the response is sent. */
   onRequest?: (entry: RequestLogEntry) => void;
   now?: () => number;
@@ -57,43 +61,58 @@ export function createGateway(options: GatewayOptions): http.Server {
   const maxBodyBytes = options.maxBodyBytes ?? GATEWAY_LIMITS.maxBodyBytes;
   const integrationTimeoutMs = options.integrationTimeoutMs ?? GATEWAY_LIMITS.integrationTimeoutMs;
   const cache = new Map<string, CachedDecision>();
+  const maxCachedDecisions = options.authorizerCacheEntries ?? GATEWAY_LIMITS.authorizerCacheEntries;
+
+  /** API Gateway's identity-source cache, bounded: the oldest decision goes when it is full. */
+  async function authorize(identity: string, event: APIGatewayProxyEventV2): Promise<CachedDecision | "error"> {
+    const cached = cache.get(identity);
+    if (cached && cached.expiresAt > now()) return cached;
+    cache.delete(identity);
+    let result: { isAuthorized?: unknown; context?: Record<string, unknown> };
+    try {
+      result = (await options.authorizer.fn.invoke(authorizerEvent(event, identity), options.authorizer.timeoutMs)) as typeof result;
+    } catch {
+      return "error";
+    }
+    const decision: CachedDecision = {
+      isAuthorized: result?.isAuthorized === true,
+      ...(result?.context ? { context: result.context } : {}),
+      expiresAt: now() + options.authorizer.cacheTtlSeconds * 1000,
+    };
+    if (options.authorizer.cacheTtlSeconds > 0) {
+      cache.delete(identity);
+      while (cache.size >= maxCachedDecisions) cache.delete(cache.keys().next().value!);
+      cache.set(identity, decision);
+    }
+    return decision;
+  }
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse, requestId: string): Promise<number> {
     const send = (status: number, message: string) => sendGatewayError(res, status, message);
     if (requestLineAndHeaderBytes(req) > GATEWAY_LIMITS.maxRequestLineAndHeaderBytes) return send(431, "Request Header Fields Too Large");
-    const url = new URL(req.url ?? "/", "http://localhost");
+    const target = requestTarget(req.url ?? "/");
     const method = (req.method ?? "GET").toUpperCase();
-    const match = matchRoute(routes, method, url.pathname);
+    const match = matchRoute(routes, method, target.path);
     if (!match) return send(404, "Not Found");
+
+    // Identity and an announced size first: a request without a valid key, or too large, never
+    // gets its body read (Node discards what follows the answer).
+    const startedAt = now();
+    const identity = joinedHeaders(req).authorization;
+    if (match.route.spec.scope !== null && !identity) return send(401, "Unauthorized");
+    if (Number(req.headers["content-length"] ?? 0) > maxBodyBytes) return send(413, "Request Entity Too Large");
+    let authorizerContext: Record<string, unknown> | undefined;
+    if (match.route.spec.scope !== null && identity) {
+      const decision = await authorize(identity, buildEvent(req, target, match, EMPTY_BODY, requestId, startedAt));
+      if (decision === "error") return send(500, "Internal Server Error");
+      if (!decision.isAuthorized) return send(403, "Forbidden");
+      authorizerContext = decision.context ?? {};
+    }
 
     const body = await readBody(req, maxBodyBytes);
     if (body === "too_large") return send(413, "Request Entity Too Large");
-
-    const startedAt = now();
-    const event = buildEvent(req, url, match, body, requestId, startedAt);
-
-    if (match.route.spec.scope !== null) {
-      const identity = event.headers.authorization;
-      if (!identity) return send(401, "Unauthorized");
-      let decision = cache.get(identity);
-      if (!decision || decision.expiresAt <= now()) {
-        cache.delete(identity);
-        let result: { isAuthorized?: unknown; context?: Record<string, unknown> };
-        try {
-          result = (await options.authorizer.fn.invoke(authorizerEvent(event, identity), options.authorizer.timeoutMs)) as typeof result;
-        } catch {
-          return send(500, "Internal Server Error");
-        }
-        decision = {
-          isAuthorized: result?.isAuthorized === true,
-          ...(result?.context ? { context: result.context } : {}),
-          expiresAt: now() + options.authorizer.cacheTtlSeconds * 1000,
-        };
-        if (options.authorizer.cacheTtlSeconds > 0) cache.set(identity, decision);
-      }
-      if (!decision.isAuthorized) return send(403, "Forbidden");
-      (event.requestContext as { authorizer?: unknown }).authorizer = { lambda: decision.context ?? {} };
-    }
+    const event = buildEvent(req, target, match, body, requestId, startedAt);
+    if (authorizerContext) (event.requestContext as { authorizer?: unknown }).authorizer = { lambda: authorizerContext };
 
     const handler = match.route.spec.handler;
     let result: unknown;
@@ -170,6 +189,35 @@ function requestLineAndHeaderBytes(req: http.IncomingMessage): number {
   return bytes;
 }
 
+interface RequestTarget {
+  path: string;
+  /** Without the `?`. */
+  query: string;
+}
+
+const EMPTY_BODY = Buffer.alloc(0);
+
+/**
+ * The path and query as sent, never resolved against a base URL: `new URL("//evil.example/events",
+ * base)` would read a host and route to `/events`, where API Gateway matches the raw path (404).
+ */
+function requestTarget(target: string): RequestTarget {
+  const q = target.indexOf("?");
+  return q < 0 ? { path: target, query: "" } : { path: target.slice(0, q), query: target.slice(q + 1) };
+}
+
+/** API Gateway lower-cases names and joins repeated headers with commas; cookies go to `cookies`. */
+function joinedHeaders(req: http.IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!.toLowerCase();
+    if (name === "cookie") continue;
+    const value = req.rawHeaders[i + 1]!;
+    headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
+  }
+  return headers;
+}
+
 async function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | "too_large"> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -184,34 +232,27 @@ async function readBody(req: http.IncomingMessage, limit: number): Promise<Buffe
 
 function buildEvent(
   req: http.IncomingMessage,
-  url: URL,
+  target: RequestTarget,
   match: NonNullable<ReturnType<typeof matchRoute>>,
   body: Buffer,
   requestId: string,
   timeEpoch: number,
 ): APIGatewayProxyEventV2 {
-  // API Gateway lower-cases names and joins repeated headers with commas.
-  const headers: Record<string, string> = {};
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i]!.toLowerCase();
-    if (name === "cookie") continue;
-    const value = req.rawHeaders[i + 1]!;
-    headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
-  }
+  const headers = joinedHeaders(req);
   const cookies = (req.headers.cookie ?? "")
     .split(";")
     .map((c) => c.trim())
     .filter(Boolean);
   const query: Record<string, string> = {};
-  for (const [key, value] of url.searchParams) query[key] = query[key] === undefined ? value : `${query[key]},${value}`;
+  for (const [key, value] of new URLSearchParams(target.query)) query[key] = query[key] === undefined ? value : `${query[key]},${value}`;
   const contentType = headers["content-type"] ?? "";
   const isText = body.length === 0 || (TEXT_TYPES.test(contentType) && !headers["content-encoding"]);
   const spec = match.route.spec;
   return {
     version: "2.0",
     routeKey: routeKey(spec),
-    rawPath: url.pathname,
-    rawQueryString: url.search.replace(/^\?/, ""),
+    rawPath: target.path,
+    rawQueryString: target.query,
     ...(cookies.length ? { cookies } : {}),
     headers,
     ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
@@ -223,7 +264,7 @@ function buildEvent(
       domainPrefix: (headers.host ?? "localhost").split(".")[0]!,
       http: {
         method: spec.method,
-        path: url.pathname,
+        path: target.path,
         protocol: `HTTP/${req.httpVersion}`,
         sourceIp: req.socket.remoteAddress ?? "127.0.0.1",
         userAgent: headers["user-agent"] ?? "",

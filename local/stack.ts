@@ -11,7 +11,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { eventStoreEnvironment } from "../handlers/lib/config";
 import { createDocumentClient } from "../handlers/lib/store";
 import { API_KEYS_TABLE, ENV, EVENTS_TABLE } from "../handlers/lib/tables";
-import { AUTHORIZER_HANDLER, HANDLERS, type HandlerName } from "../handlers/routes";
+import { AUTHORIZER_HANDLER, HANDLERS, SCOPES, type HandlerName } from "../handlers/routes";
 import { ApiKeyStore } from "../cli/keyStore";
 import { createGateway, type RequestLogEntry } from "./gateway";
 import { LambdaHost, type LocalFunction } from "./lambdaHost";
@@ -20,6 +20,7 @@ import { ensureTable } from "./tables";
 import { createSsmEndpoint } from "./ssm";
 import { WebhookSourceStore } from "./webhookStore";
 import { webhookEnvironment } from "../handlers/lib/webhooks/sources";
+import { guardLocalListener } from "./localGuard";
 
 // dynalite ships no types.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -38,6 +39,17 @@ export interface RunningLocalStack {
   url: string;
   dynamoEndpoint: string;
   authorizerCacheTtlSeconds: number;
+}
+
+/** The stack running on `dataDir` as it recorded itself, or undefined (none started, or its process is gone). */
+export function runningLocalStack(dataDir: string): RunningLocalStack | undefined {
+  let recorded: RunningLocalStack;
+  try {
+    recorded = JSON.parse(fs.readFileSync(path.join(dataDir, LOCAL_STACK_FILE), "utf8")) as RunningLocalStack;
+  } catch {
+    return undefined;
+  }
+  return Number.isInteger(recorded.pid) && isAlive(recorded.pid) ? recorded : undefined;
 }
 
 export interface LocalStackOptions {
@@ -72,19 +84,30 @@ export class DataDirInUseError extends Error {}
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const host = options.host ?? "127.0.0.1";
   const settings = { ...stackSettings("dev"), ...options.settings };
-  fs.mkdirSync(options.dataDir, { recursive: true });
+  makePrivateDir(options.dataDir);
   const releaseLock = acquireLock(options.dataDir);
   const cleanups: (() => Promise<void> | void)[] = [releaseLock];
   // Idempotent: a second close() must not run the cleanups again (in the reversed order, lock
-  // release first), which would delete the lock of a stack started since on this DATA_DIR.
+  // release last), which would delete the lock of a stack started since on this DATA_DIR. Every
+  // cleanup runs even when an earlier one fails (a server closed mid-request, a bundle that would
+  // not stop), so a failed close still releases DATA_DIR; the first failure is reported after.
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      for (const cleanup of [...cleanups].reverse()) await cleanup();
+      const failures: unknown[] = [];
+      for (const cleanup of [...cleanups].reverse()) {
+        try {
+          await cleanup();
+        } catch (error) {
+          failures.push(error);
+        }
+      }
+      if (failures.length > 0) throw failures[0];
     })());
 
   try {
     const dynamo = dynalite({ path: path.join(options.dataDir, "dynamodb"), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    guardLocalListener(dynamo, { refuseBrowsers: true }); // only tools talk to DynamoDB
     await listen(dynamo, options.dynamoPort, host, "DYNAMODB_PORT");
     cleanups.push(() => closeServer(dynamo));
     const dynamoEndpoint = `http://${host}:${(dynamo.address() as AddressInfo).port}`;
@@ -100,14 +123,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let createdApiKey: string | undefined;
     if (!fs.existsSync(keyFile)) {
       const doc = createDocumentClient({ endpoint: dynamoEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-      createdApiKey = (await new ApiKeyStore(doc, apiKeysTable).create("local", ["ingest", "read"])).apiKey;
+      createdApiKey = (await new ApiKeyStore(doc, apiKeysTable).create("local", SCOPES)).apiKey;
       doc.destroy();
       fs.writeFileSync(keyFile, createdApiKey + "\n", { mode: 0o600 });
     }
+    makePrivateFiles(options.dataDir);
 
     // Webhook secrets: served by a local SSM endpoint under the deployed parameter names.
     const webhookStore = new WebhookSourceStore(options.dataDir);
     const ssm = createSsmEndpoint(webhookStore);
+    guardLocalListener(ssm, { refuseBrowsers: true }); // it serves secrets: only the functions' SDK talks to it
     await listen(ssm, 0, host, "the local SSM endpoint");
     cleanups.push(() => closeServer(ssm));
     const ssmEndpoint = `http://${host}:${(ssm.address() as AddressInfo).port}`;
@@ -146,12 +171,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       authorizer: { fn: authorizer, timeoutMs: AUTHORIZER_HANDLER.timeoutSeconds * 1000, cacheTtlSeconds: settings.authorizerCacheTtlSeconds },
       ...(options.onRequest ? { onRequest: options.onRequest } : {}),
     });
+    guardLocalListener(gateway, { refuseBrowsers: false }); // web apps in development may call the API
     await listen(gateway, options.port, host, "PORT");
     cleanups.push(() => closeServer(gateway));
     const url = `http://${host}:${(gateway.address() as AddressInfo).port}`;
     const running: RunningLocalStack = { pid: process.pid, url, dynamoEndpoint, authorizerCacheTtlSeconds: settings.authorizerCacheTtlSeconds };
     const stackFile = path.join(options.dataDir, LOCAL_STACK_FILE);
-    fs.writeFileSync(stackFile, JSON.stringify(running, null, 2) + "\n");
+    fs.writeFileSync(stackFile, JSON.stringify(running, null, 2) + "\n", { mode: 0o600 });
     cleanups.push(() => fs.rmSync(stackFile, { force: true }));
 
     return {
@@ -172,22 +198,36 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   }
 }
 
-/** The stack running on `dataDir` as it recorded itself, or undefined (none started, or its process is gone). */
-export function runningLocalStack(dataDir: string): RunningLocalStack | undefined {
-  let recorded: RunningLocalStack;
-  try {
-    recorded = JSON.parse(fs.readFileSync(path.join(dataDir, LOCAL_STACK_FILE), "utf8")) as RunningLocalStack;
-  } catch {
-    return undefined;
+/**
+ * DATA_DIR holds the API keys table (digests) and every event: owner only (0700). An existing
+ * folder, made 0755 by an earlier version, is tightened too.
+ */
+function makePrivateDir(dataDir: string): void {
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(dataDir, 0o700);
+}
+
+/**
+ * Files 0600 and folders 0700 under DATA_DIR, for what earlier versions or dynalite (LevelDB uses
+ * the process umask; `npm run dev` sets 077) created with wider modes. Symbolic links are left alone.
+ */
+function makePrivateFiles(dir: string): void {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      fs.chmodSync(full, 0o700);
+      makePrivateFiles(full);
+    } else if (entry.isFile()) {
+      fs.chmodSync(full, 0o600);
+    }
   }
-  return Number.isInteger(recorded.pid) && isAlive(recorded.pid) ? recorded : undefined;
 }
 
 /** One local stack per DATA_DIR: LevelDB allows one writer, and two would race on the key file. */
 function acquireLock(dataDir: string): () => void {
   const lockFile = path.join(dataDir, ".lock");
   try {
-    fs.writeFileSync(lockFile, String(process.pid), { flag: "wx" });
+    fs.writeFileSync(lockFile, String(process.pid), { flag: "wx", mode: 0o600 });
   } catch {
     const pid = Number(fs.readFileSync(lockFile, "utf8"));
     if (pid && pid !== process.pid && isAlive(pid)) {

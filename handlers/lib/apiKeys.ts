@@ -22,7 +22,14 @@ export interface ApiKeyRecord {
   scopes: Scope[];
   created_at: string;
   revoked_at?: string;
+  /**
+   * 2: the scopes are exactly `scopes`. Absent: a key issued before the `ack` scope existed, whose
+   * `read` also grants `ack` until the key is reissued (ADR 0006).
+   */
+  scope_version?: typeof SCOPE_VERSION;
 }
+
+export const SCOPE_VERSION = 2;
 
 export interface NewApiKey {
   /** The plaintext key: shown once, never stored. */
@@ -35,7 +42,7 @@ export function generateApiKey(name: string, scopes: readonly Scope[], now = new
   const secret = crockfordBase32(randomBytes(SECRET_BYTES)).toLowerCase();
   return {
     apiKey: `${API_KEY_PREFIX}${keyId}_${secret}`,
-    record: { key_id: keyId, secret_sha256: sha256Hex(secret), name, scopes: [...scopes], created_at: now.toISOString() },
+    record: { key_id: keyId, secret_sha256: sha256Hex(secret), name, scopes: [...scopes], created_at: now.toISOString(), scope_version: SCOPE_VERSION },
   };
 }
 
@@ -53,6 +60,24 @@ export function parseScopes(value: string): Scope[] {
     });
   if (scopes.length === 0) throw new Error("at least one scope is required");
   return [...new Set(scopes)];
+}
+
+export const KEY_NAME_MAX_LENGTH = 100;
+
+/**
+ * Why a key name cannot be used, or undefined. Names are shown in terminals, so they hold only
+ * printable characters: letters, marks, digits, punctuation, symbols and spaces; no control
+ * characters (escape sequences, newlines), no format characters (bidi overrides).
+ */
+export function keyNameProblem(name: string): string | undefined {
+  if (name.length === 0 || name.length > KEY_NAME_MAX_LENGTH) return `must be 1 to ${KEY_NAME_MAX_LENGTH} characters`;
+  if (!/^[\p{L}\p{M}\p{N}\p{P}\p{S} ]+$/u.test(name)) return "may hold only printable characters (letters, digits, punctuation, symbols, spaces)";
+  return undefined;
+}
+
+/** The text with every character a terminal would act on written as a `\u{…}` escape. */
+export function printable(text: string): string {
+  return String(text).replace(/[^\p{L}\p{M}\p{N}\p{P}\p{S} ]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
 }
 
 export type KeyLookup = (keyId: string) => Promise<ApiKeyRecord | undefined>;
@@ -76,5 +101,16 @@ export async function verifyApiKey(authorization: string | undefined, lookup: Ke
   if (!record) return { ok: false, reason: "unknown_key", keyId };
   if (!matches) return { ok: false, reason: "wrong_secret", keyId };
   if (record.revoked_at) return { ok: false, reason: "revoked", keyId };
-  return { ok: true, keyId, scopes: record.scopes.filter((s): s is Scope => (SCOPES as readonly string[]).includes(s)) };
+  return { ok: true, keyId, scopes: grantedScopes(record) };
+}
+
+/** The scopes a stored record grants: the known ones it lists, plus `ack` for a legacy `read` key. */
+export function grantedScopes(record: Pick<ApiKeyRecord, "scopes" | "scope_version">): Scope[] {
+  const scopes = (Array.isArray(record.scopes) ? record.scopes : []).filter((s): s is Scope => (SCOPES as readonly string[]).includes(s));
+  return isLegacyReadKey(record) && !scopes.includes("ack") ? [...scopes, "ack"] : scopes;
+}
+
+/** A key issued before the `ack` scope whose `read` still acks; reissue it to end that. */
+export function isLegacyReadKey(record: Pick<ApiKeyRecord, "scopes" | "scope_version">): boolean {
+  return record.scope_version === undefined && Array.isArray(record.scopes) && record.scopes.includes("read");
 }

@@ -1,7 +1,9 @@
 /**
- * The API Gateway Lambda authorizer (payload format 2.0, simple responses). Every failure,
- * including a storage error, denies; the log line carries the reason and the public key id, never
- * the key.
+ * The API Gateway Lambda authorizer (payload format 2.0, simple responses). A key that is
+ * unknown, malformed, wrong or revoked is denied. A storage fault is not a verdict on the key: the
+ * invocation fails, API Gateway answers 500 and caches nothing, so a transient error cannot lock
+ * a valid key out for the cache TTL as a cached deny would (docs/adr/0023). The log line carries
+ * the reason and the public key id, never the key.
  */
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from "aws-lambda";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
@@ -32,6 +34,7 @@ export function createAuthorizer(lookup: KeyLookup) {
     };
     coldStart = false;
     let result: AuthorizerResult = { isAuthorized: false, context: {} };
+    let fault: unknown;
     try {
       const authorization = event.identitySource?.[0] ?? event.headers?.authorization;
       const verdict = await verifyApiKey(authorization, lookup);
@@ -42,12 +45,15 @@ export function createAuthorizer(lookup: KeyLookup) {
         fields.reason = verdict.reason;
       }
     } catch (error) {
+      fault = error;
       fields.reason = "error";
       fields.error = errorName(error) ?? "Error";
     }
-    fields.decision = result.isAuthorized ? "allow" : "deny";
+    fields.decision = fault !== undefined ? "error" : result.isAuthorized ? "allow" : "deny";
     fields.duration_ms = Math.round((performance.now() - started) * 1000) / 1000;
-    log(result.isAuthorized ? "INFO" : "WARN", "authorize", fields);
+    log(fault !== undefined ? "ERROR" : result.isAuthorized ? "INFO" : "WARN", "authorize", fields);
+    // A plain message: the SDK's error may name the table or endpoint; Lambda logs what is thrown.
+    if (fault !== undefined) throw new Error(`api key lookup failed (${fields.error}); the request may be retried`);
     return result;
   };
 }

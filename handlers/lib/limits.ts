@@ -15,6 +15,14 @@ export const LIMITS = {
   /** GET /events and GET /inbox page sizes. */
   listDefaultLimit: 25,
   listMaxLimit: 100,
+  /**
+   * Per GET /events or /inbox request (ADR 0022): no Query starts after this many calls (or one
+   * per shard, when a listing has more shards), nor once this many read units were consumed.
+   */
+  listMaxQueries: 32,
+  listMaxReadUnits: 64,
+  /** Items per Query when an event_type filter discards most of what a Query reads. */
+  listFilteredPageSize: 25,
 } as const;
 
 /** How long a client should wait before retrying after a 503. */

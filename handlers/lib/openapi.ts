@@ -2,14 +2,30 @@
  * The OpenAPI 3.1 document, generated from the route table and the zod schemas, so it cannot
  * describe an API other than the one that runs. Served at GET /openapi.json and written to
  * docs/openapi.json by `npm run openapi`.
+ *
+ * It documents every status a client can receive, with the body it really gets:
+ * - the handlers' answers (OPERATIONS below), RFC 9457 problem+json for errors;
+ * - API Gateway's own answers, added to every route by `gatewayResponses`: their bodies are fixed
+ *   by AWS (`{"message": "…"}`, application/json), the local emulator (local/gateway.ts) answers
+ *   the same. A path or method that matches no route gets API Gateway's 404 (see info.description).
+ *
+ * Checked in `npm test`: Redocly (recommended) and Spectral (spectral:oas) report 0 errors and no
+ * warning outside LINT_WARNINGS_ACCEPTED; test/local/contract.test.ts sends a request for every
+ * documented (route, status) through the local stack and validates the answer against this document.
  */
 import * as z from "zod/mini";
 import { ROUTES, routeKey, type RouteSpec } from "../routes";
 import { API_KEY_PREFIX } from "./apiKeys";
 import { LIMITS, RETRY_AFTER_SECONDS } from "./limits";
-import { BatchItemSchema, BatchRequestSchema, EventInputSchema, IdempotencyKeySchema, InboxQuerySchema, ListEventsQuerySchema } from "./schema";
+import { BatchItemSchema, BatchRequestSchema, EventInputSchema, EVENT_STATUSES, IdempotencyKeySchema, InboxQuerySchema, ListEventsQuerySchema } from "./schema";
 
 type Json = Record<string, unknown>;
+
+/** Lint warnings the document keeps on purpose, by rule id, with the reason. */
+export const LINT_WARNINGS_ACCEPTED: Record<string, string> = {
+  // Each deployment belongs to whoever ran `pulumi up`: there is no contact to name here.
+  "info-contact": "no contact: each deployment belongs to whoever deployed it",
+};
 
 /** Example requests: the test suite checks each one against the schema it illustrates. */
 export const EXAMPLES = {
@@ -28,25 +44,81 @@ export const EXAMPLES = {
   },
 } as const;
 
+/** API Gateway HTTP API quotas behind its own answers (docs: "Quotas … HTTP API"). */
+const GATEWAY_QUOTAS = { payloadBytes: 10 * 1024 * 1024, requestLineAndHeaderBytes: 10_240, integrationTimeoutSeconds: 30 };
+
+/** Tags, in the order a reader meets them; every operation has exactly one. */
+const TAGS = [
+  { name: "Ingest", description: "Store events: one at a time or in batches, idempotent with a key." },
+  { name: "Read", description: "Read stored events: one by id, filtered listings, the inbox of pending events." },
+  { name: "Delivery", description: "Mark events delivered once a consumer has handled them." },
+  { name: "Webhooks", description: "Signed deliveries from GitHub, Stripe and Standard Webhooks senders; the signature is the authentication, no API key." },
+  { name: "Service", description: "Liveness and this document; no API key needed." },
+] as const;
+type Tag = (typeof TAGS)[number]["name"];
+
+// ---------------------------------------------------------------------------------------------
+// Building blocks
+// ---------------------------------------------------------------------------------------------
+
 const schema = (s: z.ZodMiniType): Json => {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(s, { io: "input", unrepresentable: "any" }) as Json;
   return rest;
 };
-
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const jsonContent = (name: string, example?: unknown) => ({
   "application/json": { schema: ref(name), ...(example === undefined ? {} : { example }) },
 });
-const problemResponse = (description: string) => ({ description, content: { "application/problem+json": { schema: ref("Problem") } } });
+
+/** `apigw-requestid`: set by API Gateway on every answer, its own and the functions'. */
+const gatewayRequestId = { "apigw-requestid": { $ref: "#/components/headers/ApiGatewayRequestId" } };
+
+interface ResponseDoc {
+  description: string;
+  headers?: Json;
+  content: Json;
+}
+
+/** A JSON answer from a handler. */
+const ok = (description: string, schemaName: string, headers: Json = {}): ResponseDoc => ({
+  description,
+  headers: { ...gatewayRequestId, ...headers },
+  content: jsonContent(schemaName),
+});
+
+/** An RFC 9457 problem from a handler. */
+const problem = (description: string, headers: Json = {}): ResponseDoc => ({
+  description,
+  headers: { ...gatewayRequestId, ...headers },
+  content: { "application/problem+json": { schema: ref("Problem") } },
+});
+
+/** API Gateway's own answer: `{"message": …}` as application/json, no function ran. */
+const gatewayAnswer = (description: string, message: string): ResponseDoc => ({
+  description,
+  headers: gatewayRequestId,
+  content: { "application/json": { schema: ref("GatewayError"), example: { message } } },
+});
+
+/** One status answered by both a handler and API Gateway: one response, two media types. */
+function either(handler: ResponseDoc, gateway: ResponseDoc): ResponseDoc {
+  return {
+    description: `${handler.description} API Gateway: ${gateway.description}`,
+    headers: { ...gateway.headers, ...handler.headers },
+    content: { ...gateway.content, ...handler.content },
+  };
+}
+
 const retryAfter = { "Retry-After": { description: "Seconds to wait before retrying.", schema: { type: "integer", example: RETRY_AFTER_SECONDS } } };
+const location = { Location: { description: "Where the stored event can be read.", required: true, schema: { type: "string", example: "/events/evt_01KAMR3E8Z5W6VQ0M8Q2T4G9XN" } } };
 
 function queryParameters(s: z.ZodMiniType): Json[] {
   const properties = (schema(s).properties ?? {}) as Record<string, Json>;
-  return Object.entries(properties).map(([name, p]) => ({
+  return Object.entries(properties).map(([name, { description, ...p }]) => ({
     name,
     in: "query",
     required: false,
-    ...(typeof p.description === "string" ? { description: p.description } : {}),
+    ...(typeof description === "string" ? { description } : {}),
     schema: p,
   }));
 }
@@ -55,69 +127,180 @@ const eventIdParameter = {
   name: "event_id",
   in: "path",
   required: true,
+  description: "The `event_id` the event was stored under.",
   schema: { type: "string", pattern: "^evt_[0-9A-HJKMNP-TV-Z]{26}$" },
   example: "evt_01KAMR3E8Z5W6VQ0M8Q2T4G9XN",
 };
 
-/** Request and responses per route key. Every route in the route table must have an entry. */
-const OPERATIONS: Record<string, Json> = {
+// The zod schema also carries the batch item's description; the header gets its own.
+const { description: _batchItemDescription, ...idempotencyKeyHeaderSchema } = schema(IdempotencyKeySchema);
+
+// ---------------------------------------------------------------------------------------------
+// Operations: what each handler answers. Every route in the route table must have an entry;
+// API Gateway's answers (401/403 on authorized routes, 413, 429, 431, 500, 503) are added to all.
+// ---------------------------------------------------------------------------------------------
+
+interface OperationDoc {
+  tag: Tag;
+  /** What the operation does; authorized routes get the key requirement appended. */
+  description: string;
+  parameters?: Json[];
+  requestBody?: Json;
+  responses: Record<string, ResponseDoc>;
+}
+
+const storageUnavailable = problem("Storage throttled or unavailable; nothing stored (or, when the detail says so, maybe stored: retry with the same key).", retryAfter);
+
+const OPERATIONS: Record<string, OperationDoc> = {
   "POST /events": {
-    parameters: [{ name: "Idempotency-Key", in: "header", required: false, schema: schema(IdempotencyKeySchema), description: "Makes retries safe: the same key and body store one event." }],
+    tag: "Ingest",
+    description: "Validates one event, adds the server-owned fields and stores it. With an `Idempotency-Key`, a retry of the same request answers 200 with the stored event instead of storing it twice.",
+    parameters: [
+      {
+        name: "Idempotency-Key",
+        in: "header",
+        required: false,
+        description: "Makes retries safe: a repeat with the same key and body stores nothing and answers 200 `duplicate: true`; the same key with a different body answers 422. The event id is derived from the key.",
+        schema: idempotencyKeyHeaderSchema,
+        example: "order-1001-created",
+      },
+    ],
     requestBody: { required: true, content: jsonContent("EventInput", EXAMPLES.event) },
     responses: {
-      "201": { description: "Stored.", headers: { Location: { schema: { type: "string" } } }, content: jsonContent("Accepted") },
-      "200": { description: "An idempotent repeat: the stored event, `duplicate: true`, nothing written.", content: jsonContent("Accepted") },
-      "400": problemResponse("Invalid JSON, UTF-8, Idempotency-Key or schema; `errors[].pointer` says where."),
-      "413": problemResponse(`Body over maxEventBytes (default 65536) in UTF-8 bytes, or the stored item over 400 KB.`),
-      "415": problemResponse("Not application/json, or a Content-Encoding other than gzip."),
-      "422": problemResponse("Idempotency-Key reused with a different body."),
-      "503": { ...problemResponse("Storage throttled or unavailable; nothing stored."), headers: retryAfter },
+      "201": ok("Stored.", "Accepted", location),
+      "200": ok("An idempotent repeat: the stored event, `duplicate: true`, nothing written.", "Accepted", location),
+      "400": problem("Invalid JSON, UTF-8, Idempotency-Key or schema; `errors[].pointer` says where."),
+      "413": problem(`Body over maxEventBytes (default 65536) in UTF-8 bytes, or the stored item over 400 KB.`),
+      "415": problem("Not application/json, or a Content-Encoding other than gzip."),
+      "422": problem("Idempotency-Key reused with a different body."),
+      "503": storageUnavailable,
     },
   },
   "POST /events/batch": {
+    tag: "Ingest",
+    description: `Stores 1 to ${LIMITS.batchMaxEvents} events; each item is validated and stored on its own and gets one result, in order. Items with an \`idempotency_key\` are idempotent like POST /events with the header.`,
     requestBody: { required: true, content: jsonContent("BatchRequest", EXAMPLES.batch) },
     responses: {
-      "200": { description: "Every item stored or a duplicate.", content: jsonContent("BatchResponse") },
-      "207": { description: "Mixed results: one result per item, in order.", content: jsonContent("BatchResponse") },
-      "400": problemResponse("The body is not valid JSON or not a batch envelope."),
-      "413": problemResponse(`Body over ${LIMITS.batchMaxBytes} bytes.`),
-      "415": problemResponse("Not application/json."),
+      "200": ok("Every item stored or a duplicate.", "BatchResponse"),
+      "207": ok("Mixed results: one result per item, in order; `Retry-After` when an item may be retried.", "BatchResponse", retryAfter),
+      "400": problem("The body is not valid JSON or not a batch envelope."),
+      "413": problem(`Body over ${LIMITS.batchMaxBytes} bytes.`),
+      "415": problem("Not application/json, or a Content-Encoding other than gzip."),
     },
   },
   "GET /events/{event_id}": {
+    tag: "Read",
+    description: "The stored event, its payload exactly as sent.",
     parameters: [eventIdParameter],
-    responses: { "200": { description: "The stored event, payload exactly as sent.", content: jsonContent("Event") }, "404": problemResponse("No such event.") },
+    responses: {
+      "200": ok("The stored event.", "Event"),
+      "404": problem("No such event."),
+      "503": storageUnavailable,
+    },
   },
   "GET /events": {
+    tag: "Read",
+    description: "Stored events, newest first, optionally of one status and one type. Follow `next_cursor` for the next page; it is bound to the query it came from.",
     parameters: queryParameters(ListEventsQuerySchema),
-    responses: { "200": { description: "A page, newest first.", content: jsonContent("EventPage") }, "400": problemResponse("Invalid parameter or cursor.") },
+    responses: {
+      "200": ok("A page, newest first.", "EventPage"),
+      "400": problem("Unknown or invalid parameter, or a cursor that is altered or from another query; `errors[].parameter` says which."),
+      "503": storageUnavailable,
+    },
   },
   "GET /inbox": {
+    tag: "Read",
+    description: "Pending events, oldest first: what a consumer has not acknowledged yet.",
     parameters: queryParameters(InboxQuerySchema),
-    responses: { "200": { description: "Pending events, oldest first.", content: jsonContent("EventPage") }, "400": problemResponse("Invalid parameter or cursor.") },
+    responses: {
+      "200": ok("A page of pending events, oldest first.", "EventPage"),
+      "400": problem("Unknown or invalid parameter, or a cursor that is altered or from another query; `errors[].parameter` says which."),
+      "503": storageUnavailable,
+    },
   },
   "POST /events/{event_id}/ack": {
+    tag: "Delivery",
+    description: "Marks the event delivered. Idempotent: acknowledging it again changes nothing and answers `changed: false`.",
     parameters: [eventIdParameter],
-    responses: { "200": { description: "Delivered (`changed: false` when it already was).", content: jsonContent("AckResult") }, "404": problemResponse("No such event.") },
+    responses: {
+      "200": ok("Delivered (`changed: false` when it already was).", "AckResult"),
+      "404": problem("No such event."),
+      "503": storageUnavailable,
+    },
   },
   "POST /webhooks/{source}": {
+    tag: "Webhooks",
     description:
       "No API key: each delivery is authenticated by its sender's signature over the raw body (Standard Webhooks `webhook-id`/`webhook-timestamp`/`webhook-signature`, GitHub `X-Hub-Signature-256`/`X-GitHub-Delivery`/`X-GitHub-Event`, Stripe `Stripe-Signature`), then stored like POST /events with the delivery id as idempotency key.",
     parameters: [{ name: "source", in: "path", required: true, description: "A configured webhook source (config webhookSources).", schema: { type: "string", pattern: "^[a-z0-9][a-z0-9_-]{0,39}$" }, example: "github" }],
     requestBody: { required: true, content: jsonContent("WebhookPayload", EXAMPLES.webhook) },
     responses: {
-      "201": { description: "Verified and stored.", content: jsonContent("Accepted") },
-      "200": { description: "A redelivery of a stored delivery id: `duplicate: true`, nothing written.", content: jsonContent("Accepted") },
-      "400": problemResponse("Verified, but the body cannot be stored as sent (the 400s of POST /events)."),
-      "401": problemResponse("`unknown_source`, `missing_signature_headers`, `invalid_signature` or `timestamp_out_of_tolerance`; nothing stored."),
-      "413": problemResponse("Body over maxEventBytes (default 65536), or the stored item over 400 KB."),
-      "415": problemResponse("Verified, but not application/json."),
-      "503": { ...problemResponse("Secrets or storage unavailable; retry."), headers: retryAfter },
+      "201": ok("Verified and stored.", "Accepted", location),
+      "200": ok("A redelivery of a stored delivery id: `duplicate: true`, nothing written.", "Accepted", location),
+      "400": problem("Verified, but the body cannot be stored as sent (the 400s of POST /events)."),
+      "401": problem("`unknown_source`, `missing_signature_headers`, `invalid_signature` or `timestamp_out_of_tolerance`; nothing stored."),
+      "413": problem("Body over maxEventBytes (default 65536), or the stored item over 400 KB."),
+      "415": problem("Verified, but not application/json."),
+      "503": problem("The secrets (`secrets_unavailable`) or storage cannot be reached; nothing stored (or, when the detail says so, maybe stored: the sender's retry is answered as a duplicate).", retryAfter),
     },
   },
-  "GET /health": { responses: { "200": { description: "Alive.", content: { "application/json": { schema: { type: "object", properties: { status: { const: "ok" } } } } } } } },
-  "GET /openapi.json": { responses: { "200": { description: "This document.", content: { "application/json": { schema: { type: "object" } } } } } },
+  "GET /health": {
+    tag: "Service",
+    description: "Answers 200 while the API and its functions run; touches no storage.",
+    responses: { "200": ok("Alive.", "Health") },
+  },
+  "GET /openapi.json": {
+    tag: "Service",
+    description: "This OpenAPI 3.1 document, generated from the route table and the request schemas.",
+    responses: { "200": ok("This document.", "OpenApiDocument") },
+  },
 };
+
+/** API Gateway's answers on a route: before, around or instead of its function. */
+function gatewayResponses(route: RouteSpec): Record<string, ResponseDoc> {
+  const always: Record<string, ResponseDoc> = {
+    "413": gatewayAnswer(`The request body is over API Gateway's ${GATEWAY_QUOTAS.payloadBytes}-byte payload quota; no function ran.`, "Request Entity Too Large"),
+    "429": gatewayAnswer("The stage's throttling rate or burst limit is exceeded; retry with backoff. (Deployed stacks only: the local stack does not throttle.)", "Too Many Requests"),
+    "431": gatewayAnswer(`The request line and header values are over API Gateway's ${GATEWAY_QUOTAS.requestLineAndHeaderBytes}-byte quota; no function ran.`, "Request Header Fields Too Large"),
+    "500": gatewayAnswer("The function (or the authorizer) failed or timed out.", "Internal Server Error"),
+    "503": gatewayAnswer(`The function did not answer within the ${GATEWAY_QUOTAS.integrationTimeoutSeconds} s integration timeout.`, "Service Unavailable"),
+  };
+  if (route.scope === null) return always;
+  return {
+    ...always,
+    "401": gatewayAnswer("No `Authorization` header; the authorizer is not called.", "Unauthorized"),
+    "403": gatewayAnswer("The authorizer denies the key: unknown, malformed, wrong secret or revoked.", "Forbidden"),
+  };
+}
+
+/** The handler's answer for `status` and API Gateway's, merged when both can answer it. */
+function responsesFor(route: RouteSpec, operation: OperationDoc): Record<string, ResponseDoc> {
+  const handler: Record<string, ResponseDoc> = { ...operation.responses };
+  if (route.scope !== null) {
+    handler["403"] = problem(`The key lacks the \`${route.scope}\` scope (\`insufficient_scope\`, with \`WWW-Authenticate\`).`, {
+      "WWW-Authenticate": { description: "`Bearer error=\"insufficient_scope\", scope=\"…\"`", schema: { type: "string" } },
+    });
+  }
+  handler["500"] ??= problem("An unexpected error in the function; no details are given.");
+  const gateway = gatewayResponses(route);
+  const statuses = [...new Set([...Object.keys(handler), ...Object.keys(gateway)])].sort();
+  return Object.fromEntries(
+    statuses.map((status) => {
+      const [h, g] = [handler[status], gateway[status]];
+      return [status, h && g ? either(h, g) : (h ?? g)!];
+    }),
+  );
+}
+
+function operationId(route: RouteSpec): string {
+  return `${route.method.toLowerCase()}${route.path.replace(/[{}]/g, "").replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? "").toUpperCase())}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schemas
+// ---------------------------------------------------------------------------------------------
+
+const eventStatus = { type: "string", enum: [...EVENT_STATUSES] };
 
 const SCHEMAS: Record<string, Json> = {
   EventInput: schema(EventInputSchema),
@@ -129,7 +312,7 @@ const SCHEMAS: Record<string, Json> = {
     required: ["event_id", "status", "created_at", "delivered_at", "request_id"],
     properties: {
       event_id: { type: "string" },
-      status: { type: "string", enum: ["pending", "delivered", "failed", "replayed"] },
+      status: eventStatus,
       created_at: { type: "string", format: "date-time" },
       delivered_at: { type: ["string", "null"], format: "date-time" },
       request_id: { type: "string" },
@@ -138,30 +321,35 @@ const SCHEMAS: Record<string, Json> = {
   },
   BatchResponse: {
     type: "object",
+    required: ["request_id", "stored", "duplicates", "rejected", "results"],
     properties: {
       request_id: { type: "string" },
       stored: { type: "integer" },
       duplicates: { type: "integer" },
       rejected: { type: "integer" },
-      results: {
-        type: "array",
-        items: {
-          type: "object",
-          required: ["index", "status"],
-          properties: {
-            index: { type: "integer" },
-            status: { type: "integer", enum: [200, 201, 400, 413, 422, 500, 503] },
-            event_id: { type: "string" },
-            duplicate: { const: true },
-            error: { type: "object", properties: { code: { type: "string" }, title: { type: "string" }, detail: { type: "string" }, errors: { type: "array" } } },
-          },
-        },
+      results: { type: "array", items: ref("BatchResult") },
+    },
+  },
+  BatchResult: {
+    type: "object",
+    description: "What became of one item: `event_id` when stored (201) or a duplicate (200), `error` otherwise.",
+    required: ["index", "status"],
+    properties: {
+      index: { type: "integer", description: "The item's position in `events`." },
+      status: { type: "integer", enum: [200, 201, 400, 413, 422, 500, 503] },
+      event_id: { type: "string" },
+      duplicate: { const: true },
+      error: {
+        type: "object",
+        required: ["code", "title"],
+        properties: { code: { type: "string" }, title: { type: "string" }, detail: { type: "string" }, errors: { type: "array", items: ref("FieldError") } },
       },
     },
   },
   Event: {
     type: "object",
     description: "The stored event: the request plus server-owned fields.",
+    required: ["event_id", "event_type", "payload", "created_at", "received_at", "request_id", "source", "status", "delivery_attempts", "delivered_at", "schema_version"],
     properties: {
       ...(schema(EventInputSchema).properties as Json),
       event_id: { type: "string" },
@@ -173,20 +361,21 @@ const SCHEMAS: Record<string, Json> = {
         description: "Where the event came from: `api_key_id` (HTTP API), `webhook` (a signed webhook sender) or `pipeline` (the SNS pipeline), with the origin's delivery id where it has one.",
         properties: { api_key_id: { type: "string" }, webhook: { type: "string" }, delivery_id: { type: "string" }, pipeline: { type: "string" }, sns_message_id: { type: "string" } },
       },
-      status: { type: "string", enum: ["pending", "delivered", "failed", "replayed"] },
+      status: eventStatus,
       delivery_attempts: { type: "integer" },
       delivered_at: { type: ["string", "null"], format: "date-time" },
       ttl: { type: "integer", description: "Epoch seconds after which DynamoDB may delete the event (TTL on)." },
       schema_version: { type: "integer" },
-      idempotency_key: { type: "string" },
     },
   },
   EventPage: {
     type: "object",
+    required: ["items", "next_cursor", "request_id"],
     properties: { items: { type: "array", items: ref("Event") }, next_cursor: { type: ["string", "null"] }, request_id: { type: "string" } },
   },
   AckResult: {
     type: "object",
+    required: ["event_id", "status", "delivered_at", "delivery_attempts", "changed", "request_id"],
     properties: {
       event_id: { type: "string" },
       status: { const: "delivered" },
@@ -195,6 +384,13 @@ const SCHEMAS: Record<string, Json> = {
       changed: { type: "boolean" },
       request_id: { type: "string" },
     },
+  },
+  Health: { type: "object", required: ["status"], properties: { status: { const: "ok" } } },
+  OpenApiDocument: {
+    type: "object",
+    description: "An OpenAPI 3.1 document.",
+    required: ["openapi", "info", "paths"],
+    properties: { openapi: { type: "string" }, info: { type: "object" }, paths: { type: "object" } },
   },
   Problem: {
     type: "object",
@@ -207,32 +403,55 @@ const SCHEMAS: Record<string, Json> = {
       detail: { type: "string" },
       code: { type: "string" },
       request_id: { type: "string" },
-      errors: {
-        type: "array",
-        items: {
-          type: "object",
-          properties: { pointer: { type: "string", description: "RFC 6901 JSON Pointer into the body." }, header: { type: "string" }, parameter: { type: "string" }, detail: { type: "string" }, code: { type: "string" } },
-        },
-      },
+      errors: { type: "array", items: ref("FieldError") },
     },
   },
+  FieldError: {
+    type: "object",
+    description: "One problem in the request: where (exactly one of pointer, header, parameter) and what.",
+    required: ["detail"],
+    properties: {
+      pointer: { type: "string", description: "RFC 6901 JSON Pointer into the body." },
+      header: { type: "string" },
+      parameter: { type: "string", description: "A query string parameter." },
+      detail: { type: "string" },
+      code: { type: "string" },
+    },
+  },
+  GatewayError: {
+    type: "object",
+    description: "API Gateway's own answer (the body is fixed by AWS): no function produced it, so it is not problem+json and has no request_id; `apigw-requestid` identifies the request.",
+    required: ["message"],
+    properties: { message: { type: "string" } },
+    additionalProperties: false,
+  },
 };
+
+// ---------------------------------------------------------------------------------------------
+// The document
+// ---------------------------------------------------------------------------------------------
+
+const DESCRIPTION = `HTTP event ingestion: strict validation, idempotent writes, lossless payloads.
+
+Errors from the API are RFC 9457 \`application/problem+json\` with a \`request_id\`. API Gateway answers some requests itself, before or instead of a function, with \`{"message": "…"}\` as \`application/json\`: 401 without an \`Authorization\` header, 403 when the key is denied, 404 \`{"message":"Not Found"}\` for a method and path that match no route, 413 over ${GATEWAY_QUOTAS.payloadBytes} bytes of body, 429 when throttled, 431 over ${GATEWAY_QUOTAS.requestLineAndHeaderBytes} bytes of request line and header values, 500 when a function fails and 503 after the ${GATEWAY_QUOTAS.integrationTimeoutSeconds} s integration timeout. Every answer carries \`apigw-requestid\`.`;
 
 export function buildOpenApiDocument(routes: readonly RouteSpec[] = ROUTES): Json {
   const paths: Record<string, Record<string, Json>> = {};
   for (const route of routes) {
     const operation = OPERATIONS[routeKey(route)];
     if (!operation) throw new Error(`the OpenAPI document has no entry for ${routeKey(route)}`);
+    const { tag, description, responses: _responses, ...request } = operation;
     (paths[route.path] ??= {})[route.method.toLowerCase()] = {
-      operationId: `${route.method.toLowerCase()}${route.path.replace(/[{}]/g, "").replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? "").toUpperCase())}`,
+      operationId: operationId(route),
       summary: route.summary,
-      ...(route.scope === null
-        ? { security: [] }
-        : {
-            security: [{ apiKey: [] }],
-            description: `Requires an API key with the \`${route.scope}\` scope; 401 without a key, 403 for an invalid or revoked key or a missing scope.`,
-          }),
-      ...operation,
+      description:
+        route.scope === null
+          ? `${description} No API key needed.`
+          : `${description}\n\nRequires an API key with the \`${route.scope}\` scope: 401 without a key, 403 for an invalid or revoked key or a missing scope.`,
+      tags: [tag],
+      security: route.scope === null ? [] : [{ apiKey: [] }],
+      ...request,
+      responses: responsesFor(route, operation),
     };
   }
   return {
@@ -240,12 +459,30 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[] = ROUTES): Jso
     info: {
       title: "event-ingestion",
       version: "1",
-      description: "HTTP event ingestion: strict validation, idempotent writes, lossless payloads. Errors are RFC 9457 problem+json.",
+      description: DESCRIPTION,
+      license: { name: "MIT", identifier: "MIT" },
     },
+    servers: [
+      {
+        url: "https://{apiId}.execute-api.{region}.amazonaws.com",
+        description: "A deployed stack: its `apiUrl` stack output (or `https://<your domain>` with a custom domain).",
+        variables: {
+          apiId: { default: "abcde12345", description: "The HTTP API's id, from `pulumi stack output apiUrl`." },
+          region: { default: "eu-north-1", description: "The stack's `aws:region`." },
+        },
+      },
+      { url: "http://127.0.0.1:3000", description: "The local stack (`npm run dev`, PORT 3000)." },
+    ],
     security: [{ apiKey: [] }],
+    tags: TAGS.map((t) => ({ ...t })),
     paths,
     components: {
-      securitySchemes: { apiKey: { type: "http", scheme: "bearer", bearerFormat: `${API_KEY_PREFIX}<key id>_<secret>` } },
+      securitySchemes: {
+        apiKey: { type: "http", scheme: "bearer", bearerFormat: `${API_KEY_PREFIX}<key id>_<secret>`, description: "An API key from `npm run keys -- create`." },
+      },
+      headers: {
+        ApiGatewayRequestId: { description: "API Gateway's id for this request; quote it when asking about one.", required: true, schema: { type: "string" } },
+      },
       schemas: SCHEMAS,
     },
   };

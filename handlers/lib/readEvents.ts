@@ -50,6 +50,9 @@ export function createReadHandler(deps: ReadDependencies) {
         ...(params.cursor === undefined ? {} : { cursor: params.cursor }),
       });
       ctx.logFields.items = page.items.length;
+      ctx.logFields.queries = page.queries;
+      ctx.logFields.read_units = page.readUnits;
+      if (page.budgetReached) ctx.logFields.budget_reached = true;
       return json(200, { items: page.items.map(publicEvent), next_cursor: page.nextCursor, request_id: ctx.requestId });
     } catch (error) {
       if (!(error instanceof InvalidCursorError)) throw error;
@@ -65,6 +68,19 @@ export function createReadHandler(deps: ReadDependencies) {
       case "GET /events/{event_id}":
         return getEvent(event, ctx);
       case "GET /events":
+        if (event.queryStringParameters?.event_type !== undefined && event.queryStringParameters.status === undefined) {
+          // Without a status the filter would read every status's shards (ADR 0022).
+          return problem(
+            {
+              status: 400,
+              code: "invalid_query",
+              title: "Invalid query parameters",
+              detail: "event_type filters within one status; add status (pending, delivered, failed or replayed)",
+              errors: [{ parameter: "event_type", detail: "needs status", code: "status_required" }],
+            },
+            ctx.requestId,
+          );
+        }
         return listPage(event, ctx, ListEventsQuerySchema, (p) => ({
           statuses: p.status === undefined ? EVENT_STATUSES : [p.status],
           ...(p.event_type === undefined ? {} : { eventType: p.event_type }),

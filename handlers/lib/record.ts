@@ -84,8 +84,12 @@ export function buildEventRecord(input: EventInput, ctx: EnrichmentContext): Eve
   return record;
 }
 
-/** Attributes kept for the store's own use, never returned to clients. */
-const INTERNAL_ATTRIBUTES: ReadonlySet<string> = new Set([STATUS_INDEX.partitionKey.name, "request_sha256"]);
+/**
+ * Attributes never returned to clients: the store's own, and `idempotency_key`, which producers
+ * often fill with personal data (`order-4711-jane@example.com`) and which readers do not need (the
+ * producer got the event_id it maps to).
+ */
+const INTERNAL_ATTRIBUTES: ReadonlySet<string> = new Set([STATUS_INDEX.partitionKey.name, "request_sha256", "idempotency_key"]);
 
 /** The event as clients see it: the stored item without internal attributes. */
 export function publicEvent(record: EventRecord): Record<string, unknown> {

@@ -87,14 +87,12 @@ export const BatchRequestSchema = z.strictObject({
 
 export const EVENT_STATUSES = ["pending", "delivered", "failed", "replayed"] as const;
 
+/** Exactly "1" to "100" (LIMITS.listMaxLimit), as a pattern the OpenAPI document can carry. */
+export const LIST_LIMIT_PATTERN = /^(?:[1-9][0-9]?|100)$/;
+
 const limitParameter = z.optional(
   describe(
-    z
-      .string()
-      .check(
-        z.regex(/^[1-9]\d{0,2}$/, `must be a whole number from 1 to ${LIMITS.listMaxLimit}`),
-        z.refine((v) => Number(v) <= LIMITS.listMaxLimit, `must be a whole number from 1 to ${LIMITS.listMaxLimit}`),
-      ),
+    z.string().check(z.regex(LIST_LIMIT_PATTERN, `must be a whole number from 1 to ${LIMITS.listMaxLimit}`)),
     `Page size, 1 to ${LIMITS.listMaxLimit}; default ${LIMITS.listDefaultLimit}.`,
   ),
 );
@@ -104,7 +102,7 @@ const cursorParameter = z.optional(describe(z.string().check(z.minLength(1)), "n
 export const ListEventsQuerySchema = z.strictObject({
   status: z.optional(describe(z.enum(EVENT_STATUSES), "Only events in this status; all statuses when absent.")),
   event_type: z.optional(
-    describe(z.string().check(z.maxLength(LIMITS.eventTypeMaxLength), z.regex(EVENT_TYPE_PATTERN, "not a valid event type")), "Only events of this type."),
+    describe(z.string().check(z.maxLength(LIMITS.eventTypeMaxLength), z.regex(EVENT_TYPE_PATTERN, "not a valid event type")), "Only events of this type; needs status (400 without it)."),
   ),
   limit: limitParameter,
   cursor: cursorParameter,

@@ -432,7 +432,7 @@ describe("adversarial transport over the local stack (gateway emulator + deploy 
   /** A raw POST /events whose request line and header values add up to exactly `total` bytes. */
   function requestOfSize(total: number): string {
     const requestLine = "POST /events HTTP/1.1";
-    const values = ["127.0.0.1", `Bearer ${key}`, "application/json", String(Buffer.byteLength(event)), "close"];
+    const values = [new URL(stack.url).host, `Bearer ${key}`, "application/json", String(Buffer.byteLength(event)), "close"];
     const fixed = Buffer.byteLength(requestLine) + values.reduce((sum, v) => sum + Buffer.byteLength(v), 0);
     const pad = "p".repeat(total - fixed);
     return `${requestLine}\r\nHost: ${values[0]}\r\nAuthorization: ${values[1]}\r\nContent-Type: ${values[2]}\r\nContent-Length: ${values[3]}\r\nConnection: ${values[4]}\r\nX-Pad: ${pad}\r\n\r\n${event}`;
@@ -472,7 +472,7 @@ describe("adversarial transport over the local stack (gateway emulator + deploy 
 
   it("survives a client that sends half a body and hangs up: nothing stored, next requests served", async () => {
     const before = await countItems();
-    const head = `POST /events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n`;
+    const head = `POST /events HTTP/1.1\r\nHost: ${new URL(stack.url).host}\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n`;
     await abandonedRequest(stack.url, head, event.slice(0, 20));
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect((await call(stack, "GET", "/health")).status).to.equal(200);

@@ -157,7 +157,7 @@ describe("authentication under attack", () => {
       const body = JSON.stringify(EVENT);
       const response = await rawRequest(
         stack.url,
-        `POST /events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${active.apiKey}\r\nAuthorization: Bearer garbage\r\n` +
+        `POST /events HTTP/1.1\r\nHost: ${new URL(stack.url).host}\r\nAuthorization: Bearer ${active.apiKey}\r\nAuthorization: Bearer garbage\r\n` +
           `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
       );
       expect(response.status).to.equal(403);

@@ -121,24 +121,29 @@ describe("API key authorizer (against dynalite)", () => {
         expect(line).not.to.have.property("key_id");
       });
     }
+  });
 
-    it("when the keys table is unreachable (connection refused), without throwing", async () => {
+  describe("fails the invocation on a storage fault (API Gateway answers 500 and caches nothing), never a cached deny", () => {
+    it("when the keys table is unreachable (connection refused)", async () => {
       const key = generateApiKey("ci", ["ingest"]);
       const doc = createDocumentClient({ endpoint: await closedEndpoint(), region: "eu-north-1", credentials: TEST_CREDENTIALS });
       try {
         const authorize = createAuthorizer(dynamoKeyLookup(doc, "api-keys-unreachable"));
-        expect(await authorize(authorizerEvent(`Bearer ${key.apiKey}`))).to.deep.equal(denied);
-        expect(suite.logs.withMessage("authorize")[0]).to.include({ decision: "deny", reason: "error", level: "WARN" });
+        const failure = await authorize(authorizerEvent(`Bearer ${key.apiKey}`)).then(() => undefined, (error: Error) => error);
+        expect(failure?.message).to.match(/^api key lookup failed \(\w+\); the request may be retried$/);
+        expect(failure?.message).not.to.include(key.apiKey);
+        expect(suite.logs.withMessage("authorize")[0]).to.include({ decision: "error", reason: "error", level: "ERROR" });
       } finally {
         doc.destroy();
       }
     });
 
-    it("when the keys table does not exist, without throwing", async () => {
+    it("when the keys table does not exist", async () => {
       const key = generateApiKey("ci", ["ingest"]);
       const authorize = createAuthorizer(dynamoKeyLookup(suite.dynamo.doc, "api-keys-missing"));
-      expect(await authorize(authorizerEvent(`Bearer ${key.apiKey}`))).to.deep.equal(denied);
-      expect(suite.logs.withMessage("authorize")[0]).to.include({ reason: "error", error: "ResourceNotFoundException" });
+      const failure = await authorize(authorizerEvent(`Bearer ${key.apiKey}`)).then(() => undefined, (error: Error) => error);
+      expect(failure?.message).to.equal("api key lookup failed (ResourceNotFoundException); the request may be retried");
+      expect(suite.logs.withMessage("authorize")[0]).to.include({ decision: "error", reason: "error", error: "ResourceNotFoundException" });
     });
   });
 
@@ -168,7 +173,7 @@ describe("API key authorizer (against dynalite)", () => {
     const { table } = await authorizerWith(record);
     const items = await suite.dynamo.scanAll(table);
     expect(items).to.have.length(1);
-    expect(Object.keys(items[0]!).sort()).to.deep.equal(["created_at", "key_id", "name", "scopes", "secret_sha256"]);
+    expect(Object.keys(items[0]!).sort()).to.deep.equal(["created_at", "key_id", "name", "scope_version", "scopes", "secret_sha256"]);
     expect(JSON.stringify(items)).not.to.include(secretOf(apiKey));
     expect(items[0]!.secret_sha256).to.equal(sha256Hex(secretOf(apiKey)));
   });
@@ -186,6 +191,7 @@ describe("API keys (handlers/lib/apiKeys)", () => {
         name: "billing",
         scopes: ["ingest"],
         created_at: "2026-01-01T00:00:00.000Z",
+        scope_version: 2,
       });
       expect(JSON.stringify(record)).not.to.include(secret);
       expect(record.secret_sha256).to.match(/^[0-9a-f]{64}$/);

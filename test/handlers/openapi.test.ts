@@ -4,7 +4,8 @@ import * as fs from "node:fs";
 import type * as z from "zod/mini";
 import { OPENAPI_FILE, renderOpenApi } from "../../cli/openapi";
 import { buildOpenApiDocument, EXAMPLES } from "../../handlers/lib/openapi";
-import { BatchItemSchema, BatchRequestSchema, EventInputSchema } from "../../handlers/lib/schema";
+import { LIMITS } from "../../handlers/lib/limits";
+import { BatchItemSchema, BatchRequestSchema, EventInputSchema, ListEventsQuerySchema } from "../../handlers/lib/schema";
 import { ROUTES } from "../../handlers/routes";
 import { handler as openapiHandler } from "../../handlers/openapi";
 import { httpEvent } from "../support/events";
@@ -62,6 +63,35 @@ describe("OpenAPI document", () => {
     expect(input.properties.event_type).to.include({ pattern: "^[A-Za-z0-9][A-Za-z0-9._:/-]*$", maxLength: 100 });
     expect(input.required).to.have.members(["event_type", "payload"]);
     expect(input.additionalProperties).to.equal(false);
+  });
+
+  it("documents `limit` with a pattern that accepts exactly the page sizes the handler accepts, 1 to 100", () => {
+    const limit = (doc.paths["/events"]!.get as unknown as { parameters: { name: string; schema: { pattern: string } }[] }).parameters.find((p) => p.name === "limit")!;
+    const pattern = new RegExp(limit.schema.pattern, "u");
+    for (let n = -1; n <= 1000; n++) {
+      const accepted = ListEventsQuerySchema.safeParse({ limit: String(n) }).success;
+      expect(pattern.test(String(n)), `limit=${n}`).to.equal(accepted);
+      expect(accepted, `limit=${n}`).to.equal(n >= 1 && n <= LIMITS.listMaxLimit);
+    }
+    for (const text of ["01", "1.0", "1e2", " 5", ""]) expect(pattern.test(text) || ListEventsQuerySchema.safeParse({ limit: text }).success, text).to.equal(false);
+  });
+
+  it("describes the Idempotency-Key header of POST /events as the header, not as the batch item's field", () => {
+    const [header] = (doc.paths["/events"]!.post as unknown as { parameters: { name: string; description: string; schema: Record<string, unknown> }[] }).parameters;
+    expect(header!.name).to.equal("Idempotency-Key");
+    expect(header!.description).to.match(/repeat with the same key and body/);
+    expect(header!.schema).to.not.have.property("description");
+    const item = doc.components.schemas.BatchItem as { properties: { idempotency_key: { description: string } } };
+    expect(item.properties.idempotency_key.description).to.match(/for this item alone/);
+  });
+
+  it("lists 401 and 403 on every route that needs a key, neither on public routes, and only the handler's 401 on signed ones", () => {
+    for (const route of ROUTES) {
+      const statuses = Object.keys(doc.paths[route.path]![route.method.toLowerCase()]!.responses);
+      if (route.auth === "signature") expect(statuses.filter((s) => s === "401" || s === "403"), route.path).to.deep.equal(["401"]);
+      else if (route.scope === null) expect(statuses.filter((s) => s === "401" || s === "403"), route.path).to.deep.equal([]);
+      else expect(statuses, route.path).to.include.members(["401", "403"]);
+    }
   });
 
   it("is committed up to date in docs/openapi.json (run `npm run openapi` after changing routes or schemas)", () => {

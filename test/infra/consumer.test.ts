@@ -15,7 +15,7 @@ import { marshall } from "@aws-sdk/util-dynamodb";
 import { EventConsumer, NEW_EVENTS_FILTER, STREAM_READ_ACTIONS } from "../../components/EventConsumer";
 import { EventStore } from "../../components/EventStore";
 import { expectLeastPrivilege, policyOf } from "../support/leastPrivilege";
-import { ACCOUNT, buildStack, REGION, type BuiltStack, type MockResource } from "../support/pulumiStack";
+import { ACCOUNT, buildStack, REGION, type BuiltStack, type MockResource } from "../../components/mockStack";
 import { EVERYTHING_ON, sharedStack } from "../support/sharedStacks";
 import { XRAY_WRITE_ACTIONS } from "../../components/handlerFunction";
 
@@ -134,8 +134,10 @@ describe("EventStore.onEvent and the forwardToEventBridge consumer", function ()
         DetailType: "order.created",
         Time: "2026-11-22T10:00:00.000Z",
       });
-      // Digits beyond a double's precision arrive exactly as they were stored.
-      expect(first!.Detail).to.include('"total":12345678901234567890').and.include('"rate":0.1000000000000000055511151231257827');
+      // Digits beyond a double's precision arrive exactly as they were stored; an integer beyond
+      // signed 64 bits as a string of the same digits, named in string_encoded_numbers.
+      expect(first!.Detail).to.include('"total":"12345678901234567890"').and.include('"rate":0.1000000000000000055511151231257827');
+      expect(JSON.parse(first!.Detail).string_encoded_numbers).to.deep.equal(["/payload/total"]);
       const detail = JSON.parse(first!.Detail);
       expect(detail).to.deep.include({
         event_id: eventId(0),
@@ -149,6 +151,62 @@ describe("EventStore.onEvent and the forwardToEventBridge consumer", function ()
       for (const internal of ["status", "status_shard", "request_sha256", "delivery_attempts", "delivered_at", "ttl"]) {
         expect(detail, internal).not.to.have.property(internal);
       }
+    });
+
+    it("carries integers at both signed 64-bit bounds as numbers and beyond them as strings EventBridge accepts, with their pointers", async () => {
+      const numbers: Record<string, string> = {
+        min: "-9223372036854775808",
+        max: "9223372036854775807",
+        below: "-9223372036854775809",
+        above: "9223372036854775808",
+        huge: "1E+100",
+        small: "0.000001",
+      };
+      const record = insertRecord(0);
+      const payload = record.dynamodb.NewImage.payload!.M!;
+      for (const [key, digits] of Object.entries(numbers)) payload[key] = { N: digits };
+      payload["a/b~c"] = { L: [{ N: "1" }, { N: "99999999999999999999" }] };
+      const result = await runInFreshProcess(code, { Records: [record] }, eventBridge.url);
+      expect(result.code, result.stderr).to.equal(0);
+
+      const detail = eventBridge.calls[0]!.Entries[0]!.Detail;
+      expect(detail).to.include('"min":-9223372036854775808').and.include('"max":9223372036854775807').and.include('"small":0.000001');
+      expect(detail).to.include('"below":"-9223372036854775809"').and.include('"above":"9223372036854775808"').and.include('"huge":"1E+100"');
+      expect(detail).to.include('"a/b~c":[1,"99999999999999999999"]');
+      expect(JSON.parse(detail).string_encoded_numbers).to.have.members([
+        "/payload/total", "/payload/below", "/payload/above", "/payload/huge", "/payload/a~1b~0c/1",
+      ]);
+    });
+
+    it("splits PutEvents calls by size as well as count: ten 64 KB events go in calls under 256 KB each", async () => {
+      const inserts = Array.from({ length: 10 }, (_, i) => withPayloadBytes(insertRecord(i), 64 * 1024));
+      const result = await runInFreshProcess(code, { Records: inserts }, eventBridge.url);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(eventBridge.refusedRequests).to.equal(0);
+      // Four events of just under 64 KB fit under 256 KB, a fifth would not; count alone would send one call of 10.
+      expect(eventBridge.calls.map((c) => c.Entries.length)).to.deep.equal([4, 4, 2]);
+      for (const call of eventBridge.calls) expect(requestEntrySize(call.Entries)).to.be.below(256 * 1024);
+      expect(eventBridge.calls.flatMap((c) => c.Entries).map((e) => JSON.parse(e.Detail).event_id)).to.deep.equal(inserts.map((_, i) => eventId(i)));
+    });
+
+    it("sends an event that alone exceeds 256 KB without its payload, marked payload_omitted, instead of failing the batch forever", async () => {
+      const result = await runInFreshProcess(code, { Records: [withPayloadBytes(insertRecord(0), 300 * 1024), insertRecord(1)] }, eventBridge.url);
+      expect(result.code, result.stderr).to.equal(0);
+      const [big, small] = eventBridge.calls.flatMap((c) => c.Entries).map((e) => JSON.parse(e.Detail));
+      expect(big).to.include({ event_id: eventId(0), payload_omitted: "too_large", event_type: "order.created" });
+      expect(big).not.to.have.property("payload");
+      expect(small).to.have.property("payload");
+      expect(small).not.to.have.property("payload_omitted");
+    });
+
+    it("is refused by the stand-in EventBridge as by AWS when a call is over 256 KB or an integer is out of range", async () => {
+      // Guards the guards: without the forwarder's splitting and string encoding these fail.
+      const oversized = { Entries: Array.from({ length: 5 }, () => ({ Source: "s", DetailType: "t", Detail: JSON.stringify({ x: "y".repeat(60_000) }) })) };
+      expect((await fetch(eventBridge.url, putEvents(oversized))).status).to.equal(400);
+      const outOfRange = { Entries: [{ Source: "s", DetailType: "t", Detail: '{"n":9223372036854775808,"s":"9223372036854775808"}' }] };
+      const answer = (await (await fetch(eventBridge.url, putEvents(outOfRange))).json()) as { FailedEntryCount: number; Entries: { ErrorCode?: string }[] };
+      expect(answer).to.deep.include({ FailedEntryCount: 1 });
+      expect(answer.Entries[0]!.ErrorCode).to.equal("MalformedDetail");
     });
 
     it("fails the batch when EventBridge refuses an entry, so Lambda retries, bisects and finally dead-letters it", async () => {
@@ -272,6 +330,44 @@ function insertRecord(i: number) {
   };
 }
 
+/** The record with a payload string that makes its detail about `bytes` long. */
+function withPayloadBytes(record: ReturnType<typeof insertRecord>, bytes: number) {
+  record.dynamodb.NewImage.payload!.M!.blob = { S: "x".repeat(bytes - 600) };
+  return record;
+}
+
+/** PutEvents' request size: 14 bytes for Time plus the UTF-8 bytes of Source, DetailType and Detail. */
+function requestEntrySize(entries: { Source: string; DetailType: string; Detail: string }[]): number {
+  return entries.reduce((sum, e) => sum + 14 + Buffer.byteLength(e.Source) + Buffer.byteLength(e.DetailType) + Buffer.byteLength(e.Detail), 0);
+}
+
+function putEvents(body: unknown): RequestInit {
+  return { method: "POST", headers: { "x-amz-target": "AWSEvents.PutEvents" }, body: JSON.stringify(body) };
+}
+
+/** Whether a JSON text has a number token (outside strings) that is an integer beyond signed 64 bits. */
+function hasOutOfRangeInteger(text: string): boolean {
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (inString) {
+      if (c === "\\") i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') {
+      inString = true;
+      continue;
+    }
+    const token = /^-?\d+(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i))?.[0];
+    if (token === undefined) continue;
+    i += token.length - 1;
+    const integral = /^-?\d+$/.test(token) ? BigInt(token) : undefined;
+    if (integral !== undefined ? integral < -(2n ** 63n) || integral > 2n ** 63n - 1n : Math.abs(Number(token)) >= 2 ** 63) return true;
+  }
+  return false;
+}
+
 function modifyRecord() {
   return { ...insertRecord(99), eventName: "MODIFY" };
 }
@@ -344,19 +440,26 @@ interface FakeEventBridge {
   calls: { Entries: PutEventsEntry[] }[];
   /** Refuse this many entries of the next call. */
   failNext: number;
+  /** Requests refused whole (over 256 KB), as EventBridge answers them with a 400. */
+  refusedRequests: number;
   reset(): void;
   close(): Promise<void>;
 }
 
-/** Answers PutEvents as EventBridge does: an entry id per accepted entry, an error code per refused one. */
+/**
+ * Answers PutEvents as EventBridge does: an entry id per accepted entry, an error code per refused
+ * one (MalformedDetail for an integer outside signed 64 bits), and a 400 for a request of 256 KB or more.
+ */
 async function startFakeEventBridge(): Promise<FakeEventBridge> {
   const state: FakeEventBridge = {
     url: "",
     calls: [],
     failNext: 0,
+    refusedRequests: 0,
     reset: () => {
       state.calls = [];
       state.failNext = 0;
+      state.refusedRequests = 0;
     },
     close: () => new Promise((r) => server.close(() => r())),
   };
@@ -369,11 +472,23 @@ async function startFakeEventBridge(): Promise<FakeEventBridge> {
         return;
       }
       const input = JSON.parse(body) as { Entries: PutEventsEntry[] };
+      if (requestEntrySize(input.Entries) >= 256 * 1024) {
+        state.refusedRequests++;
+        res.writeHead(400, { "content-type": "application/x-amz-json-1.1" }).end(JSON.stringify({ __type: "ValidationException", message: "Total size of the entries in the request is over the limit." }));
+        return;
+      }
       state.calls.push(input);
       const failing = state.failNext;
       state.failNext = 0;
-      const entries = input.Entries.map((_, i) => (i < failing ? { ErrorCode: "InternalFailure", ErrorMessage: "try again" } : { EventId: `id-${i}` }));
-      res.writeHead(200, { "content-type": "application/x-amz-json-1.1" }).end(JSON.stringify({ FailedEntryCount: failing, Entries: entries }));
+      const entries = input.Entries.map((entry, i) =>
+        i < failing
+          ? { ErrorCode: "InternalFailure", ErrorMessage: "try again" }
+          : hasOutOfRangeInteger(entry.Detail)
+            ? { ErrorCode: "MalformedDetail", ErrorMessage: "Detail is malformed." }
+            : { EventId: `id-${i}` },
+      );
+      const failed = entries.filter((e) => "ErrorCode" in e).length;
+      res.writeHead(200, { "content-type": "application/x-amz-json-1.1" }).end(JSON.stringify({ FailedEntryCount: failed, Entries: entries }));
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));

@@ -12,7 +12,7 @@ import { EventStore } from "../../components/EventStore";
 import { Observability } from "../../components/Observability";
 import { INGEST_METRICS, METRICS_NAMESPACE } from "../../handlers/lib/metrics";
 import { HANDLERS } from "../../handlers/routes";
-import { buildStack, type BuiltStack, type MockResource } from "../support/pulumiStack";
+import { buildStack, type BuiltStack, type MockResource } from "../../components/mockStack";
 import { EVERYTHING_ON, sharedStack } from "../support/sharedStacks";
 
 const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";

@@ -51,9 +51,9 @@ describe("the complete API over the local stack", function () {
       ids.push(r.json<{ event_id: string }>().event_id);
       await new Promise((resolve) => setTimeout(resolve, 2)); // distinct created_at milliseconds
     }
-    const first = await call(stack, "GET", "/events?event_type=paged.event&limit=3", { key });
+    const first = await call(stack, "GET", "/events?status=pending&event_type=paged.event&limit=3", { key });
     const page1 = first.json<{ items: { event_id: string }[]; next_cursor: string }>();
-    const second = await call(stack, "GET", `/events?event_type=paged.event&limit=3&cursor=${encodeURIComponent(page1.next_cursor)}`, { key });
+    const second = await call(stack, "GET", `/events?status=pending&event_type=paged.event&limit=3&cursor=${encodeURIComponent(page1.next_cursor)}`, { key });
     const page2 = second.json<{ items: { event_id: string }[]; next_cursor: string | null }>();
     expect([...page1.items, ...page2.items].map((i) => i.event_id)).to.deep.equal([...ids].reverse());
     expect(page2.next_cursor).to.equal(null);

@@ -112,6 +112,6 @@ describe("npm run dev and signals", function () {
     process.kill(run.npm.pid!, "SIGTERM");
     await until(`the server (pid ${serverPid}) to exit`, () => !isAlive(serverPid), 30_000, run.output);
     await run.exited;
-    expect(fs.existsSync(lockFile(dataDir)), "the DATA_DIR lock is released").to.equal(false);
+    expect(fs.existsSync(lockFile(dataDir)), `the DATA_DIR lock is released; output:\n${run.output()}`).to.equal(false);
   });
 });

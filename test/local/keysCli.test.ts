@@ -5,16 +5,17 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { expect } from "chai";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { API_KEY_PATTERN, sha256Hex } from "../../handlers/lib/apiKeys";
+import { expect } from "chai";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
+import { API_KEY_PATTERN, generateApiKey, sha256Hex } from "../../handlers/lib/apiKeys";
 import { runKeysCli, type KeysCliResult } from "../../cli/keys";
 import { API_KEYS_TABLE } from "../../handlers/lib/tables";
 import { stackSettings } from "../../local/config";
 import { LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_STACK_FILE, type LocalStack } from "../../local/stack";
 import { ensureTable } from "../../local/tables";
 import { closedEndpoint } from "../support/faults";
-import { call, captureHandlerLogs, startTestStack, tempDataDir, type HandlerLogs } from "../support/localStack";
+import { call, captureHandlerLogs, localDocumentClient, startTestStack, tempDataDir, type HandlerLogs } from "../support/localStack";
 
 const EVENT = { event_type: "cli.check", payload: { ok: true } };
 
@@ -80,7 +81,7 @@ describe("keys CLI against the local stack", () => {
       expect(result.exitCode, result.stderr).to.equal(0);
       const apiKey = result.stdout.match(/eik_\S+/)?.[0];
       expect(apiKey).to.match(API_KEY_PATTERN);
-      expect(result.stdout).to.match(/not shown again/).and.include("scopes ingest,read");
+      expect(result.stdout).to.match(/not shown again/).and.include("scopes ingest,read,ack");
     });
 
     it("exits 2 with usage when --name is missing", async () => {
@@ -137,6 +138,52 @@ describe("keys CLI against the local stack", () => {
       const result = await runKeysCli(["list", "--json"], { DATA_DIR: dataDir });
       expect(result.exitCode, result.stderr).to.equal(0);
       expect((JSON.parse(result.stdout) as { key_id: string }[]).map((k) => k.key_id)).to.include(created.key_id);
+    });
+  });
+
+  describe("issue 16: the ack scope and key names", () => {
+    it("gives a new key every scope by default (--scopes ingest,read,ack), as the old default could ack through read", async () => {
+      const result = await keys("create", "--name", "default-scopes", "--json");
+      expect(result.exitCode, result.stderr).to.equal(0);
+      expect((JSON.parse(result.stdout) as CreatedKey).scopes).to.deep.equal(["ingest", "read", "ack"]);
+    });
+
+    it("creates a read-only key that the API refuses to ack with (403 insufficient_scope), and an ack key that may", async () => {
+      const writer = JSON.parse((await keys("create", "--name", "w", "--scopes", "ingest", "--json")).stdout) as CreatedKey;
+      const reader = JSON.parse((await keys("create", "--name", "dashboard", "--scopes", "read", "--json")).stdout) as CreatedKey;
+      const consumer = JSON.parse((await keys("create", "--name", "consumer", "--scopes", "read,ack", "--json")).stdout) as CreatedKey;
+      const eventId = (await call(stack, "POST", "/events", { key: writer.api_key, body: EVENT })).json<{ event_id: string }>().event_id;
+      const denied = await call(stack, "POST", `/events/${eventId}/ack`, { key: reader.api_key });
+      expect(denied.status, denied.text).to.equal(403);
+      expect(denied.json()).to.include({ code: "insufficient_scope" });
+      expect((await call(stack, "POST", `/events/${eventId}/ack`, { key: consumer.api_key })).status).to.equal(200);
+    });
+
+    it("exits 2 and creates nothing for a --name with control characters (ESC, BEL, newline, DEL, C1, a bidi override)", async () => {
+      const before = (JSON.parse((await keys("list", "--json")).stdout) as unknown[]).length;
+      for (const name of ["\u001b]0;owned\u0007", "two\nlines", "del\u007f", "c1\u009b31m", "rtl\u202Eexe.txt", "", "n".repeat(101)]) {
+        const result = await keys("create", "--name", name);
+        expect(result.exitCode, JSON.stringify(name)).to.equal(2);
+        expect(result.stderr).to.match(/--name/);
+        expect(result.stderr + result.stdout).to.not.include(name || "\u0000");
+      }
+      expect((JSON.parse((await keys("list", "--json")).stdout) as unknown[]).length).to.equal(before);
+      expect((await keys("create", "--name", "Jürgen's dashboard (prod) #2")).exitCode).to.equal(0);
+    });
+
+    it("lists a key issued before the ack scope as read(+ack) with a note to reissue it, and escapes control characters stored by other tools", async () => {
+      const { record } = generateApiKey("old\u001b[2Jconsumer", ["read"]);
+      const { scope_version: _v, ...legacy } = record;
+      const doc = localDocumentClient(stack);
+      await doc.send(new PutCommand({ TableName: stack.apiKeysTable, Item: legacy }));
+      doc.destroy();
+      const result = await keys("list");
+      const line = result.stdout.split("\n").find((l) => l.startsWith(record.key_id))!;
+      expect(line).to.include("read(+ack)").and.include("old\\u{1b}[2Jconsumer");
+      expect(result.stdout).to.not.include("\u001b");
+      expect(result.stdout).to.match(/issued before the ack scope/);
+      const listed = JSON.parse((await keys("list", "--json")).stdout) as Record<string, unknown>[];
+      expect(listed.find((k) => k.key_id === record.key_id)).to.not.have.property("scope_version");
     });
   });
 

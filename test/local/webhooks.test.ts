@@ -105,6 +105,17 @@ describe("webhooks on the local stack (HTTP)", () => {
       }
     });
 
+    it("keeps web pages away from the local SSM endpoint: a request with an Origin header gets 403 and no secret", async () => {
+      const response = await fetch(stack.ssmEndpoint, {
+        method: "POST",
+        headers: { origin: "https://evil.example", "content-type": "application/x-amz-json-1.1", "x-amz-target": "AmazonSSM.GetParameter" },
+        body: JSON.stringify({ Name: localParameterName("acme"), WithDecryption: true }),
+      });
+      expect(response.status).to.equal(403);
+      const text = await response.text();
+      for (const secret of Object.values(secrets)) expect(text).not.to.include(secret);
+    });
+
     it("rejects a bad scheme or a secret the scheme cannot use, names the problem, and prints --help", () => {
       const badScheme = cli("add", "x", "--scheme", "gitlab");
       expect(badScheme.exitCode).to.equal(2);

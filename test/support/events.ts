@@ -7,7 +7,7 @@ import type { AuthorizerContext, HttpEvent } from "../../handlers/lib/request";
 
 /** API Gateway's request time in the events below: 2026-01-01T00:00:00.000Z. */
 export const TIME_EPOCH = Date.UTC(2026, 0, 1);
-export const DEFAULT_CALLER: AuthorizerContext = { key_id: "0123456789abcdef", scopes: "ingest read" };
+export const DEFAULT_CALLER: AuthorizerContext = { key_id: "0123456789abcdef", scopes: "ingest read ack" };
 
 export interface HttpEventInit {
   routeKey?: string;

@@ -1,13 +1,15 @@
 /**
  * Builds the real program (index.ts) under Pulumi's runtime mocks, with config assembled the way
  * the CLI assembles it: project defaults from Pulumi.yaml, then Pulumi.<stack>.yaml, then
- * overrides (as `pulumi config set` would add). Records every resource's resolved inputs.
+ * overrides (as `pulumi config set` would add). Records every resource's resolved inputs and its
+ * parent. Used by the infra tests and by `npm run preview`, so both see the same stack; never
+ * imported by the program itself.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import { PROJECT_ROOT } from "../../components/bundle";
+import { PROJECT_ROOT } from "./bundle";
 
 export const PROJECT = "event-ingestion";
 export const ACCOUNT = "123456789012";
@@ -17,6 +19,14 @@ export interface MockResource {
   type: string;
   /** Pulumi logical name. */
   name: string;
+  /** As the mocks compute it: `urn:pulumi:<stack>::<project>::<parent type>$<type>::<name>`. */
+  urn: string;
+  /** The parent's URN; undefined for a resource at the top of the program. */
+  parent: string | undefined;
+  /** A provider-managed resource (false for a ComponentResource). */
+  custom: boolean;
+  /** The id the mocks gave it (`<name>-id`); other resources' inputs refer to it. */
+  id: string;
   inputs: Record<string, any>;
   state: Record<string, any>;
 }
@@ -111,12 +121,16 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
 
 export async function buildStack(stack: string, overrides: Record<string, string | number | boolean> = {}): Promise<BuiltStack> {
   const resources: MockResource[] = [];
+  /** Set by the monitor for the registration whose newResource call follows synchronously. */
+  let registering: { urn: string; parent: string | undefined } | undefined;
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
         const id = `${args.name}-id`;
         const state = { ...args.inputs, ...computedState(args.type, args.name, args.inputs, id) };
-        resources.push({ type: args.type, name: args.name, inputs: args.inputs, state });
+        const place = registering ?? { urn: `urn:pulumi:${stack}::${PROJECT}::${args.type}::${args.name}`, parent: undefined };
+        registering = undefined;
+        resources.push({ type: args.type, name: args.name, ...place, custom: args.custom !== false, id, inputs: args.inputs, state });
         return { id, state };
       },
       call(args) {
@@ -127,6 +141,7 @@ export async function buildStack(stack: string, overrides: Record<string, string
     stack,
     false,
   );
+  recordParents((place) => (registering = place));
   const config = stackConfig(stack, overrides);
   pulumi.runtime.setAllConfig(config);
 
@@ -151,6 +166,25 @@ export async function buildStack(stack: string, overrides: Record<string, string
       if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
       return found[0]!;
     },
+  };
+}
+
+/**
+ * The mocks' newResource is not told the parent; the mock monitor's registration request is. Its
+ * registerResource calls newResource synchronously, so the request's parent and URN are handed over
+ * just before. (Without this, every resource is recorded at the top level.)
+ */
+function recordParents(handOver: (place: { urn: string; parent: string | undefined }) => void): void {
+  const monitor = pulumi.runtime.getMonitor() as
+    | { registerResource?: (req: any, callback: unknown) => unknown; newUrn?: (parent: string, type: string, name: string) => string }
+    | undefined;
+  const register = monitor?.registerResource;
+  const newUrn = monitor?.newUrn;
+  if (!monitor || typeof register !== "function" || typeof newUrn !== "function") return;
+  monitor.registerResource = (req, callback) => {
+    const parent: string = req.getParent();
+    handOver({ urn: newUrn.call(monitor, parent, req.getType(), req.getName()), parent: parent || undefined });
+    return register.call(monitor, req, callback);
   };
 }
 

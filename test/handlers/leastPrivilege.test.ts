@@ -1,0 +1,179 @@
+/**
+ * Least privilege from the other side: which DynamoDB actions does each function's code actually
+ * call? Each Lambda entry (handlers/<name>.ts, the module the bundle is built from, with the
+ * environment the deploy sets) is imported once and driven through every route it serves, on the
+ * paths that touch storage (new, repeated and conflicting writes, batches with and without
+ * idempotency keys, reads, listings with filters and cursors, acks and repeats). Its DynamoDB client
+ * reaches dynalite through a recording proxy, so the operations are read off the wire, as IAM sees
+ * them. Calls run one at a time, so each recorded request belongs to the function that sent it.
+ *
+ * The recorded operations must equal the declaration in handlers/routes.ts that the Pulumi program
+ * grants from (test/infra/stack.test.ts checks the grants against the declaration): an action
+ * declared but never called, or called but not declared, fails here.
+ */
+import { expect } from "chai";
+import * as path from "node:path";
+import { ApiKeyStore } from "../../cli/keyStore";
+import { PROJECT_ROOT } from "../../components/bundle";
+import { eventStoreEnvironment } from "../../handlers/lib/config";
+import { createDocumentClient } from "../../handlers/lib/store";
+import { API_KEYS_TABLE, ENV, EVENTS_TABLE } from "../../handlers/lib/tables";
+import { AUTHORIZER_HANDLER, HANDLERS, ROUTES, routeKey, type HandlerName } from "../../handlers/routes";
+import { startDynalite, TEST_CREDENTIALS, type TestDynamo } from "../support/dynalite";
+import { startDynamoProxy, type DynamoProxy } from "../support/dynamoProxy";
+import { authorizerEvent, httpEvent, postEvent } from "../support/events";
+import { captureLogs, type CapturedLogs } from "../support/logs";
+
+type Invoke = (event: unknown) => Promise<{ statusCode?: number; body?: string } | unknown>;
+type FunctionName = HandlerName | "authorizer";
+
+/** What one function sent: operation names and the tables they named. */
+interface Recorded {
+  operations: Set<string>;
+  tables: Set<string>;
+}
+
+const EVENTS = "lp-events";
+const API_KEYS = "lp-api-keys";
+
+describe("least privilege, derived from the calls each function's code sends", function () {
+  this.timeout(60_000);
+  let dynamo: TestDynamo;
+  let proxy: DynamoProxy;
+  let logs: CapturedLogs;
+  let apiKey: string;
+  const savedEnv = { ...process.env };
+  const functions = {} as Record<FunctionName, Invoke>;
+  const recorded = {} as Record<FunctionName, Recorded>;
+
+  /** Invokes `name` alone and files every DynamoDB request sent meanwhile under `name`. */
+  async function invoke(name: FunctionName, event: unknown): Promise<{ statusCode?: number; body?: string }> {
+    const from = proxy.log.length;
+    const result = (await functions[name](event)) as { statusCode?: number; body?: string };
+    for (const request of proxy.log.slice(from)) {
+      recorded[name].operations.add(request.operation);
+      const body = JSON.parse(request.body) as { TableName?: string; RequestItems?: Record<string, unknown> };
+      for (const table of [body.TableName, ...Object.keys(body.RequestItems ?? {})]) if (table) recorded[name].tables.add(table);
+    }
+    return result;
+  }
+
+  const get = (routeKeyValue: string, query: Record<string, string> = {}, pathParameters?: Record<string, string>) => {
+    const event = httpEvent({ routeKey: routeKeyValue, headers: { "content-type": undefined } });
+    event.rawQueryString = new URLSearchParams(query).toString();
+    if (Object.keys(query).length) event.queryStringParameters = query;
+    if (pathParameters) event.pathParameters = pathParameters;
+    return event;
+  };
+  const batch = (events: unknown[]) => httpEvent({ routeKey: "POST /events/batch", body: JSON.stringify({ events }) });
+  const eventId = (response: { body?: string }) => (JSON.parse(response.body!) as { event_id: string }).event_id;
+
+  /** Per route: requests that take every path of its handler that touches storage. */
+  const SCENARIOS: Record<string, (name: FunctionName) => Promise<void>> = {
+    "POST /events": async (name) => {
+      expect((await invoke(name, postEvent({ event_type: "lp.one", payload: {} }))).statusCode).to.equal(201);
+      const headers = { "idempotency-key": "lp-key" };
+      expect((await invoke(name, postEvent({ event_type: "lp.two", payload: {} }, { headers }))).statusCode).to.equal(201);
+      expect((await invoke(name, postEvent({ event_type: "lp.two", payload: {} }, { headers }))).statusCode).to.equal(200);
+      expect((await invoke(name, postEvent({ event_type: "lp.two", payload: { other: 1 } }, { headers }))).statusCode).to.equal(422);
+    },
+    "POST /events/batch": async (name) => {
+      const items = [{ event_type: "lp.batch", payload: { n: 1 } }, { event_type: "lp.batch", payload: { n: 2 }, idempotency_key: "lp-item" }];
+      expect((await invoke(name, batch(items))).statusCode).to.equal(200);
+      expect((await invoke(name, batch(items))).statusCode).to.equal(200);
+      expect((await invoke(name, batch([{ ...items[1]!, payload: { n: 3 } }]))).statusCode).to.equal(207);
+    },
+    "GET /events/{event_id}": async (name) => {
+      const id = eventId(await invoke("ingest", postEvent({ event_type: "lp.read", payload: {} })));
+      expect((await invoke(name, get("GET /events/{event_id}", {}, { event_id: id }))).statusCode).to.equal(200);
+      expect((await invoke(name, get("GET /events/{event_id}", {}, { event_id: "evt_00000000000000000000000000" }))).statusCode).to.equal(404);
+    },
+    "GET /events": async (name) => {
+      for (const n of [1, 2]) await invoke("ingest", postEvent({ event_type: "lp.list", payload: { n } }));
+      const first = await invoke(name, get("GET /events", { limit: "1" }));
+      expect(first.statusCode).to.equal(200);
+      const cursor = (JSON.parse(first.body!) as { next_cursor: string }).next_cursor;
+      expect((await invoke(name, get("GET /events", { limit: "1", cursor }))).statusCode).to.equal(200);
+      expect((await invoke(name, get("GET /events", { status: "pending", event_type: "lp.batch" }))).statusCode).to.equal(200);
+    },
+    "GET /inbox": async (name) => {
+      expect((await invoke(name, get("GET /inbox", { limit: "2" }))).statusCode).to.equal(200);
+    },
+    "POST /events/{event_id}/ack": async (name) => {
+      const id = eventId(await invoke("ingest", postEvent({ event_type: "lp.ack", payload: {} })));
+      const ack = (event_id: string) => {
+        const event = httpEvent({ routeKey: "POST /events/{event_id}/ack", headers: { "content-type": undefined } });
+        event.pathParameters = { event_id };
+        return event;
+      };
+      expect((await invoke(name, ack(id))).statusCode).to.equal(200);
+      expect((await invoke(name, ack(id))).statusCode).to.equal(200);
+      expect((await invoke(name, ack("evt_00000000000000000000000000"))).statusCode).to.equal(404);
+    },
+    "GET /health": async (name) => {
+      expect((await invoke(name, get("GET /health"))).statusCode).to.equal(200);
+    },
+    "GET /openapi.json": async (name) => {
+      expect((await invoke(name, get("GET /openapi.json"))).statusCode).to.equal(200);
+    },
+  };
+
+  before(async () => {
+    logs = captureLogs();
+    dynamo = await startDynalite();
+    await dynamo.createTable(EVENTS_TABLE, EVENTS);
+    await dynamo.createTable(API_KEYS_TABLE, API_KEYS);
+    apiKey = (await new ApiKeyStore(dynamo.doc, API_KEYS).create("lp", ["ingest", "read"])).apiKey;
+    proxy = await startDynamoProxy(dynamo.endpoint, () => "forward");
+    // What the deployed functions get, with the SDK pointed at the recording proxy.
+    Object.assign(process.env, {
+      AWS_REGION: "eu-north-1",
+      AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
+      ...eventStoreEnvironment({ eventsTable: EVENTS, statusIndexShards: 4, maxEventBytes: 65_536 }),
+      [ENV.apiKeysTable]: API_KEYS,
+    });
+    const entries: [FunctionName, string][] = [
+      ...(Object.entries(HANDLERS) as [HandlerName, { entry: string }][]).map(([name, spec]): [FunctionName, string] => [name, spec.entry]),
+      ["authorizer", AUTHORIZER_HANDLER.entry],
+    ];
+    for (const [name, entry] of entries) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      functions[name] = (require(path.join(PROJECT_ROOT, entry)) as { handler: Invoke }).handler;
+      recorded[name] = { operations: new Set(), tables: new Set() };
+    }
+  });
+  after(async () => {
+    for (const name of Object.keys(process.env)) if (!(name in savedEnv)) delete process.env[name];
+    Object.assign(process.env, savedEnv);
+    await proxy?.close();
+    await dynamo?.close();
+    logs?.restore();
+  });
+
+  for (const name of Object.keys(HANDLERS) as HandlerName[]) {
+    it(`${name}: calls on the events table exactly the actions HANDLERS.${name}.eventsTableActions declares`, async () => {
+      const routes = ROUTES.filter((r) => r.handler === name).map(routeKey);
+      expect(routes, `${name} serves no route`).not.to.deep.equal([]);
+      for (const route of routes) {
+        const scenario = SCENARIOS[route];
+        expect(scenario, `no scenario for ${route}: add one above that takes each of its storage paths`).to.be.a("function");
+        await scenario!(name);
+      }
+      const declared = HANDLERS[name].eventsTableActions.map((action) => action.replace(/^dynamodb:/, ""));
+      expect([...recorded[name].operations].sort(), `${name} sent`).to.deep.equal([...declared].sort());
+      expect([...recorded[name].tables], `${name} touched`).to.deep.equal(declared.length ? [EVENTS] : []);
+    });
+  }
+
+  it("authorizer: calls on the API keys table exactly AUTHORIZER_HANDLER.apiKeysTableActions", async () => {
+    const allowed = (await invoke("authorizer", authorizerEvent(`Bearer ${apiKey}`))) as unknown as { isAuthorized: boolean };
+    expect(allowed.isAuthorized).to.equal(true);
+    const unknown = (await invoke("authorizer", authorizerEvent("Bearer eik_0000000000000000_00000000000000000000000000000000"))) as unknown as { isAuthorized: boolean };
+    expect(unknown.isAuthorized).to.equal(false);
+    const declared = AUTHORIZER_HANDLER.apiKeysTableActions.map((action) => action.replace(/^dynamodb:/, ""));
+    expect([...recorded.authorizer.operations].sort()).to.deep.equal([...declared].sort());
+    expect([...recorded.authorizer.tables]).to.deep.equal([API_KEYS]);
+  });
+});

@@ -15,6 +15,7 @@ import { encryptLogGroupsWith } from "./components/handlerFunction";
 import { physicalName } from "./components/naming";
 import { Observability } from "./components/Observability";
 import { paymentStages } from "./pipelines/payments";
+import { parseSourceList } from "./handlers/lib/webhooks/sources";
 
 const config = new pulumi.Config();
 const settings = {
@@ -37,6 +38,8 @@ const settings = {
   alarmEmail: config.require("alarmEmail"),
   pipeline: config.requireBoolean("pipeline"),
   logEncryption: config.requireBoolean("logEncryption"),
+  webhookSources: parseSourceList(config.require("webhookSources")),
+  webhookToleranceSeconds: config.requireNumber("webhookToleranceSeconds"),
 };
 /** `source` of every event this stack puts on its bus; rules match on it. */
 const EVENT_SOURCE = pulumi.getProject();
@@ -85,6 +88,15 @@ const api = new EventIngestionApi("ingestion", {
   ...(settings.customDomainName === ""
     ? {}
     : { domain: { name: settings.customDomainName, hostedZoneId: settings.customDomainHostedZoneId } }),
+  webhooks: {
+    // One secret per source, set with `pulumi config set --secret webhookSecret-<name>`; during a
+    // rotation the old one stays accepted as webhookPreviousSecret-<name> (docs/OPERATIONS.md).
+    sources: settings.webhookSources.map(({ name, scheme }) => {
+      const previousSecret = config.getSecret(`webhookPreviousSecret-${name}`);
+      return { name, scheme, secret: config.requireSecret(`webhookSecret-${name}`), ...(previousSecret ? { previousSecret } : {}) };
+    }),
+    toleranceSeconds: settings.webhookToleranceSeconds,
+  },
   authorizer: {
     cacheTtlSeconds: settings.authorizerCacheTtlSeconds,
     enablePitr: settings.enablePitr,

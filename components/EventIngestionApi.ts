@@ -5,12 +5,13 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { HANDLERS, ROUTES, routeKey, type HandlerName, type RouteSpec } from "../handlers/routes";
+import { HANDLERS, ROUTES, routeKey, type HandlerName, type HandlerSpec, type RouteSpec } from "../handlers/routes";
 import { ApiDomain, requireDomainName, type ApiDomainArgs } from "./ApiDomain";
 import { ApiKeyAuthorizer, type ApiKeyAuthorizerArgs } from "./ApiKeyAuthorizer";
 import type { EventStore } from "./EventStore";
 import { createHandlerFunction, createLogGroup, type HandlerFunction } from "./handlerFunction";
 import { applyTransform, physicalName, requireInteger, type Transform } from "./naming";
+import { WebhookSources, type WebhookSourcesArgs } from "./WebhookSources";
 
 /** Access log fields; never headers, so the Authorization header cannot reach the logs. */
 export const ACCESS_LOG_FORMAT = JSON.stringify({
@@ -52,6 +53,13 @@ export interface EventIngestionApiArgs {
   logRetentionDays?: number;
   /** Largest accepted request body in UTF-8 bytes. @default 65536 */
   maxEventBytes?: number;
+  /**
+   * Senders of signed webhooks for `POST /webhooks/{source}`: names, schemes and secrets (kept in
+   * SSM Parameter Store SecureStrings, docs/adr/0020).
+   * @default { sources: [] }
+   * @example { sources: [{ name: "github", scheme: "github", secret: config.requireSecret("webhookSecret-github") }] }
+   */
+  webhooks?: WebhookSourcesArgs;
   /** Options for the API key authorizer and its keys table. */
   authorizer?: Omit<ApiKeyAuthorizerArgs, "api" | "logRetentionDays" | "tracing" | "reservedConcurrency">;
   /**
@@ -92,6 +100,7 @@ export class EventIngestionApi extends pulumi.ComponentResource {
   readonly stage: aws.apigatewayv2.Stage;
   readonly accessLogGroup: aws.cloudwatch.LogGroup;
   readonly authorizer: ApiKeyAuthorizer;
+  readonly webhookSources: WebhookSources;
   readonly functions: Partial<Record<HandlerName, HandlerFunction>>;
   readonly routes: aws.apigatewayv2.Route[];
   /** Undefined unless `domain` is set. */
@@ -158,6 +167,8 @@ export class EventIngestionApi extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    this.webhookSources = new WebhookSources(`${name}-webhooks`, args.webhooks ?? {}, { parent: this });
+
     this.functions = {};
     const integrations = new Map<HandlerName, aws.apigatewayv2.Integration>();
     for (const handlerName of new Set(routes.map((r) => r.handler))) {
@@ -169,8 +180,11 @@ export class EventIngestionApi extends pulumi.ComponentResource {
           entry: spec.entry,
           purpose: handlerName,
           description: spec.description,
-          environment: usesStore ? args.eventStore.functionEnvironment(maxEventBytes) : {},
-          grants: args.eventStore.grant(spec.eventsTableActions),
+          environment: {
+            ...(usesStore ? args.eventStore.functionEnvironment(maxEventBytes) : {}),
+            ...(readsWebhookSecrets(spec) ? this.webhookSources.environment : {}),
+          },
+          grants: [...args.eventStore.grant(spec.eventsTableActions), ...(readsWebhookSecrets(spec) ? this.webhookSources.grants : [])],
           memoryMb: spec.memoryMb,
           timeoutSeconds: spec.timeoutSeconds,
           logRetentionDays,
@@ -240,6 +254,10 @@ export class EventIngestionApi extends pulumi.ComponentResource {
     this.url = this.api.apiEndpoint;
     this.registerOutputs({ url: this.url, apiId: this.api.id, ...(this.domain ? { customDomainUrl: this.domain.url } : {}) });
   }
+}
+
+function readsWebhookSecrets(spec: HandlerSpec): boolean {
+  return spec.readsWebhookSecrets === true;
 }
 
 function normalizeReservedConcurrency(value: EventIngestionApiArgs["reservedConcurrency"]): Partial<Record<ApiFunctionName, number>> {

@@ -71,6 +71,8 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
     }
     case "aws:sqs/queue:Queue":
       return { arn: `arn:aws:sqs:${REGION}:${ACCOUNT}:${physical}`, url: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${physical}` };
+    case "aws:ssm/parameter:Parameter":
+      return { arn: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${physical}` };
     case "aws:sns/topic:Topic":
       return { arn: `arn:aws:sns:${REGION}:${ACCOUNT}:${physical}` };
     case "aws:cloudwatch/eventBus:EventBus":

@@ -20,6 +20,8 @@ export interface HandlerSpec {
   readonly memoryMb: number;
   /** Must exceed the DynamoDB client's worst case (attempts × request timeout + backoff). */
   readonly timeoutSeconds: number;
+  /** Reads the webhook sources' secrets (SSM parameters, `ssm:GetParameter` on exactly those). */
+  readonly readsWebhookSecrets?: true;
 }
 
 /** One Lambda function per entry; several routes may share one. */
@@ -42,6 +44,14 @@ export const HANDLERS = {
     entry: "handlers/ack.ts",
     description: "POST /events/{event_id}/ack: conditional update to delivered",
     eventsTableActions: ["dynamodb:UpdateItem"],
+    memoryMb: 256,
+    timeoutSeconds: 10,
+  },
+  webhook: {
+    entry: "handlers/webhook.ts",
+    description: "POST /webhooks/{source}: verify the sender's signature, then the same write path as POST /events",
+    eventsTableActions: ["dynamodb:PutItem", "dynamodb:GetItem"],
+    readsWebhookSecrets: true,
     memoryMb: 256,
     timeoutSeconds: 10,
   },
@@ -77,8 +87,10 @@ export interface RouteSpec {
   /** API Gateway path syntax: `/events/{event_id}`. */
   readonly path: string;
   readonly handler: HandlerName;
-  /** Scope the API key must carry; `null` means the route is public (no authorizer). */
+  /** Scope the API key must carry; `null` means no authorizer runs (a public route, or `auth: "signature"`). */
   readonly scope: Scope | null;
+  /** `"signature"`: no API key; the handler authenticates each request by the sender's signature. */
+  readonly auth?: "signature";
   readonly summary: string;
 }
 
@@ -89,6 +101,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: "GET", path: "/events", handler: "read", scope: "read", summary: "List events, newest first" },
   { method: "GET", path: "/inbox", handler: "read", scope: "read", summary: "Pending events, oldest first" },
   { method: "POST", path: "/events/{event_id}/ack", handler: "ack", scope: "ack", summary: "Mark an event delivered" },
+  { method: "POST", path: "/webhooks/{source}", handler: "webhook", scope: null, auth: "signature", summary: "Receive a signed webhook" },
   { method: "GET", path: "/health", handler: "health", scope: null, summary: "Liveness check" },
   { method: "GET", path: "/openapi.json", handler: "openapi", scope: null, summary: "This API's OpenAPI 3.1 document" },
 ];

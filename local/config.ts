@@ -29,6 +29,7 @@ export interface StackSettings {
   statusIndexShards: number;
   /** Run the example SNS pipeline (config `pipeline`), with its local SNS endpoint. */
   pipeline: boolean;
+  webhookToleranceSeconds: number;
 }
 
 /** Project config values as the CLI would give them to `stack`; `null`: the Pulumi.yaml defaults alone. */
@@ -53,5 +54,6 @@ export function stackSettings(stack: string | null = "dev"): StackSettings {
     maxEventBytes: int("maxEventBytes"),
     statusIndexShards: int("statusIndexShards"),
     pipeline: bool("pipeline"),
+    webhookToleranceSeconds: int("webhookToleranceSeconds"),
   };
 }

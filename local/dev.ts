@@ -81,6 +81,10 @@ async function main(): Promise<void> {
           "",
         ]
       : ["The example SNS pipeline is off (config pipeline); PIPELINE=true npm run dev turns it on.", ""]),
+    stack.webhookSources.length
+      ? `Webhook sources: ${stack.webhookSources.map((name) => `${stack.url}/webhooks/${name}`).join("  ")}`
+      : "No webhook sources yet: `npm run webhooks -- add github --scheme github`, then restart.",
+    "",
   ];
   process.stdout.write(lines.join("\n") + "\n");
 

@@ -20,6 +20,9 @@ import { createSnsEndpoint } from "./sns";
 import { paymentStages } from "../pipelines/payments";
 import { localTableName, stackSettings, type StackSettings } from "./config";
 import { ensureTable } from "./tables";
+import { createSsmEndpoint } from "./ssm";
+import { WebhookSourceStore } from "./webhookStore";
+import { webhookEnvironment } from "../handlers/lib/webhooks/sources";
 import { guardLocalListener } from "./localGuard";
 
 // dynalite ships no types.
@@ -73,6 +76,10 @@ export interface LocalStack {
   /** The key created on first start; undefined on later starts (it is in `$DATA_DIR/local-api-key`). */
   createdApiKey?: string;
   keyFile: string;
+  /** Webhook sources served (from `$DATA_DIR/webhook-sources.json`, read at start). */
+  webhookSources: string[];
+  /** The local SSM endpoint that serves their secrets (AWS_ENDPOINT_URL_SSM of the functions). */
+  ssmEndpoint: string;
   settings: StackSettings;
   /** The example SNS pipeline and the endpoint that takes `Publish` for its topic; only with settings.pipeline. */
   pipeline?: { runner: LocalPipeline; snsEndpoint: string; topicArn: string };
@@ -129,7 +136,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
     makePrivateFiles(options.dataDir);
 
-    // What the SDK inside each bundle reads, as in the deployed function plus a local endpoint.
+    // Webhook secrets: served by a local SSM endpoint under the deployed parameter names.
+    const webhookStore = new WebhookSourceStore(options.dataDir);
+    const ssm = createSsmEndpoint(webhookStore);
+    guardLocalListener(ssm, { refuseBrowsers: true }); // it serves secrets: only the functions' SDK talks to it
+    await listen(ssm, 0, host, "the local SSM endpoint");
+    cleanups.push(() => closeServer(ssm));
+    const ssmEndpoint = `http://${host}:${(ssm.address() as AddressInfo).port}`;
+
+    // What the SDK inside each bundle reads, as in the deployed function plus local endpoints.
     const host_ = new LambdaHost();
     cleanups.push(() => host_.close());
     const sdkEnvironment = {
@@ -137,6 +152,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+      AWS_ENDPOINT_URL_SSM: ssmEndpoint,
     };
     const storeEnvironment = eventStoreEnvironment({
       eventsTable,
@@ -147,7 +163,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const functions = {} as Record<HandlerName, LocalFunction>;
     const functionTimeoutsMs = {} as Record<HandlerName, number>;
     for (const [name, spec] of Object.entries(HANDLERS) as [HandlerName, (typeof HANDLERS)[HandlerName]][]) {
-      const environment = spec.eventsTableActions.length > 0 ? storeEnvironment : {};
+      const environment = {
+        ...(spec.eventsTableActions.length > 0 ? storeEnvironment : {}),
+        ...("readsWebhookSecrets" in spec ? webhookEnvironment(webhookStore.functionSources(), settings.webhookToleranceSeconds) : {}),
+      };
       functions[name] = await host_.load(name, spec.entry, { ...sdkEnvironment, ...environment }, spec.memoryMb);
       functionTimeoutsMs[name] = spec.timeoutSeconds * 1000;
     }
@@ -185,6 +204,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       apiKeysTable,
       ...(createdApiKey ? { createdApiKey } : {}),
       keyFile,
+      webhookSources: webhookStore.list().map((s) => s.name),
+      ssmEndpoint,
       settings,
       ...(pipeline ? { pipeline } : {}),
       close,

@@ -204,7 +204,8 @@ function batchResult(index: number, outcome: WriteOutcome | WriteFault, ctx: Req
   };
 }
 
-function acceptance(outcome: { record: EventRecord; status: number }, requestId: string) {
+/** The 2xx body of a stored (or duplicate) event; webhooks answer with it too. */
+export function acceptance(outcome: { record: EventRecord; status: number }, requestId: string) {
   return {
     event_id: outcome.record.event_id,
     status: outcome.record.status,
@@ -215,7 +216,7 @@ function acceptance(outcome: { record: EventRecord; status: number }, requestId:
   };
 }
 
-function invalidEvent(errors: FieldError[]): ProblemInit {
+export function invalidEvent(errors: FieldError[]): ProblemInit {
   return { status: 400, code: "validation_failed", title: "Request body does not match the event schema", errors };
 }
 
@@ -228,8 +229,8 @@ function errorBody(init: ProblemInit): NonNullable<BatchResult["error"]> {
   };
 }
 
-/** The strict JSON reader's verdict as a 400 with the pointer it found. */
-function parseDocument(text: string, maxDepth: number): { ok: true; value: JsonValue } | { ok: false; problem: ProblemInit } {
+/** The strict JSON reader's verdict as a 400 with the pointer it found (webhooks share it). */
+export function parseDocument(text: string, maxDepth: number): { ok: true; value: JsonValue } | { ok: false; problem: ProblemInit } {
   try {
     return { ok: true, value: readJson(text, { maxDepth }) };
   } catch (error) {

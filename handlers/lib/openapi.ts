@@ -35,6 +35,7 @@ export const EXAMPLES = {
     metadata: { tenant: "acme", source: "shop" },
     occurred_at: "2026-11-22T10:00:00+01:00",
   },
+  webhook: { action: "opened", number: 7, pull_request: { title: "Fix the build" }, repository: { full_name: "acme/app" } },
   batch: {
     events: [
       { event_type: "page.viewed", payload: { path: "/pricing" }, idempotency_key: "pv-7f3a" },
@@ -51,6 +52,7 @@ const TAGS = [
   { name: "Ingest", description: "Store events: one at a time or in batches, idempotent with a key." },
   { name: "Read", description: "Read stored events: one by id, filtered listings, the inbox of pending events." },
   { name: "Delivery", description: "Mark events delivered once a consumer has handled them." },
+  { name: "Webhooks", description: "Signed deliveries from GitHub, Stripe and Standard Webhooks senders; the signature is the authentication, no API key." },
   { name: "Service", description: "Liveness and this document; no API key needed." },
 ] as const;
 type Tag = (typeof TAGS)[number]["name"];
@@ -226,6 +228,22 @@ const OPERATIONS: Record<string, OperationDoc> = {
       "503": storageUnavailable,
     },
   },
+  "POST /webhooks/{source}": {
+    tag: "Webhooks",
+    description:
+      "No API key: each delivery is authenticated by its sender's signature over the raw body (Standard Webhooks `webhook-id`/`webhook-timestamp`/`webhook-signature`, GitHub `X-Hub-Signature-256`/`X-GitHub-Delivery`/`X-GitHub-Event`, Stripe `Stripe-Signature`), then stored like POST /events with the delivery id as idempotency key.",
+    parameters: [{ name: "source", in: "path", required: true, description: "A configured webhook source (config webhookSources).", schema: { type: "string", pattern: "^[a-z0-9][a-z0-9_-]{0,39}$" }, example: "github" }],
+    requestBody: { required: true, content: jsonContent("WebhookPayload", EXAMPLES.webhook) },
+    responses: {
+      "201": ok("Verified and stored.", "Accepted", location),
+      "200": ok("A redelivery of a stored delivery id: `duplicate: true`, nothing written.", "Accepted", location),
+      "400": problem("Verified, but the body cannot be stored as sent (the 400s of POST /events)."),
+      "401": problem("`unknown_source`, `missing_signature_headers`, `invalid_signature` or `timestamp_out_of_tolerance`; nothing stored."),
+      "413": problem("Body over maxEventBytes (default 65536), or the stored item over 400 KB."),
+      "415": problem("Verified, but not application/json."),
+      "503": problem("The secrets (`secrets_unavailable`) or storage cannot be reached; nothing stored (or, when the detail says so, maybe stored: the sender's retry is answered as a duplicate).", retryAfter),
+    },
+  },
   "GET /health": {
     tag: "Service",
     description: "Answers 200 while the API and its functions run; touches no storage.",
@@ -288,6 +306,7 @@ const SCHEMAS: Record<string, Json> = {
   EventInput: schema(EventInputSchema),
   BatchRequest: { ...schema(BatchRequestSchema), properties: { events: { type: "array", minItems: 1, maxItems: LIMITS.batchMaxEvents, items: ref("BatchItem") } } },
   BatchItem: schema(BatchItemSchema),
+  WebhookPayload: { ...schema(EventInputSchema.shape.payload), description: "The sender's JSON object, stored exactly as sent as the event's payload." },
   Accepted: {
     type: "object",
     required: ["event_id", "status", "created_at", "delivered_at", "request_id"],

@@ -13,6 +13,7 @@
  *                         when DynamoDB cannot be reached, 500 problem+json when it rejects the call.
  * 4. AWS_ONLY           — statuses only deployed stacks produce, each with the reason.
  */
+import { randomUUID } from "node:crypto";
 import { EXAMPLES } from "../../handlers/lib/openapi";
 import { LIMITS } from "../../handlers/lib/limits";
 import { HANDLERS, ROUTES, SCOPES, routeKey, type RouteSpec, type Scope } from "../../handlers/routes";
@@ -55,6 +56,29 @@ const GATEWAY_MAX_BODY = 10 * 1024 * 1024;
 const UNKNOWN_EVENT_ID = "evt_00000000000000000000000000";
 
 type HandlerCase = Omit<ContractCase, "route" | "target">;
+
+/**
+ * The webhook sources the contract stack is started with: `CONTRACT_WEBHOOK` signs with GitHub's
+ * scheme; `CONTRACT_WEBHOOK_GONE` is configured, then its secret is removed from the store after
+ * the start, so reading it fails (503 secrets_unavailable).
+ */
+export const CONTRACT_WEBHOOK = { name: "contract", scheme: "github", secret: "contract-webhook-secret-0123456789" } as const;
+export const CONTRACT_WEBHOOK_GONE = { name: "contract-gone", scheme: "github", secret: "contract-webhook-secret-gone-0123" } as const;
+
+/** A GitHub delivery to `source`, signed by GitHub's own library. */
+async function githubDelivery(body: string, options: { deliveryId?: string; contentType?: string; source?: string } = {}): Promise<CaseRequest> {
+  const { sign } = await import("@octokit/webhooks-methods");
+  return {
+    path: `/webhooks/${options.source ?? CONTRACT_WEBHOOK.name}`,
+    headers: {
+      "content-type": options.contentType ?? "application/json",
+      "x-github-event": "issues",
+      "x-github-delivery": options.deliveryId ?? randomUUID(),
+      "x-hub-signature-256": await sign(CONTRACT_WEBHOOK.secret, body),
+    },
+    body,
+  };
+}
 
 /** 1. What each route's function answers. One entry per route key in handlers/routes.ts. */
 export const HANDLER_CASES: Record<string, HandlerCase[]> = {
@@ -108,6 +132,30 @@ export const HANDLER_CASES: Record<string, HandlerCase[]> = {
     { status: 200, name: "a stored event", request: () => ({ key: "all" }) },
     { status: 404, name: "an id no event has", request: () => ({ path: `/events/${UNKNOWN_EVENT_ID}/ack`, key: "all" }) },
   ],
+  "POST /webhooks/{source}": [
+    { status: 201, name: "a delivery GitHub's library signed", request: () => githubDelivery(JSON.stringify(EXAMPLES.webhook)) },
+    {
+      status: 200,
+      name: "a redelivery of the same delivery id",
+      request: async (ctx) => {
+        const request = await githubDelivery(JSON.stringify(EXAMPLES.webhook));
+        await ctx.send(route("POST /webhooks/{source}"), request);
+        return request;
+      },
+    },
+    { status: 400, name: "a signed body that is not JSON", request: () => githubDelivery("{") },
+    {
+      status: 401,
+      name: "a delivery without a signature",
+      request: async () => {
+        const { "x-hub-signature-256": _signature, ...headers } = (await githubDelivery("{}")).headers!;
+        return { path: `/webhooks/${CONTRACT_WEBHOOK.name}`, headers, body: "{}" };
+      },
+    },
+    { status: 413, name: "a 100 KB delivery (over maxEventBytes)", request: () => githubDelivery(JSON.stringify({ blob: "x".repeat(100 * 1024) })) },
+    { status: 415, name: "a signed form-encoded delivery", request: () => githubDelivery("payload=%7B%7D", { contentType: "application/x-www-form-urlencoded" }) },
+    { status: 503, name: "a source whose secret cannot be read (secrets_unavailable)", request: () => githubDelivery("{}", { source: CONTRACT_WEBHOOK_GONE.name }) },
+  ],
   "GET /health": [{ status: 200, name: "no key needed", request: () => ({}) }],
   "GET /openapi.json": [{ status: 200, name: "no key needed", request: () => ({}) }],
 };
@@ -149,6 +197,8 @@ export function storageCases(route: RouteSpec): ContractCase[] {
   if (HANDLERS[route.handler].eventsTableActions.length === 0) return [];
   // The batch route reports storage failures per item (207): its 500 and 503 are the gateway's.
   if (routeKey(route) === "POST /events/batch") return [];
+  // A webhook needs a configured source before it reaches storage; its 503 case is in HANDLER_CASES.
+  if (route.auth === "signature") return [];
   const body = routeKey(route) === "POST /events" ? json(EXAMPLES.event) : {};
   return [
     { route: routeKey(route), status: 503, name: "DynamoDB unreachable (storage_unavailable, Retry-After)", target: "storage-down", mediaType: PROBLEM, request: () => ({ ...body, key: "all" }) },

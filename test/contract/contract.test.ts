@@ -14,7 +14,8 @@ import { ROUTES, routeKey, SCOPES, type RouteSpec, type Scope } from "../../hand
 import { ApiKeyStore } from "../../cli/keyStore";
 import type { LocalStack } from "../../local/stack";
 import { captureHandlerLogs, localDocumentClient, startTestStack, tempDataDir, type HandlerLogs } from "../support/localStack";
-import { AWS_ONLY, allCases, HANDLER_CASES, scopesWithout, type CaseContext, type CaseRequest, type ContractCase, type Target } from "./cases";
+import { WebhookSourceStore } from "../../local/webhookStore";
+import { AWS_ONLY, allCases, CONTRACT_WEBHOOK, CONTRACT_WEBHOOK_GONE, HANDLER_CASES, scopesWithout, type CaseContext, type CaseRequest, type ContractCase, type Target } from "./cases";
 import { functionsFail, functionsHang, storageFails, type FaultGateway } from "./faultGateways";
 
 type HttpOperation = Awaited<ReturnType<typeof getHttpOperationsFromSpec>>[number];
@@ -172,7 +173,10 @@ describe("contract: every documented response, answered over HTTP and validated 
 
   casesAgainst("stack", "through the local stack", async () => {
     const dataDir = tempDataDir();
+    const webhooks = new WebhookSourceStore(dataDir);
+    for (const source of [CONTRACT_WEBHOOK, CONTRACT_WEBHOOK_GONE]) webhooks.put(source.name, source.scheme, source.secret);
     const stack: LocalStack = await startTestStack(dataDir);
+    webhooks.remove(CONTRACT_WEBHOOK_GONE.name); // served by the function, unreadable from SSM
     const client = localDocumentClient(stack);
     const store = new ApiKeyStore(client, stack.apiKeysTable);
     const keys = new Map<string, Promise<string>>();

@@ -15,7 +15,11 @@ import { captureLogs } from "../support/logs";
 type Operation = { requestBody?: { content: Record<string, { schema: { $ref: string }; example?: unknown }> }; security: unknown[]; responses: Record<string, unknown> };
 
 /** The zod schema each request-body component in the document stands for. */
-const COMPONENT_SCHEMAS: Record<string, z.ZodMiniType> = { EventInput: EventInputSchema, BatchRequest: BatchRequestSchema };
+const COMPONENT_SCHEMAS: Record<string, z.ZodMiniType> = {
+  EventInput: EventInputSchema,
+  BatchRequest: BatchRequestSchema,
+  WebhookPayload: EventInputSchema.shape.payload,
+};
 
 describe("OpenAPI document", () => {
   const doc = buildOpenApiDocument() as { openapi: string; paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, unknown> } };
@@ -50,7 +54,7 @@ describe("OpenAPI document", () => {
         }
       }
     }
-    expect(checked).to.equal(2);
+    expect(checked).to.equal(3);
     for (const item of EXAMPLES.batch.events) expect(BatchItemSchema.safeParse(item).success).to.equal(true);
   });
 
@@ -81,10 +85,11 @@ describe("OpenAPI document", () => {
     expect(item.properties.idempotency_key.description).to.match(/for this item alone/);
   });
 
-  it("lists 401 and 403 on every route that needs a key, and neither on public routes", () => {
+  it("lists 401 and 403 on every route that needs a key, neither on public routes, and only the handler's 401 on signed ones", () => {
     for (const route of ROUTES) {
       const statuses = Object.keys(doc.paths[route.path]![route.method.toLowerCase()]!.responses);
-      if (route.scope === null) expect(statuses.filter((s) => s === "401" || s === "403"), route.path).to.deep.equal([]);
+      if (route.auth === "signature") expect(statuses.filter((s) => s === "401" || s === "403"), route.path).to.deep.equal(["401"]);
+      else if (route.scope === null) expect(statuses.filter((s) => s === "401" || s === "403"), route.path).to.deep.equal([]);
       else expect(statuses, route.path).to.include.members(["401", "403"]);
     }
   });

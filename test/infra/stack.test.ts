@@ -49,7 +49,7 @@ describe("stack under Pulumi mocks", function () {
         "enableTtl", "retentionDays", "enablePitr", "deletionProtection", "logRetentionDays",
         "authorizerCacheTtlSeconds", "throttleRateLimit", "throttleBurstLimit", "maxEventBytes", "statusIndexShards",
         "forwardToEventBridge", "tracing", "reservedConcurrency", "corsAllowedOrigins", "customDomainName",
-        "customDomainHostedZoneId", "alarmEmail", "pipeline", "logEncryption",
+        "customDomainHostedZoneId", "alarmEmail", "pipeline", "logEncryption", "webhookSources", "webhookToleranceSeconds",
       ]);
       for (const [key, spec] of declared) {
         expect(spec, key).to.have.keys(["type", "default", "description"]);

@@ -23,6 +23,13 @@ import { startDynalite, TEST_CREDENTIALS, type TestDynamo } from "../support/dyn
 import { startDynamoProxy, type DynamoProxy } from "../support/dynamoProxy";
 import { authorizerEvent, httpEvent, postEvent } from "../support/events";
 import { captureLogs, type CapturedLogs } from "../support/logs";
+import { tempDir } from "../support/tempDirs";
+import { signDelivery } from "../support/webhookSenders";
+import { WebhookSourceStore } from "../../local/webhookStore";
+import { createSsmEndpoint } from "../../local/ssm";
+import { webhookEnvironment } from "../../handlers/lib/webhooks/sources";
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
 
 type Invoke = (event: unknown) => Promise<{ statusCode?: number; body?: string } | unknown>;
 type FunctionName = HandlerName | "authorizer";
@@ -34,6 +41,7 @@ interface Recorded {
 }
 
 const EVENTS = "lp-events";
+const WEBHOOK_SECRET = "lp-webhook-secret";
 const API_KEYS = "lp-api-keys";
 
 describe("least privilege, derived from the calls each function's code sends", function () {
@@ -42,6 +50,7 @@ describe("least privilege, derived from the calls each function's code sends", f
   let proxy: DynamoProxy;
   let logs: CapturedLogs;
   let apiKey: string;
+  let ssm: Server;
   const savedEnv = { ...process.env };
   const functions = {} as Record<FunctionName, Invoke>;
   const recorded = {} as Record<FunctionName, Recorded>;
@@ -110,6 +119,17 @@ describe("least privilege, derived from the calls each function's code sends", f
       expect((await invoke(name, ack(id))).statusCode).to.equal(200);
       expect((await invoke(name, ack("evt_00000000000000000000000000"))).statusCode).to.equal(404);
     },
+    "POST /webhooks/{source}": async (name) => {
+      const deliver = async (body: string, deliveryId: string) => {
+        const signed = await signDelivery("github", { secret: WEBHOOK_SECRET, body, deliveryId, githubEvent: "push" });
+        const event = httpEvent({ routeKey: "POST /webhooks/{source}", body: signed.body, headers: signed.headers });
+        event.pathParameters = { source: "lp-github" };
+        return invoke(name, event);
+      };
+      expect((await deliver('{"ref":"main"}', "lp-delivery-1")).statusCode).to.equal(201);
+      expect((await deliver('{"ref":"main"}', "lp-delivery-1")).statusCode).to.equal(200);
+      expect((await deliver('{"ref":"other"}', "lp-delivery-1")).statusCode).to.equal(422);
+    },
     "GET /health": async (name) => {
       expect((await invoke(name, get("GET /health"))).statusCode).to.equal(200);
     },
@@ -125,6 +145,11 @@ describe("least privilege, derived from the calls each function's code sends", f
     await dynamo.createTable(API_KEYS_TABLE, API_KEYS);
     apiKey = (await new ApiKeyStore(dynamo.doc, API_KEYS).create("lp", ["ingest", "read"])).apiKey;
     proxy = await startDynamoProxy(dynamo.endpoint, () => "forward");
+    // The webhook function reads its source's secret from SSM: the local SSM endpoint, as in the local stack.
+    const webhookStore = new WebhookSourceStore(tempDir("lp-webhooks-"));
+    webhookStore.put("lp-github", "github", WEBHOOK_SECRET);
+    ssm = createSsmEndpoint(webhookStore);
+    await new Promise<void>((resolve) => ssm.listen(0, "127.0.0.1", resolve));
     // What the deployed functions get, with the SDK pointed at the recording proxy.
     Object.assign(process.env, {
       AWS_REGION: "eu-north-1",
@@ -133,6 +158,8 @@ describe("least privilege, derived from the calls each function's code sends", f
       AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
       ...eventStoreEnvironment({ eventsTable: EVENTS, statusIndexShards: 4, maxEventBytes: 65_536 }),
       [ENV.apiKeysTable]: API_KEYS,
+      AWS_ENDPOINT_URL_SSM: `http://127.0.0.1:${(ssm.address() as AddressInfo).port}`,
+      ...webhookEnvironment(webhookStore.functionSources(), 300),
     });
     const entries: [FunctionName, string][] = [
       ...(Object.entries(HANDLERS) as [HandlerName, { entry: string }][]).map(([name, spec]): [FunctionName, string] => [name, spec.entry]),
@@ -148,6 +175,7 @@ describe("least privilege, derived from the calls each function's code sends", f
     for (const name of Object.keys(process.env)) if (!(name in savedEnv)) delete process.env[name];
     Object.assign(process.env, savedEnv);
     await proxy?.close();
+    await new Promise((resolve) => (ssm ? ssm.close(resolve) : resolve(undefined)));
     await dynamo?.close();
     logs?.restore();
   });

@@ -23,6 +23,14 @@ import { startDynalite, TEST_CREDENTIALS, type TestDynamo } from "../support/dyn
 import { startDynamoProxy, type DynamoProxy } from "../support/dynamoProxy";
 import { authorizerEvent, httpEvent, postEvent } from "../support/events";
 import { captureLogs, type CapturedLogs } from "../support/logs";
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import { webhookEnvironment } from "../../handlers/lib/webhooks/sources";
+import { createSsmEndpoint } from "../../local/ssm";
+import { WebhookSourceStore } from "../../local/webhookStore";
+import { tempDir } from "../support/tempDirs";
+import { webhookEvent } from "../support/webhookHandler";
+import { signDelivery } from "../support/webhookSenders";
 
 type Invoke = (event: unknown) => Promise<{ statusCode?: number; body?: string } | unknown>;
 type FunctionName = HandlerName | "authorizer";
@@ -34,6 +42,8 @@ interface Recorded {
 }
 
 const EVENTS = "lp-events";
+/** The webhook source the webhook function is configured with; its secret comes from a local SSM endpoint. */
+const WEBHOOK = { name: "lp", scheme: "github", secret: "least-privilege-webhook-secret" } as const;
 const API_KEYS = "lp-api-keys";
 
 describe("least privilege, derived from the calls each function's code sends", function () {
@@ -42,6 +52,7 @@ describe("least privilege, derived from the calls each function's code sends", f
   let proxy: DynamoProxy;
   let logs: CapturedLogs;
   let apiKey: string;
+  let ssm: Server;
   const savedEnv = { ...process.env };
   const functions = {} as Record<FunctionName, Invoke>;
   const recorded = {} as Record<FunctionName, Recorded>;
@@ -110,6 +121,14 @@ describe("least privilege, derived from the calls each function's code sends", f
       expect((await invoke(name, ack(id))).statusCode).to.equal(200);
       expect((await invoke(name, ack("evt_00000000000000000000000000"))).statusCode).to.equal(404);
     },
+    "POST /webhooks/{source}": async (name) => {
+      const deliver = async (body: string, deliveryId: string) =>
+        invoke(name, webhookEvent(WEBHOOK.name, await signDelivery("github", { secret: WEBHOOK.secret, body, deliveryId })));
+      expect((await invoke(name, webhookEvent("nobody", await signDelivery("github", { secret: WEBHOOK.secret, body: "{}" })))).statusCode).to.equal(401);
+      expect((await deliver('{"action":"opened"}', "lp-delivery-1")).statusCode).to.equal(201);
+      expect((await deliver('{"action":"opened"}', "lp-delivery-1")).statusCode).to.equal(200);
+      expect((await deliver('{"action":"closed"}', "lp-delivery-1")).statusCode).to.equal(422);
+    },
     "GET /health": async (name) => {
       expect((await invoke(name, get("GET /health"))).statusCode).to.equal(200);
     },
@@ -125,12 +144,18 @@ describe("least privilege, derived from the calls each function's code sends", f
     await dynamo.createTable(API_KEYS_TABLE, API_KEYS);
     apiKey = (await new ApiKeyStore(dynamo.doc, API_KEYS).create("lp", ["ingest", "read"])).apiKey;
     proxy = await startDynamoProxy(dynamo.endpoint, () => "forward");
+    const webhooks = new WebhookSourceStore(tempDir("event-ingestion-lp-"));
+    webhooks.put(WEBHOOK.name, WEBHOOK.scheme, WEBHOOK.secret);
+    ssm = createSsmEndpoint(webhooks);
+    await new Promise<void>((resolve) => ssm.listen(0, "127.0.0.1", resolve));
     // What the deployed functions get, with the SDK pointed at the recording proxy.
     Object.assign(process.env, {
       AWS_REGION: "eu-north-1",
       AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
+      AWS_ENDPOINT_URL_SSM: `http://127.0.0.1:${(ssm.address() as AddressInfo).port}`,
+      ...webhookEnvironment(webhooks.functionSources(), 300),
       ...eventStoreEnvironment({ eventsTable: EVENTS, statusIndexShards: 4, maxEventBytes: 65_536 }),
       [ENV.apiKeysTable]: API_KEYS,
     });
@@ -148,6 +173,7 @@ describe("least privilege, derived from the calls each function's code sends", f
     for (const name of Object.keys(process.env)) if (!(name in savedEnv)) delete process.env[name];
     Object.assign(process.env, savedEnv);
     await proxy?.close();
+    await new Promise((resolve) => (ssm ? ssm.close(resolve) : resolve(undefined)));
     await dynamo?.close();
     logs?.restore();
   });

@@ -23,13 +23,14 @@ import { startDynalite, TEST_CREDENTIALS, type TestDynamo } from "../support/dyn
 import { startDynamoProxy, type DynamoProxy } from "../support/dynamoProxy";
 import { authorizerEvent, httpEvent, postEvent } from "../support/events";
 import { captureLogs, type CapturedLogs } from "../support/logs";
-import { tempDir } from "../support/tempDirs";
-import { signDelivery } from "../support/webhookSenders";
-import { WebhookSourceStore } from "../../local/webhookStore";
-import { createSsmEndpoint } from "../../local/ssm";
-import { webhookEnvironment } from "../../handlers/lib/webhooks/sources";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
+import { webhookEnvironment } from "../../handlers/lib/webhooks/sources";
+import { createSsmEndpoint } from "../../local/ssm";
+import { WebhookSourceStore } from "../../local/webhookStore";
+import { tempDir } from "../support/tempDirs";
+import { webhookEvent } from "../support/webhookHandler";
+import { signDelivery } from "../support/webhookSenders";
 
 type Invoke = (event: unknown) => Promise<{ statusCode?: number; body?: string } | unknown>;
 type FunctionName = HandlerName | "authorizer";
@@ -41,7 +42,8 @@ interface Recorded {
 }
 
 const EVENTS = "lp-events";
-const WEBHOOK_SECRET = "lp-webhook-secret";
+/** The webhook source the webhook function is configured with; its secret comes from a local SSM endpoint. */
+const WEBHOOK = { name: "lp", scheme: "github", secret: "least-privilege-webhook-secret" } as const;
 const API_KEYS = "lp-api-keys";
 
 describe("least privilege, derived from the calls each function's code sends", function () {
@@ -120,15 +122,12 @@ describe("least privilege, derived from the calls each function's code sends", f
       expect((await invoke(name, ack("evt_00000000000000000000000000"))).statusCode).to.equal(404);
     },
     "POST /webhooks/{source}": async (name) => {
-      const deliver = async (body: string, deliveryId: string) => {
-        const signed = await signDelivery("github", { secret: WEBHOOK_SECRET, body, deliveryId, githubEvent: "push" });
-        const event = httpEvent({ routeKey: "POST /webhooks/{source}", body: signed.body, headers: signed.headers });
-        event.pathParameters = { source: "lp-github" };
-        return invoke(name, event);
-      };
-      expect((await deliver('{"ref":"main"}', "lp-delivery-1")).statusCode).to.equal(201);
-      expect((await deliver('{"ref":"main"}', "lp-delivery-1")).statusCode).to.equal(200);
-      expect((await deliver('{"ref":"other"}', "lp-delivery-1")).statusCode).to.equal(422);
+      const deliver = async (body: string, deliveryId: string) =>
+        invoke(name, webhookEvent(WEBHOOK.name, await signDelivery("github", { secret: WEBHOOK.secret, body, deliveryId })));
+      expect((await invoke(name, webhookEvent("nobody", await signDelivery("github", { secret: WEBHOOK.secret, body: "{}" })))).statusCode).to.equal(401);
+      expect((await deliver('{"action":"opened"}', "lp-delivery-1")).statusCode).to.equal(201);
+      expect((await deliver('{"action":"opened"}', "lp-delivery-1")).statusCode).to.equal(200);
+      expect((await deliver('{"action":"closed"}', "lp-delivery-1")).statusCode).to.equal(422);
     },
     "GET /health": async (name) => {
       expect((await invoke(name, get("GET /health"))).statusCode).to.equal(200);
@@ -145,10 +144,9 @@ describe("least privilege, derived from the calls each function's code sends", f
     await dynamo.createTable(API_KEYS_TABLE, API_KEYS);
     apiKey = (await new ApiKeyStore(dynamo.doc, API_KEYS).create("lp", ["ingest", "read"])).apiKey;
     proxy = await startDynamoProxy(dynamo.endpoint, () => "forward");
-    // The webhook function reads its source's secret from SSM: the local SSM endpoint, as in the local stack.
-    const webhookStore = new WebhookSourceStore(tempDir("lp-webhooks-"));
-    webhookStore.put("lp-github", "github", WEBHOOK_SECRET);
-    ssm = createSsmEndpoint(webhookStore);
+    const webhooks = new WebhookSourceStore(tempDir("event-ingestion-lp-"));
+    webhooks.put(WEBHOOK.name, WEBHOOK.scheme, WEBHOOK.secret);
+    ssm = createSsmEndpoint(webhooks);
     await new Promise<void>((resolve) => ssm.listen(0, "127.0.0.1", resolve));
     // What the deployed functions get, with the SDK pointed at the recording proxy.
     Object.assign(process.env, {
@@ -156,10 +154,10 @@ describe("least privilege, derived from the calls each function's code sends", f
       AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
+      AWS_ENDPOINT_URL_SSM: `http://127.0.0.1:${(ssm.address() as AddressInfo).port}`,
+      ...webhookEnvironment(webhooks.functionSources(), 300),
       ...eventStoreEnvironment({ eventsTable: EVENTS, statusIndexShards: 4, maxEventBytes: 65_536 }),
       [ENV.apiKeysTable]: API_KEYS,
-      AWS_ENDPOINT_URL_SSM: `http://127.0.0.1:${(ssm.address() as AddressInfo).port}`,
-      ...webhookEnvironment(webhookStore.functionSources(), 300),
     });
     const entries: [FunctionName, string][] = [
       ...(Object.entries(HANDLERS) as [HandlerName, { entry: string }][]).map(([name, spec]): [FunctionName, string] => [name, spec.entry]),

@@ -8,8 +8,10 @@ import { countsValue, listValue } from "./components/configValues";
 import type { EventCallback } from "./components/EventConsumer";
 import { EventIngestionApi } from "./components/EventIngestionApi";
 import { EventStore } from "./components/EventStore";
+import { IngestQueue } from "./components/IngestQueue";
 import { physicalName } from "./components/naming";
 import { Observability } from "./components/Observability";
+import { INGEST_MODES, type IngestMode } from "./handlers/routes";
 
 const config = new pulumi.Config();
 const settings = {
@@ -30,9 +32,19 @@ const settings = {
   customDomainName: config.require("customDomainName"),
   customDomainHostedZoneId: config.require("customDomainHostedZoneId"),
   alarmEmail: config.require("alarmEmail"),
+  ingestMode: config.require("ingestMode"),
+  queueMaxReceiveCount: config.requireNumber("queueMaxReceiveCount"),
+  processorBatchSize: config.requireNumber("processorBatchSize"),
+  processorBatchingWindowSeconds: config.requireNumber("processorBatchingWindowSeconds"),
+  processorMaxConcurrency: config.requireNumber("processorMaxConcurrency"),
 };
 /** `source` of every event this stack puts on its bus; rules match on it. */
 const EVENT_SOURCE = pulumi.getProject();
+
+if (!(INGEST_MODES as readonly string[]).includes(settings.ingestMode)) {
+  throw new Error(`config ingestMode must be one of ${INGEST_MODES.join(", ")}, got "${settings.ingestMode}"`);
+}
+const ingestMode = settings.ingestMode as IngestMode;
 
 if ((settings.customDomainName === "") !== (settings.customDomainHostedZoneId === "")) {
   throw new Error("config customDomainName and customDomainHostedZoneId go together: set both, or neither");
@@ -63,8 +75,23 @@ if (settings.forwardToEventBridge) {
   );
 }
 
+const ingestQueue =
+  ingestMode === "queued"
+    ? new IngestQueue("ingest-queue", {
+        eventStore: store,
+        maxEventBytes: settings.maxEventBytes,
+        maxReceiveCount: settings.queueMaxReceiveCount,
+        batchSize: settings.processorBatchSize,
+        batchingWindowSeconds: settings.processorBatchingWindowSeconds,
+        maximumConcurrency: settings.processorMaxConcurrency,
+        logRetentionDays: settings.logRetentionDays,
+        tracing: settings.tracing,
+      })
+    : undefined;
+
 const api = new EventIngestionApi("ingestion", {
   eventStore: store,
+  ...(ingestQueue ? { ingestQueue } : {}),
   throttle: { rateLimit: settings.throttleRateLimit, burstLimit: settings.throttleBurstLimit },
   logRetentionDays: settings.logRetentionDays,
   maxEventBytes: settings.maxEventBytes,
@@ -84,6 +111,7 @@ const api = new EventIngestionApi("ingestion", {
 const observability = new Observability("operations", {
   api,
   store,
+  ...(ingestQueue ? { ingestQueue } : {}),
   ...(settings.alarmEmail === "" ? {} : { alarmEmail: settings.alarmEmail }),
 });
 
@@ -92,6 +120,8 @@ export const customDomainUrl = api.domain?.url;
 export const eventsTableName = store.tableName;
 export const apiKeysTableName = api.authorizer.keysTableName;
 export const eventBusName = eventBus?.name;
+export const ingestQueueUrl = ingestQueue?.queueUrl;
+export const deadLetterQueueUrl = ingestQueue?.deadLetterQueueUrl;
 export const dashboardUrl = observability.dashboardUrl;
 export const alarmTopicArn = observability.alarmTopicArn;
 export const region = new pulumi.Config("aws").get("region");

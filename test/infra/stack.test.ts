@@ -48,7 +48,8 @@ describe("stack under Pulumi mocks", function () {
         "enableTtl", "retentionDays", "enablePitr", "deletionProtection", "logRetentionDays",
         "authorizerCacheTtlSeconds", "throttleRateLimit", "throttleBurstLimit", "maxEventBytes", "statusIndexShards",
         "forwardToEventBridge", "tracing", "reservedConcurrency", "corsAllowedOrigins", "customDomainName",
-        "customDomainHostedZoneId", "alarmEmail",
+        "customDomainHostedZoneId", "alarmEmail", "ingestMode", "queueMaxReceiveCount", "processorBatchSize",
+        "processorBatchingWindowSeconds", "processorMaxConcurrency",
       ]);
       for (const [key, spec] of declared) {
         expect(spec, key).to.have.keys(["type", "default", "description"]);
@@ -256,7 +257,9 @@ describe("stack under Pulumi mocks", function () {
         const s = stackName === "dev" ? dev : prod;
         const retention = stackName === "dev" ? 14 : 90;
         const functions = s.ofType(FUNCTION);
-        expect(functions.map((f) => f.inputs.name)).to.have.members(HANDLER_PURPOSES.map((p) => `event-ingestion-${stackName}-${p}`));
+        // Pulumi.prod.yaml runs ingestMode queued, which adds the queue processor.
+        const purposes = stackName === "prod" ? [...HANDLER_PURPOSES, "processor"] : HANDLER_PURPOSES;
+        expect(functions.map((f) => f.inputs.name)).to.have.members(purposes.map((p) => `event-ingestion-${stackName}-${p}`));
         for (const f of functions) {
           expect(f.inputs.architectures, f.name).to.deep.equal(["arm64"]);
           expect(f.inputs.runtime, f.name).to.equal("nodejs24.x");

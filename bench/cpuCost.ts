@@ -95,7 +95,7 @@ async function phaseTimes(body: string, before: () => Promise<unknown>): Promise
     lap("schema");
     if (!input.success) throw new Error("the typical event does not pass the schema");
     const nowMs = Date.now();
-    const record = buildEventRecord(input.data, { eventId: newEventId(nowMs), nowMs, receivedAtMs: nowMs, requestId: "bench", apiKeyId: "0123456789abcdef", statusIndexShards: INGEST_SETTINGS.statusIndexShards });
+    const record = buildEventRecord(input.data, { eventId: newEventId(nowMs), nowMs, receivedAtMs: nowMs, requestId: "bench", source: { api_key_id: "0123456789abcdef" }, statusIndexShards: INGEST_SETTINGS.statusIndexShards });
     lap("enrich");
     dynamoItemSize(record as unknown as Record<string, unknown>);
     lap("size_guard");

@@ -23,7 +23,7 @@ export function typicalRecord(options: { idempotencyKey?: string; nowMs?: number
     nowMs,
     receivedAtMs: nowMs,
     requestId: GATEWAY_REQUEST_ID,
-    apiKeyId: API_KEY_ID,
+    source: { api_key_id: API_KEY_ID },
     statusIndexShards: INGEST_SETTINGS.statusIndexShards,
     ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
   });

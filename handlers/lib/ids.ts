@@ -41,12 +41,14 @@ export function newEventId(nowMs: number, random: (n: number) => Uint8Array = ra
 }
 
 /**
- * The event id for a request that carries an Idempotency-Key: derived from the API key id and the
- * idempotency key (128 bits of SHA-256), so a retry names the same item and the conditional put
- * recognises it. Such ids are not time-ordered; listings sort by `created_at`, not by id.
+ * The event id for a request that carries an Idempotency-Key: derived from the origin's namespace
+ * and the idempotency key (128 bits of SHA-256), so a retry names the same item and the conditional
+ * put recognises it. For the HTTP API the namespace is the API key id itself (the ids stored before
+ * other origins existed stay valid); see `idempotencyNamespace` in eventWriter.ts. Such ids are not
+ * time-ordered; listings sort by `created_at`, not by id.
  */
-export function idempotentEventId(apiKeyId: string, idempotencyKey: string): string {
-  const digest = createHash("sha256").update(`${apiKeyId}\n${idempotencyKey}`).digest();
+export function idempotentEventId(namespace: string, idempotencyKey: string): string {
+  const digest = createHash("sha256").update(`${namespace}\n${idempotencyKey}`).digest();
   return EVENT_ID_PREFIX + crockfordBase32(digest.subarray(0, 16));
 }
 

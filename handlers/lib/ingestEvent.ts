@@ -1,14 +1,14 @@
 /**
- * POST /events and POST /events/batch. For each event: strict JSON → schema → enrichment →
- * item-size guard → conditional put. Every rejection happens before the write; a batch item
- * fails alone and is reported in its place.
+ * POST /events and POST /events/batch. For each event: strict JSON → schema → the shared event
+ * writer (enrichment → item-size guard → idempotent write). Every rejection happens before the
+ * write; a batch item fails alone and is reported in its place.
  */
 import { decodeBody } from "./transport";
 import { header, isJsonContentType, json, problem, type FieldError, type ProblemInit, type Response } from "./http";
-import { idempotentEventId, newEventId } from "./ids";
 import { readJson, JsonInputError, writeJson, type JsonValue } from "./json";
 import { LIMITS, RETRY_AFTER_SECONDS } from "./limits";
-import { buildEventRecord, dynamoItemSize, type EventRecord } from "./record";
+import type { EventRecord } from "./record";
+import { createEventWriter, isWriteFault, type Prepared, type WriteFault, type WriteOutcome } from "./eventWriter";
 import {
   BatchItemSchema,
   BatchRequestSchema,
@@ -19,7 +19,7 @@ import {
 } from "./schema";
 import type { EventRepository } from "./store";
 import type { IngestConfig } from "./config";
-import { errorName, isOutcomeUnknown, isStorageUnavailable } from "./faults";
+import { errorName, isStorageUnavailable } from "./faults";
 import { httpHandler, type HttpEvent, type RequestContext } from "./request";
 import { countRejection, newIngestTally, writeIngestMetrics, type IngestTally } from "./metrics";
 
@@ -30,12 +30,6 @@ export interface IngestDependencies {
   now?: () => number;
 }
 
-/** What storing one event came to. Storage faults are thrown, not returned. */
-type StoreOutcome =
-  | { status: 201; record: EventRecord }
-  | { status: 200; record: EventRecord; duplicate: true }
-  | { status: 413 | 422; problem: ProblemInit };
-
 /** The body is level 1, `events` 2, an item 3, so its payload (level 4) may nest 32 levels. */
 const SINGLE_MAX_DEPTH = LIMITS.maxPayloadDepth + 1;
 const BATCH_MAX_DEPTH = LIMITS.maxPayloadDepth + 3;
@@ -43,49 +37,17 @@ const BATCH_MAX_DEPTH = LIMITS.maxPayloadDepth + 3;
 export function createIngestHandler(deps: IngestDependencies) {
   const now = deps.now ?? Date.now;
 
-  /** Enrich and store one validated event. */
-  async function store(input: EventInput, idempotencyKey: string | undefined, event: HttpEvent, ctx: RequestContext): Promise<StoreOutcome> {
+  const writer = createEventWriter(deps);
+
+  /** Enrich and store one validated event that arrived through the HTTP API. */
+  function prepare(input: EventInput, idempotencyKey: string | undefined, event: HttpEvent, ctx: RequestContext): Prepared {
     const caller = ctx.caller!; // both routes require a scope, so the envelope checked the caller
-    const nowMs = now();
-    const record = buildEventRecord(input, {
-      eventId: idempotencyKey === undefined ? newEventId(nowMs) : idempotentEventId(caller.keyId, idempotencyKey),
-      nowMs,
-      receivedAtMs: event.requestContext.timeEpoch ?? nowMs,
+    return writer.prepare(input, {
+      origin: { api_key_id: caller.keyId },
       requestId: ctx.requestId,
-      apiKeyId: caller.keyId,
-      statusIndexShards: deps.config.statusIndexShards,
-      ...(deps.config.retentionDays === undefined ? {} : { retentionDays: deps.config.retentionDays }),
+      ...(event.requestContext.timeEpoch === undefined ? {} : { receivedAtMs: event.requestContext.timeEpoch }),
       ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
     });
-
-    const itemBytes = dynamoItemSize(record as unknown as Record<string, unknown>);
-    if (itemBytes > LIMITS.maxItemBytes) {
-      return {
-        status: 413,
-        problem: {
-          status: 413,
-          code: "item_too_large",
-          title: "Event too large to store",
-          detail: `the stored event would be ${itemBytes} bytes; DynamoDB's limit is ${LIMITS.maxItemBytes}`,
-        },
-      };
-    }
-
-    const outcome = await deps.repository.putNew(record);
-    if (outcome.created) return { status: 201, record };
-    if (outcome.existing.request_sha256 !== record.request_sha256) {
-      return {
-        status: 422,
-        problem: {
-          status: 422,
-          code: "idempotency_key_reused",
-          title: "Idempotency-Key reused with a different request",
-          detail: "this Idempotency-Key already stored a different event; use a new key for a new event",
-          errors: [{ header: "Idempotency-Key", detail: "already used for a different request body" }],
-        },
-      };
-    }
-    return { status: 200, record: outcome.existing, duplicate: true };
   }
 
   async function single(event: HttpEvent, ctx: RequestContext, reject: (init: ProblemInit) => Response, tally: IngestTally): Promise<Response> {
@@ -110,7 +72,9 @@ export function createIngestHandler(deps: IngestDependencies) {
     const input = EventInputSchema.safeParse(document.value);
     if (!input.success) return reject(invalidEvent(schemaErrors(input.error)));
 
-    const outcome = await store(input.data, idempotencyKey, event, ctx);
+    const prepared = prepare(input.data, idempotencyKey, event, ctx);
+    if (!prepared.ok) return reject(prepared.problem);
+    const outcome = await writer.writeOne(prepared.record);
     if ("problem" in outcome) return reject(outcome.problem);
     ctx.logFields.event_id = outcome.record.event_id;
     ctx.logFields.event_type = outcome.record.event_type;
@@ -130,42 +94,45 @@ export function createIngestHandler(deps: IngestDependencies) {
       return reject({ status: 400, code: "invalid_batch", title: "Request body is not a batch of events", errors: schemaErrors(envelope.error) });
     }
 
-    const results = await Promise.all(
-      envelope.data.events.map(async (raw, index): Promise<BatchResult> => {
-        const item = BatchItemSchema.safeParse(raw);
-        if (!item.success) {
-          const errors = schemaErrors(item.error).map((e) => ({ ...e, pointer: `/events/${index}${e.pointer}` }));
-          return { index, status: 400, error: errorBody(invalidEvent(errors)) };
-        }
-        const { idempotency_key: idempotencyKey, ...input } = item.data;
-        const itemBytes = Buffer.byteLength(writeJson(raw), "utf8");
-        if (itemBytes > deps.config.maxEventBytes) {
-          return {
-            index,
-            status: 413,
-            error: { code: "payload_too_large", title: "Event too large", detail: `the event is ${itemBytes} bytes; the limit is ${deps.config.maxEventBytes}` },
-          };
-        }
-        try {
-          const outcome = await store(input, idempotencyKey, event, ctx);
-          if ("problem" in outcome) return { index, status: outcome.status, error: errorBody(outcome.problem) };
-          return { index, status: outcome.status, event_id: outcome.record.event_id, ...(outcome.status === 200 ? { duplicate: true } : {}) };
-        } catch (error) {
-          const unavailable = isStorageUnavailable(error);
-          ctx.logFields.error = errorName(error) ?? "Error";
-          return {
-            index,
-            status: unavailable ? 503 : 500,
-            error: unavailable
-              ? { code: "storage_unavailable", title: "Storage is temporarily unavailable", detail: isOutcomeUnknown(error)
-                    ? `Storage did not confirm this write in time; it may or may not be stored. Retry this item after ${RETRY_AFTER_SECONDS} s with the same idempotency_key: a stored event is answered as a duplicate, never stored twice.`
-                    : `Not stored. Retry this item after ${RETRY_AFTER_SECONDS} s; an idempotency_key makes the retry safe.` }
-              : { code: "internal_error", title: "Internal error" },
-          };
-        }
-      }),
-    );
+    // Check and enrich every item first, then write the acceptable ones together.
+    const results: (BatchResult | undefined)[] = [];
+    const pending: { index: number; record: EventRecord }[] = [];
+    envelope.data.events.forEach((raw, index) => {
+      const checked = checkBatchItem(raw, index, event, ctx);
+      if ("record" in checked) pending.push({ index, record: checked.record });
+      results[index] = "record" in checked ? undefined : checked;
+    });
+    const written = await writer.writeMany(pending.map((p) => p.record));
+    written.forEach((outcome, i) => {
+      const { index } = pending[i]!;
+      results[index] = batchResult(index, outcome, ctx);
+    });
 
+    return batchResponse(results as BatchResult[], ctx, tally);
+  }
+
+  /** One batch item through schema, size limit and enrichment: a record to write, or its rejection. */
+  function checkBatchItem(raw: unknown, index: number, event: HttpEvent, ctx: RequestContext): BatchResult | { record: EventRecord } {
+    const item = BatchItemSchema.safeParse(raw);
+    if (!item.success) {
+      const errors = schemaErrors(item.error).map((e) => ({ ...e, pointer: `/events/${index}${e.pointer}` }));
+      return { index, status: 400, error: errorBody(invalidEvent(errors)) };
+    }
+    const { idempotency_key: idempotencyKey, ...input } = item.data;
+    const itemBytes = Buffer.byteLength(writeJson(raw as JsonValue), "utf8");
+    if (itemBytes > deps.config.maxEventBytes) {
+      return {
+        index,
+        status: 413,
+        error: { code: "payload_too_large", title: "Event too large", detail: `the event is ${itemBytes} bytes; the limit is ${deps.config.maxEventBytes}` },
+      };
+    }
+    const prepared = prepare(input, idempotencyKey, event, ctx);
+    if (!prepared.ok) return { index, status: prepared.problem.status, error: errorBody(prepared.problem) };
+    return { record: prepared.record };
+  }
+
+  function batchResponse(results: BatchResult[], ctx: RequestContext, tally: IngestTally): Response {
     const stored = results.filter((r) => r.status === 201).length;
     const duplicates = results.filter((r) => r.status === 200).length;
     ctx.logFields.batch_size = results.length;
@@ -210,6 +177,27 @@ export interface BatchResult {
   event_id?: string;
   duplicate?: true;
   error?: { code: string; title: string; detail?: string; errors?: FieldError[] };
+}
+
+/** A written batch item's result; a fault gets the 503 wording that says whether it may be stored. */
+function batchResult(index: number, outcome: WriteOutcome | WriteFault, ctx: RequestContext): BatchResult {
+  if (!isWriteFault(outcome)) {
+    if ("problem" in outcome) return { index, status: outcome.status, error: errorBody(outcome.problem) };
+    return { index, status: outcome.status, event_id: outcome.record.event_id, ...(outcome.status === 200 ? { duplicate: true } : {}) };
+  }
+  ctx.logFields.error = errorName(outcome.error) ?? "Error";
+  if (outcome.status === 500) return { index, status: 500, error: { code: "internal_error", title: "Internal error" } };
+  return {
+    index,
+    status: 503,
+    error: {
+      code: "storage_unavailable",
+      title: "Storage is temporarily unavailable",
+      detail: outcome.outcomeUnknown
+        ? `Storage did not confirm this write in time; it may or may not be stored. Retry this item after ${RETRY_AFTER_SECONDS} s with the same idempotency_key: a stored event is answered as a duplicate, never stored twice.`
+        : `Not stored. Retry this item after ${RETRY_AFTER_SECONDS} s; an idempotency_key makes the retry safe.`,
+    },
+  };
 }
 
 function acceptance(outcome: { record: EventRecord; status: number }, requestId: string) {

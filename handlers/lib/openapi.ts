@@ -151,7 +151,11 @@ const SCHEMAS: Record<string, Json> = {
       created_at: { type: "string", format: "date-time" },
       received_at: { type: "string", format: "date-time" },
       request_id: { type: "string" },
-      source: { type: "object", properties: { api_key_id: { type: "string" } } },
+      source: {
+        type: "object",
+        description: "Where the event came from: `api_key_id` (HTTP API), `webhook` (a signed webhook sender) or `pipeline` (the SNS pipeline), with the origin's delivery id where it has one.",
+        properties: { api_key_id: { type: "string" }, webhook: { type: "string" }, delivery_id: { type: "string" }, pipeline: { type: "string" }, sns_message_id: { type: "string" } },
+      },
       status: { type: "string", enum: ["pending", "delivered", "failed", "replayed"] },
       delivery_attempts: { type: "integer" },
       delivered_at: { type: ["string", "null"], format: "date-time" },

@@ -17,7 +17,7 @@ export interface EventRecord {
   created_at: string;
   received_at: string;
   request_id: string;
-  source: { api_key_id: string };
+  source: EventSource;
   status: EventStatus;
   delivery_attempts: number;
   delivered_at: string | null;
@@ -31,13 +31,24 @@ export interface EventRecord {
   request_sha256: string;
 }
 
+/**
+ * Where an event came from, stored as `source`: exactly one of `api_key_id` (HTTP API), `webhook`
+ * (a signed webhook sender's configured name) or `pipeline` (the SNS pipeline's name), plus the
+ * origin's own delivery id where it has one. The origin also namespaces idempotent ids, so two
+ * origins can never name the same event by choosing the same key.
+ */
+export type EventSource =
+  | { api_key_id: string }
+  | { webhook: string; delivery_id?: string }
+  | { pipeline: string; sns_message_id?: string };
+
 export interface EnrichmentContext {
   eventId: string;
   nowMs: number;
   /** API Gateway's request time, epoch milliseconds. */
   receivedAtMs: number;
   requestId: string;
-  apiKeyId: string;
+  source: EventSource;
   statusIndexShards: number;
   /** TTL horizon in days; undefined when TTL is off. */
   retentionDays?: number;
@@ -58,7 +69,7 @@ export function buildEventRecord(input: EventInput, ctx: EnrichmentContext): Eve
     created_at: new Date(ctx.nowMs).toISOString(),
     received_at: new Date(ctx.receivedAtMs).toISOString(),
     request_id: ctx.requestId,
-    source: { api_key_id: ctx.apiKeyId },
+    source: ctx.source,
     status: "pending",
     delivery_attempts: 0,
     delivered_at: null,

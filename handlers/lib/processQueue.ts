@@ -15,6 +15,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import { ChangeMessageVisibilityCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { createEventWriter } from "./eventWriter";
 import { errorName } from "./faults";
 import { log } from "./log";
 import { newProcessorTally, writeProcessorMetrics, type ProcessorTally } from "./metrics";
@@ -38,6 +39,8 @@ export class PermanentMessageFailure extends Error {
 
 export function createQueueProcessor(deps: ProcessorDependencies) {
   const processor = new BatchProcessor(EventType.SQS);
+  // The same idempotent write as direct mode; the record was enriched by the ingest function.
+  const writer = createEventWriter({ repository: deps.repository, config: { statusIndexShards: deps.statusIndexShards } });
 
   async function processMessage(message: SQSRecord, tally: ProcessorTally): Promise<void> {
     const decoded = decodeQueueMessage(message.body, deps.statusIndexShards);
@@ -45,17 +48,17 @@ export function createQueueProcessor(deps: ProcessorDependencies) {
     const record = decoded.record;
     let outcome;
     try {
-      outcome = await deps.repository.putNew(record);
+      outcome = await writer.writeOne(record);
     } catch (error) {
       tally.retried += 1;
       log("WARN", "message will be retried", { message_id: message.messageId, event_id: record.event_id, error: errorName(error) ?? "Error", receive_count: receiveCount(message) });
       throw error;
     }
-    if (outcome.created) {
+    if (outcome.status === 201) {
       tally.stored += 1;
       return;
     }
-    if (outcome.existing.request_sha256 === record.request_sha256) {
+    if (outcome.status === 200) {
       tally.duplicates += 1;
       return;
     }

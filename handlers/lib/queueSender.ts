@@ -5,7 +5,7 @@
  * own: a batch entry SQS refused fails alone, and says that it was not queued.
  */
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient, type SQSClientConfig } from "@aws-sdk/client-sqs";
-import { errorName } from "./faults";
+import { errorName, QueueSendError } from "./faults";
 import { QUEUE_MESSAGE_MAX_BYTES } from "./queueMessage";
 
 /** SQS's limit on entries per SendMessageBatch. */
@@ -23,18 +23,6 @@ export const SQS_CLIENT_DEFAULTS: SQSClientConfig = {
 
 export function createSqsClient(config: SQSClientConfig = {}): SQSClient {
   return new SQSClient({ ...SQS_CLIENT_DEFAULTS, ...config });
-}
-
-/** SQS did not take a message. `mayHaveBeenQueued`: the request's fate is unknown (a timeout, a dropped connection). */
-export class QueueSendError extends Error {
-  constructor(
-    message: string,
-    readonly mayHaveBeenQueued: boolean,
-    readonly code: string,
-  ) {
-    super(message);
-    this.name = "QueueSendError";
-  }
 }
 
 interface PendingSend {

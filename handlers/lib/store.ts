@@ -66,6 +66,14 @@ export class EventRepository {
     if (retried && isSameWrite(existing, record)) return { created: true };
     return { created: false, existing };
   }
+
+  /** The stored event with this id, if any (a consistent read). */
+  async find(eventId: string): Promise<EventRecord | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { [EVENTS_TABLE.partitionKey.name]: eventId }, ConsistentRead: true }),
+    );
+    return Item as EventRecord | undefined;
+  }
 }
 
 /** The stored item is `record` as this request wrote it: same request, same instant, same content. */

@@ -17,15 +17,13 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../handlers/lib/tables";
-import { PROCESSOR_HANDLER, type IngestQueueAction } from "../handlers/routes";
+import { INGEST_QUEUE, ingestQueueVisibilitySeconds, PROCESSOR_HANDLER, type IngestQueueAction } from "../handlers/routes";
 import type { EventStore } from "./EventStore";
 import { createHandlerFunction, type FunctionArgs, type GrantStatement, type HandlerFunction } from "./handlerFunction";
 import { applyTransform, physicalName, requireInteger, type Transform } from "./naming";
 
-export const INGEST_QUEUE_RETENTION_SECONDS = 4 * 86_400;
-export const DEAD_LETTER_RETENTION_SECONDS = 14 * 86_400;
-/** Lambda's guidance: the queue's visibility timeout is at least 6× the function timeout (plus the batching window). */
-export const VISIBILITY_TIMEOUT_FACTOR = 6;
+export const INGEST_QUEUE_RETENTION_SECONDS = INGEST_QUEUE.retentionSeconds;
+export const DEAD_LETTER_RETENTION_SECONDS = INGEST_QUEUE.deadLetterRetentionSeconds;
 
 export interface IngestQueueArgs {
   /** The table the processor writes to. */
@@ -216,7 +214,7 @@ function normalize(args: IngestQueueArgs) {
     throw new Error(`${where}: a batchSize above 10 (got ${batchSize}) needs batchingWindowSeconds of at least 1; raise the window or lower the batch size`);
   }
   const processorTimeoutSeconds = requireInteger(where, "processorTimeoutSeconds", args.processorTimeoutSeconds ?? PROCESSOR_HANDLER.timeoutSeconds, 1, 900);
-  const visibilityTimeoutSeconds = VISIBILITY_TIMEOUT_FACTOR * processorTimeoutSeconds + batchingWindowSeconds;
+  const visibilityTimeoutSeconds = ingestQueueVisibilitySeconds(processorTimeoutSeconds, batchingWindowSeconds);
   if (visibilityTimeoutSeconds > 43_200) {
     throw new Error(`${where}: 6 × processorTimeoutSeconds + batchingWindowSeconds must fit SQS's 12-hour visibility timeout, got ${visibilityTimeoutSeconds} s`);
   }

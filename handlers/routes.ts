@@ -116,6 +116,19 @@ export const PROCESSOR_HANDLER = {
   timeoutSeconds: 30,
 } as const satisfies Omit<HandlerSpec, "queued"> & Pick<QueuedFacts, "ingestQueueActions">;
 
+/** The ingest queue's fixed settings (queued mode), for the Pulumi component and the local stack alike. */
+export const INGEST_QUEUE = {
+  /** SQS keeps an unprocessed message 4 days, a dead letter 14 (its maximum). */
+  retentionSeconds: 4 * 86_400,
+  deadLetterRetentionSeconds: 14 * 86_400,
+  /** AWS's guidance for Lambda event sources: visibility ≥ 6 × the function timeout (plus the batching window). */
+  visibilityTimeoutFactor: 6,
+} as const;
+
+export function ingestQueueVisibilitySeconds(processorTimeoutSeconds: number, batchingWindowSeconds: number): number {
+  return INGEST_QUEUE.visibilityTimeoutFactor * processorTimeoutSeconds + batchingWindowSeconds;
+}
+
 /** A handler's description and grants in the given mode. */
 export function handlerFacts(name: HandlerName, mode: IngestMode): QueuedFacts {
   const spec: HandlerSpec = HANDLERS[name];

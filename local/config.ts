@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { PROJECT_ROOT } from "../components/bundle";
+import { INGEST_MODES, type IngestMode } from "../handlers/routes";
 
 export const LOCAL_STACK = "local";
 export const PROJECT = "event-ingestion";
@@ -21,6 +22,11 @@ export interface StackSettings {
   authorizerCacheTtlSeconds: number;
   maxEventBytes: number;
   statusIndexShards: number;
+  ingestMode: IngestMode;
+  queueMaxReceiveCount: number;
+  processorBatchSize: number;
+  processorBatchingWindowSeconds: number;
+  processorMaxConcurrency: number;
 }
 
 /** Project config values as the CLI would give them to the `dev` stack. */
@@ -44,5 +50,16 @@ export function stackSettings(stack = "dev"): StackSettings {
     authorizerCacheTtlSeconds: int("authorizerCacheTtlSeconds"),
     maxEventBytes: int("maxEventBytes"),
     statusIndexShards: int("statusIndexShards"),
+    ingestMode: ingestModeValue(String(values.ingestMode)),
+    queueMaxReceiveCount: int("queueMaxReceiveCount"),
+    processorBatchSize: int("processorBatchSize"),
+    processorBatchingWindowSeconds: int("processorBatchingWindowSeconds"),
+    processorMaxConcurrency: int("processorMaxConcurrency"),
   };
+}
+
+/** `direct` or `queued` (config ingestMode, or INGEST_MODE for `npm run dev`); anything else is an error that says so. */
+export function ingestModeValue(value: string, source = "ingestMode"): IngestMode {
+  if (!(INGEST_MODES as readonly string[]).includes(value)) throw new Error(`${source} must be one of ${INGEST_MODES.join(", ")}, got "${value}"`);
+  return value as IngestMode;
 }

@@ -45,6 +45,11 @@ export interface LocalStackOptions {
    * batching window (181 s); a test or the soak shortens it to see retries within seconds.
    */
   queueVisibilitySeconds?: number;
+  /**
+   * The DynamoDB endpoint the function bundles use, given dynalite's; the outage tests put a
+   * fault-injecting proxy in between. @default dynalite's own endpoint
+   */
+  functionDynamoEndpoint?: (dynamoEndpoint: string) => string | Promise<string>;
   /** Overrides of the settings read from Pulumi.yaml / Pulumi.dev.yaml. */
   settings?: Partial<StackSettings>;
   onRequest?: (entry: RequestLogEntry) => void;
@@ -120,7 +125,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_REGION: LOCAL_REGION,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: options.functionDynamoEndpoint ? await options.functionDynamoEndpoint(dynamoEndpoint) : dynamoEndpoint,
     };
     const storeEnvironment = eventStoreEnvironment({
       eventsTable,

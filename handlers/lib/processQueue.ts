@@ -38,7 +38,6 @@ export class PermanentMessageFailure extends Error {
 }
 
 export function createQueueProcessor(deps: ProcessorDependencies) {
-  const processor = new BatchProcessor(EventType.SQS);
   // The same idempotent write as direct mode; the record was enriched by the ingest function.
   const writer = createEventWriter({ repository: deps.repository, config: { statusIndexShards: deps.statusIndexShards } });
 
@@ -85,6 +84,9 @@ export function createQueueProcessor(deps: ProcessorDependencies) {
 
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     const tally = newProcessorTally();
+    // One processor per invocation: it holds the batch's successes and failures, so a shared one
+    // mixes up invocations that overlap (the local stack's pollers run them in one process).
+    const processor = new BatchProcessor(EventType.SQS);
     try {
       // A batch that fails whole is reported message by message too, not thrown: the function's
       // Errors metric then means a crash, not storage trouble the retries will ride out.

@@ -201,13 +201,16 @@ export class QueueStore {
     return received;
   }
 
-  /** Deletes the message this (latest) receipt handle belongs to; a message already gone is fine, as in SQS. */
+  /**
+   * Deletes the message when this is its latest receipt handle. As in SQS, a handle from an
+   * earlier receive of a message received again since is accepted but deletes nothing (the later
+   * receiver owns it now), and a message already gone is fine.
+   */
   delete(name: string, receiptHandle: string): void {
     const queue = this.queue(name);
     const id = messageIdOf(receiptHandle, name);
     const message = queue.messages.get(id);
-    if (!message) return;
-    if (message.receiptHandle !== receiptHandle) throw receiptHandleInvalid(receiptHandle);
+    if (!message || message.receiptHandle !== receiptHandle) return;
     this.remove(queue, id);
   }
 

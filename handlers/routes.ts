@@ -8,7 +8,7 @@ export const SCOPES = ["ingest", "read"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** DynamoDB actions a function may be granted on the events table (and its index, for Query). */
-export type EventsTableAction = "dynamodb:PutItem" | "dynamodb:GetItem" | "dynamodb:Query" | "dynamodb:UpdateItem";
+export type EventsTableAction = "dynamodb:PutItem" | "dynamodb:BatchWriteItem" | "dynamodb:GetItem" | "dynamodb:Query" | "dynamodb:UpdateItem";
 
 /**
  * SQS actions a function may be granted on the ingest queue (queued mode). `sqs:SendMessage` also
@@ -50,8 +50,8 @@ export interface HandlerSpec {
 export const HANDLERS = {
   ingest: {
     entry: "handlers/ingest.ts",
-    description: "POST /events and /events/batch: validate, enrich, conditional put (GetItem only to answer an idempotent repeat)",
-    eventsTableActions: ["dynamodb:PutItem", "dynamodb:GetItem"],
+    description: "POST /events and /events/batch: validate, enrich, conditional put or BatchWriteItem (GetItem only to answer an idempotent repeat)",
+    eventsTableActions: ["dynamodb:PutItem", "dynamodb:BatchWriteItem", "dynamodb:GetItem"],
     memoryMb: 256,
     timeoutSeconds: 10,
     queued: {

@@ -9,7 +9,7 @@ import { idempotentEventId, newEventId } from "./ids";
 import { LIMITS } from "./limits";
 import { buildEventRecord, dynamoItemSize, type EventRecord, type EventSource } from "./record";
 import type { EventInput } from "./schema";
-import type { EventRepository } from "./store";
+import { BATCH_WRITE_MAX_ITEMS, type EventRepository } from "./store";
 import { isOutcomeUnknown, isStorageUnavailable } from "./faults";
 
 export interface EventWriterDependencies {
@@ -57,6 +57,12 @@ export interface WriteFault {
 
 export interface WriteManyOptions {
   /**
+   * How long to keep retrying records that BatchWriteItem left unprocessed, in ms from the call.
+   * No new call starts after it; one call already started can still take its full SDK retries.
+   * @default UNPROCESSED_RETRY_BUDGET_MS
+   */
+  retryBudgetMs?: number;
+  /**
    * Conditional put for every record, never an unconditional batch write. For a caller whose
    * records may already be stored and changed since (a redelivered queue message whose event was
    * acknowledged in between): an overwrite would undo that change.
@@ -74,7 +80,12 @@ export interface EventWriter {
    * Throws storage faults (see faults.ts to classify them).
    */
   writeOne(record: EventRecord): Promise<WriteOutcome>;
-  /** Stores many records; one outcome or fault per record, in input order. Never throws a storage fault. */
+  /**
+   * Stores many records; one outcome or fault per record, in input order; never throws a storage
+   * fault. Records with an idempotency key get `writeOne`'s conditional put; the others (fresh
+   * random ids) go through BatchWriteItem, 25 per call, retrying what DynamoDB leaves unprocessed
+   * with backoff for `retryBudgetMs`; what is still unprocessed then is a 503 fault.
+   */
   writeMany(records: readonly EventRecord[], options?: WriteManyOptions): Promise<(WriteOutcome | WriteFault)[]>;
 }
 
@@ -87,6 +98,27 @@ export function idempotencyNamespace(origin: EventSource): string {
   if ("api_key_id" in origin) return origin.api_key_id;
   if ("webhook" in origin) return `webhook:${origin.webhook}`;
   return `pipeline:${origin.pipeline}`;
+}
+
+/**
+ * The time writeMany keeps retrying unprocessed items. With the ingest function's 10 s timeout:
+ * 2.5 s of retries, then at most one more call, which the client settings bound to about 6.2 s
+ * (store.ts), so the client gets a 503 rather than a Lambda timeout (a test checks the sum
+ * against HANDLERS.ingest).
+ */
+export const UNPROCESSED_RETRY_BUDGET_MS = 2_500;
+
+/** Backoff before retrying unprocessed items: full jitter over 50 ms × 2^n, at most 1 s. */
+function backoffMs(retry: number): number {
+  return Math.random() * Math.min(1_000, 50 * 2 ** retry);
+}
+
+/** DynamoDB left these records unprocessed (throttled) until the retry budget ran out. */
+export class UnprocessedItemsError extends Error {
+  override readonly name = "UnprocessedItems";
+  constructor(count: number) {
+    super(`DynamoDB left ${count} item(s) unprocessed until the retry budget ran out`);
+  }
 }
 
 export function createEventWriter(deps: EventWriterDependencies): EventWriter {
@@ -122,7 +154,14 @@ export function createEventWriter(deps: EventWriterDependencies): EventWriter {
   async function writeOne(record: EventRecord): Promise<WriteOutcome> {
     const outcome = await deps.repository.putNew(record);
     if (outcome.created) return { status: 201, record };
-    if (outcome.existing.request_sha256 !== record.request_sha256) {
+    const { existing } = outcome;
+    if (record.idempotency_key === undefined) {
+      // A fresh id is taken only by this very record, written before (a redelivery, see
+      // conditionalForAll). Anything else is an id collision, never answered as a duplicate.
+      if (existing.request_id === record.request_id && existing.created_at === record.created_at) return { status: 200, record: existing, duplicate: true };
+      throw new Error("a fresh event id is already taken by a different event");
+    }
+    if (existing.request_sha256 !== record.request_sha256) {
       return {
         status: 422,
         problem: {
@@ -134,11 +173,53 @@ export function createEventWriter(deps: EventWriterDependencies): EventWriter {
         },
       };
     }
-    return { status: 200, record: outcome.existing, duplicate: true };
+    return { status: 200, record: existing, duplicate: true };
   }
 
-  async function writeMany(records: readonly EventRecord[]): Promise<(WriteOutcome | WriteFault)[]> {
-    return Promise.all(records.map((record) => writeOne(record).catch(writeFault)));
+  async function writeMany(records: readonly EventRecord[], options: WriteManyOptions = {}): Promise<(WriteOutcome | WriteFault)[]> {
+    const deadline = performance.now() + (options.retryBudgetMs ?? UNPROCESSED_RETRY_BUDGET_MS);
+    const results: (WriteOutcome | WriteFault)[] = new Array(records.length);
+    const batchable = (record: EventRecord) => record.idempotency_key === undefined && !options.conditionalForAll;
+    const fresh = records.flatMap((record, index) => (batchable(record) ? [index] : []));
+    const conditional = records.flatMap((record, index) => (batchable(record) ? [] : [index]));
+    const chunks: number[][] = [];
+    for (let i = 0; i < fresh.length; i += BATCH_WRITE_MAX_ITEMS) chunks.push(fresh.slice(i, i + BATCH_WRITE_MAX_ITEMS));
+    await Promise.all([
+      ...conditional.map(async (index) => {
+        results[index] = await writeOne(records[index]!).catch(writeFault);
+      }),
+      ...chunks.map((chunk) => writeChunk(records, chunk, results, deadline)),
+    ]);
+    return results;
+  }
+
+  /**
+   * Writes `records[i]` for each i in `chunk` (≤ 25) with BatchWriteItem until every one is stored,
+   * a call fails, or the retry budget is spent; sets `results[i]`.
+   */
+  async function writeChunk(records: readonly EventRecord[], chunk: number[], results: (WriteOutcome | WriteFault)[], deadline: number): Promise<void> {
+    /** Indexes an earlier, unconfirmed attempt may have written although they came back unprocessed. */
+    const mayBeStored = new Set<number>();
+    let pending = chunk;
+    for (let retry = 0; ; retry++) {
+      try {
+        const { unprocessed, retried } = await deps.repository.putBatch(pending.map((i) => records[i]!));
+        const left = new Set(unprocessed.map((record) => record.event_id));
+        for (const i of pending) if (!left.has(records[i]!.event_id)) results[i] = { status: 201, record: records[i]! };
+        pending = pending.filter((i) => left.has(records[i]!.event_id));
+        if (retried) for (const i of pending) mayBeStored.add(i);
+      } catch (error) {
+        const fault = writeFault(error);
+        for (const i of pending) results[i] = { ...fault, outcomeUnknown: fault.outcomeUnknown || mayBeStored.has(i) };
+        return;
+      }
+      if (pending.length === 0) return;
+      const delay = backoffMs(retry);
+      if (performance.now() + delay > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+    const error = new UnprocessedItemsError(pending.length);
+    for (const i of pending) results[i] = { status: 503, error, outcomeUnknown: mayBeStored.has(i) };
   }
 
   return { prepare, writeOne, writeMany };

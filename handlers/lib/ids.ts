@@ -1,24 +1,41 @@
 /** Identifiers: event ids and the Crockford base32 they are written in. */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomFillSync } from "node:crypto";
 
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /** Big-endian base32 of `bytes`, left-padded with zero bits so sort order is byte order. */
 export function crockfordBase32(bytes: Uint8Array): string {
-  const totalBits = bytes.length * 8;
-  const chars = Math.ceil(totalBits / 5);
+  const chars = Math.ceil((bytes.length * 8) / 5);
+  // The padding bits start out in the accumulator as zeros; 5-bit groups are shifted out as they fill.
+  let bits = chars * 5 - bytes.length * 8;
+  let accumulator = 0;
   let out = "";
-  for (let c = 0; c < chars; c++) {
-    // Bit index (from the most significant end of a zero-padded number) where this char starts.
-    const start = c * 5 - (chars * 5 - totalBits);
-    let value = 0;
-    for (let b = start; b < start + 5; b++) {
-      const bit = b < 0 ? 0 : (bytes[b >> 3]! >> (7 - (b & 7))) & 1;
-      value = (value << 1) | bit;
+  for (const byte of bytes) {
+    accumulator = (accumulator << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      out += CROCKFORD[(accumulator >>> bits) & 31];
     }
-    out += CROCKFORD[value];
+    accumulator &= (1 << bits) - 1;
   }
   return out;
+}
+
+/**
+ * CSPRNG bytes drawn from a 4 KB pool refilled with randomFillSync: the same generator as
+ * randomBytes(n), without a call into it (and a new Buffer) per id.
+ */
+const POOL_BYTES = 4096;
+const pool = Buffer.allocUnsafe(POOL_BYTES);
+let poolOffset = POOL_BYTES;
+function pooledRandomBytes(n: number): Uint8Array {
+  if (poolOffset + n > POOL_BYTES) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  poolOffset += n;
+  return pool.subarray(poolOffset - n, poolOffset);
 }
 
 export const EVENT_ID_PREFIX = "evt_";
@@ -29,7 +46,7 @@ export const EVENT_ID_PATTERN = /^evt_[0-9A-HJKMNP-TV-Z]{26}$/;
  * so ids sort by creation time and 80 random bits keep collisions out of reach (≈1e12 ids per
  * millisecond before a 50% chance of one).
  */
-export function newEventId(nowMs: number, random: (n: number) => Uint8Array = randomBytes): string {
+export function newEventId(nowMs: number, random: (n: number) => Uint8Array = pooledRandomBytes): string {
   const bytes = new Uint8Array(16);
   let t = nowMs;
   for (let i = 5; i >= 0; i--) {

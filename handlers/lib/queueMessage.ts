@@ -47,7 +47,7 @@ const EnrichmentSchema = z.object({
   schema_version: z.literal(SCHEMA_VERSION),
   [STATUS_INDEX.partitionKey.name]: z.string().check(z.regex(/^pending#\d+$/, "must be pending#<shard>")),
   idempotency_key: z.optional(IdempotencyKeySchema),
-  request_sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/, "must be a SHA-256 hex digest")),
+  request_sha256: z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/, "must be a SHA-256 hex digest"))),
 });
 
 const INPUT_FIELDS = ["event_type", "payload", "metadata", "occurred_at"] as const;
@@ -75,7 +75,11 @@ export function decodeQueueMessage(body: string, statusIndexShards: number): Dec
   if (unknown.length > 0) return { ok: false, reason: "invalid_enrichment", detail: `unknown attributes ${unknown.join(", ")}` };
 
   const typed = record as unknown as EventRecord;
-  if (requestFingerprint(input.data) !== typed.request_sha256) {
+  // The fingerprint comes with an idempotency key (it tells a repeat from a reused key) and only then.
+  if ((typed.idempotency_key === undefined) !== (typed.request_sha256 === undefined)) {
+    return { ok: false, reason: "invalid_enrichment", detail: "request_sha256 and idempotency_key go together" };
+  }
+  if (typed.request_sha256 !== undefined && requestFingerprint(input.data) !== typed.request_sha256) {
     return { ok: false, reason: "fingerprint_mismatch", detail: "request_sha256 does not match the event's content" };
   }
   const shardKey = (typed as unknown as Record<string, string>)[STATUS_INDEX.partitionKey.name];

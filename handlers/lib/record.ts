@@ -27,8 +27,11 @@ export interface EventRecord {
   /** Status-index partition: `<status>#<shard>`. */
   status_shard: string;
   idempotency_key?: string;
-  /** SHA-256 of the canonical request, to tell a retry from a reused Idempotency-Key. */
-  request_sha256: string;
+  /**
+   * SHA-256 of the canonical request, to tell a retry from a reused idempotency key; only with a
+   * key (a fresh random id is never compared with another request).
+   */
+  request_sha256?: string;
 }
 
 /**
@@ -76,8 +79,7 @@ export function buildEventRecord(input: EventInput, ctx: EnrichmentContext): Eve
     ...(ctx.retentionDays === undefined ? {} : { ttl: Math.floor(ctx.nowMs / 1000) + ctx.retentionDays * 86_400 }),
     schema_version: SCHEMA_VERSION,
     [STATUS_INDEX.partitionKey.name]: statusShardKey("pending", shardOf(ctx.eventId, ctx.statusIndexShards)),
-    ...(ctx.idempotencyKey === undefined ? {} : { idempotency_key: ctx.idempotencyKey }),
-    request_sha256: requestFingerprint(input),
+    ...(ctx.idempotencyKey === undefined ? {} : { idempotency_key: ctx.idempotencyKey, request_sha256: requestFingerprint(input) }),
   } as EventRecord;
   return record;
 }

@@ -1,6 +1,6 @@
 /** DynamoDB access for the handlers: clients, the conditional put, and fault classification. */
 import { DynamoDBClient, type DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { EventRecord } from "./record";
 import { EVENTS_TABLE } from "./tables";
 import { errorName } from "./faults";
@@ -30,6 +30,17 @@ export function createDocumentClient(config: DynamoDBClientConfig = {}): DynamoD
 }
 
 export type PutOutcome = { created: true } | { created: false; existing: EventRecord };
+
+/** BatchWriteItem's limit of put requests per call. */
+export const BATCH_WRITE_MAX_ITEMS = 25;
+
+/** What one BatchWriteItem call came to. */
+export interface BatchPutOutcome {
+  /** The records DynamoDB did not write this time (throttled); the rest are stored. */
+  unprocessed: EventRecord[];
+  /** The SDK sent the call more than once, so an earlier attempt may have written any of them. */
+  retried: boolean;
+}
 
 export class EventRepository {
   constructor(
@@ -73,6 +84,22 @@ export class EventRepository {
       new GetCommand({ TableName: this.tableName, Key: { [EVENTS_TABLE.partitionKey.name]: eventId }, ConsistentRead: true }),
     );
     return Item as EventRecord | undefined;
+  }
+
+  /**
+   * Stores up to 25 records in one unconditional BatchWriteItem call. Only for records with fresh
+   * random ids (no idempotency key): no other write can name such an id, so a put can only ever
+   * meet an earlier attempt of itself, and rewriting identical bytes is harmless. A record that may
+   * already be stored and changed since (acknowledged) must go through `putNew` instead.
+   */
+  async putBatch(records: readonly EventRecord[]): Promise<BatchPutOutcome> {
+    if (records.length > BATCH_WRITE_MAX_ITEMS) throw new Error(`putBatch takes at most ${BATCH_WRITE_MAX_ITEMS} records, got ${records.length}`);
+    const output = await this.doc.send(
+      new BatchWriteCommand({ RequestItems: { [this.tableName]: records.map((record) => ({ PutRequest: { Item: record } })) } }),
+    );
+    const key = EVENTS_TABLE.partitionKey.name;
+    const left = new Set((output.UnprocessedItems?.[this.tableName] ?? []).map((request) => request.PutRequest?.Item?.[key] as string));
+    return { unprocessed: records.filter((record) => left.has(record.event_id)), retried: (output.$metadata.attempts ?? 1) > 1 };
   }
 }
 

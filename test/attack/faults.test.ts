@@ -238,6 +238,130 @@ describe("storage faults (handlers → fault-injecting proxy → dynalite)", fun
     });
   });
 
+  describe("POST /events/batch without idempotency keys (BatchWriteItem, 25 per call)", () => {
+    const fresh = (n: number) => ({ event_type: "batch.fresh", payload: { n } });
+    const batchOf = (events: unknown[]) => httpEvent({ routeKey: "POST /events/batch", body: JSON.stringify({ events }) });
+
+    /** Every stored item is one of `events`, stored once, with the id its 201 named; the rest are absent. */
+    async function expectStoredExactlyAsAnswered(f: Awaited<ReturnType<typeof faulty>>, events: { payload: { n: number } }[], result: BatchBody) {
+      const stored = await f.items();
+      const byN = new Map(stored.map((s) => [(s.payload as { n: number }).n, s]));
+      expect(stored, "no event stored twice").to.have.length(byN.size);
+      result.results.forEach((r, i) => {
+        const item = byN.get(events[i]!.payload.n);
+        if (r.status === 201) expect(item?.event_id, `item ${i}`).to.equal(r.event_id);
+        else expect(item, `item ${i} (status ${r.status}) must not be stored`).to.equal(undefined);
+      });
+    }
+
+    it("writes 60 keyless items with three BatchWriteItem calls and no PutItem, and answers 201 for each in order", async () => {
+      const f = await faulty(() => "forward");
+      const events = Array.from({ length: 60 }, (_, n) => fresh(n));
+      const response = await f.ingest(batchOf(events));
+      expect(response.statusCode, response.body).to.equal(200);
+      const result = jsonBody<BatchBody>(response);
+      expect(result.results.map((r) => r.status)).to.deep.equal(events.map(() => 201));
+      expect(f.proxy.count("BatchWriteItem")).to.equal(3);
+      expect(f.proxy.count("PutItem")).to.equal(0);
+      await expectStoredExactlyAsAnswered(f, events, result);
+    });
+
+    it("keeps the conditional put for keyed items in a mixed batch, with every result in its place", async () => {
+      const f = await faulty(() => "forward");
+      const keyed = (n: number) => ({ ...fresh(n), idempotency_key: `mixed-${n}` });
+      const events = [fresh(0), keyed(1), { event_type: "bad type!", payload: {} }, fresh(3), keyed(4), keyed(1)];
+      const response = await f.ingest(batchOf(events));
+      const result = jsonBody<BatchBody>(response);
+      expect(result.results.map((r) => r.index)).to.deep.equal([0, 1, 2, 3, 4, 5]);
+      expect([0, 2, 3, 4].map((i) => result.results[i]!.status)).to.deep.equal([201, 400, 201, 201]);
+      // The same key twice in one batch: one conditional put wins (201), the other is its duplicate (200).
+      expect([result.results[1]!.status, result.results[5]!.status].sort()).to.deep.equal([200, 201]);
+      expect(f.proxy.count("PutItem")).to.equal(3);
+      expect(f.proxy.count("BatchWriteItem")).to.equal(1);
+      expect(await f.items()).to.have.length(4);
+    });
+
+    it("retries the items DynamoDB leaves unprocessed until they are written: all 201, each stored once", async () => {
+      let calls = 0;
+      const f = await faulty((r) => (r.operation === "BatchWriteItem" && calls++ < 2 ? "unprocess-half" : "forward"));
+      const events = Array.from({ length: 30 }, (_, n) => fresh(n));
+      const response = await f.ingest(batchOf(events));
+      expect(response.statusCode, response.body).to.equal(200);
+      const result = jsonBody<BatchBody>(response);
+      expect(result.results.map((r) => r.status)).to.deep.equal(events.map(() => 201));
+      expect(f.proxy.count("BatchWriteItem", "unprocess-half")).to.equal(2);
+      expect(f.proxy.count("BatchWriteItem")).to.be.greaterThan(2); // the retries of the unprocessed halves
+      await expectStoredExactlyAsAnswered(f, events, result);
+      expect(await f.items()).to.have.length(30);
+    });
+
+    it("answers 503 'Not stored' + Retry-After for items still unprocessed when the retry budget is spent, inside the function timeout, and stores only the 201s", async () => {
+      const f = await faulty((r) => (r.operation === "BatchWriteItem" ? "unprocess-half" : "forward"));
+      const events = Array.from({ length: 8 }, (_, n) => fresh(n));
+      const { result: response, elapsedMs } = await withinFunctionTimeout(f.ingest(batchOf(events)));
+      expect(response.statusCode, response.body).to.equal(207);
+      expect(response.headers["retry-after"]).to.equal(String(RETRY_AFTER_SECONDS));
+      const result = jsonBody<BatchBody>(response);
+      // Each call writes the first half of what is left: 4, 2, 1, then the last item never gets through.
+      expect(result.results.map((r) => r.status)).to.deep.equal([201, 201, 201, 201, 201, 201, 201, 503]);
+      expect(result.results[7]!.error).to.include({ code: "storage_unavailable" });
+      expect(result.results[7]!.error!.detail).to.match(/^Not stored\. Retry this item after/);
+      expect(elapsedMs).to.be.below(FUNCTION_TIMEOUT_MS);
+      expect(suite.logs.withMessage("request")[0]).to.include({ status: 207, error: "UnprocessedItems" });
+      await expectStoredExactlyAsAnswered(f, events, result);
+    });
+
+    it("answers 503 'Not stored' for every keyless item when each attempt of the whole call is throttled, while keyed items are stored", async () => {
+      const f = await faulty((r) => (r.operation === "BatchWriteItem" ? "throttle" : "forward"));
+      const events = [fresh(0), { ...fresh(1), idempotency_key: "throttle-1" }, fresh(2)];
+      const { result: response } = await withinFunctionTimeout(f.ingest(batchOf(events)));
+      const result = jsonBody<BatchBody>(response);
+      expect(result.results.map((r) => r.status)).to.deep.equal([503, 201, 503]);
+      for (const i of [0, 2]) expect(result.results[i]!.error!.detail).to.match(/^Not stored\./);
+      expect(f.proxy.count("BatchWriteItem")).to.equal(DYNAMODB_CLIENT_DEFAULTS.maxAttempts);
+      await expectStoredExactlyAsAnswered(f, events, result);
+      expect(await f.items()).to.have.length(1);
+    });
+
+    it("answers 201 once and stores each item once when the first call's answer is lost and the SDK's retry rewrites the same bytes", async () => {
+      let lost = false;
+      const f = await faulty((r) => (r.operation === "BatchWriteItem" && !lost ? ((lost = true), "lose-response") : "forward"));
+      const events = Array.from({ length: 5 }, (_, n) => fresh(n));
+      const response = await f.ingest(batchOf(events));
+      expect(response.statusCode, response.body).to.equal(200);
+      const result = jsonBody<BatchBody>(response);
+      expect(result.results.map((r) => r.status)).to.deep.equal([201, 201, 201, 201, 201]);
+      expect(f.proxy.count("BatchWriteItem")).to.equal(2);
+      await expectStoredExactlyAsAnswered(f, events, result);
+      expect(await f.items()).to.have.length(5);
+    });
+
+    it("says 'may or may not be stored' when no attempt is answered, and then an item is stored at most once", async () => {
+      const f = await faulty((r) => (r.operation === "BatchWriteItem" ? "lose-response" : "forward"));
+      const events = Array.from({ length: 3 }, (_, n) => fresh(n));
+      const { result: response, elapsedMs } = await withinFunctionTimeout(f.ingest(batchOf(events)));
+      const result = jsonBody<BatchBody>(response);
+      expect(result.results.map((r) => r.status)).to.deep.equal([503, 503, 503]);
+      for (const r of result.results) expect(r.error!.detail).to.match(/may or may not be stored/);
+      expect(elapsedMs).to.be.below(FUNCTION_TIMEOUT_MS);
+      // dynalite applied every attempt; the same ids and bytes each time, so one item per event.
+      const stored = await f.items();
+      expect(stored).to.have.length(3);
+      expect(new Set(stored.map((s) => (s.payload as { n: number }).n))).to.deep.equal(new Set([0, 1, 2]));
+    });
+
+    it("says 'may or may not be stored' for an item left unprocessed after an unconfirmed attempt, because that attempt may have written it", async () => {
+      let calls = 0;
+      const f = await faulty((r) => (r.operation !== "BatchWriteItem" ? "forward" : calls++ === 0 ? "lose-response" : "unprocess-all"));
+      const events = [fresh(0), fresh(1)];
+      const { result: response } = await withinFunctionTimeout(f.ingest(batchOf(events)));
+      const result = jsonBody<BatchBody>(response);
+      expect(result.results.map((r) => r.status)).to.deep.equal([503, 503]);
+      for (const r of result.results) expect(r.error!.detail).to.match(/may or may not be stored/);
+      expect(await f.items(), "the lost first attempt did write both").to.have.length(2);
+    });
+  });
+
   describe("GET /events/{event_id} and POST /events/{event_id}/ack", () => {
     it("answer 503 + Retry-After when storage fails every attempt, and the ack changes nothing", async () => {
       const f = await faulty((r) => (r.operation === "GetItem" || r.operation === "UpdateItem" ? "server-error" : "forward"));

@@ -3,11 +3,13 @@
  * item-size guard, idempotent ids namespaced by origin, and the writes against dynalite.
  */
 import { expect } from "chai";
-import { createEventWriter, idempotencyNamespace, isWriteFault, type WriteOutcome } from "../../handlers/lib/eventWriter";
+import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { createEventWriter, idempotencyNamespace, isWriteFault, UNPROCESSED_RETRY_BUDGET_MS, type WriteOutcome } from "../../handlers/lib/eventWriter";
 import { EVENT_ID_PATTERN } from "../../handlers/lib/ids";
 import { LIMITS } from "../../handlers/lib/limits";
 import type { EventInput } from "../../handlers/lib/schema";
-import { EventRepository } from "../../handlers/lib/store";
+import { DYNAMODB_CLIENT_DEFAULTS, EventRepository } from "../../handlers/lib/store";
+import { HANDLERS } from "../../handlers/routes";
 import { EVENTS_TABLE } from "../../handlers/lib/tables";
 import { useDynalite } from "../support/dynalite";
 
@@ -20,7 +22,7 @@ describe("eventWriter (the write path shared by every source)", () => {
   async function writer() {
     const table = await suite.freshTable(EVENTS_TABLE, "writer");
     const repository = new EventRepository(suite.dynamo.doc, table);
-    return { writer: createEventWriter({ repository, config: { statusIndexShards: 4 }, now: () => NOW }), items: () => suite.dynamo.scanAll(table) };
+    return { table, writer: createEventWriter({ repository, config: { statusIndexShards: 4 }, now: () => NOW }), items: () => suite.dynamo.scanAll(table) };
   }
 
   describe("prepare", () => {
@@ -88,6 +90,31 @@ describe("eventWriter (the write path shared by every source)", () => {
     });
   });
 
+  describe("request fingerprint", () => {
+    it("is stored only with an idempotency key, where a retry must be told from a reused key", async () => {
+      const { writer: w } = await writer();
+      const keyed = w.prepare(input, { origin: { api_key_id: "0123456789abcdef" }, idempotencyKey: "k", requestId: "r" });
+      const fresh = w.prepare(input, { origin: { api_key_id: "0123456789abcdef" }, requestId: "r" });
+      expect(keyed.ok && keyed.record.request_sha256).to.match(/^[0-9a-f]{64}$/);
+      expect(fresh.ok && fresh.record).not.to.have.property("request_sha256");
+    });
+
+    it("never answers a fresh id taken by a different event as a duplicate: the write fails instead", async () => {
+      const { writer: w, items } = await writer();
+      const first = w.prepare(input, { origin: { api_key_id: "0123456789abcdef" }, requestId: "r1" });
+      const other = w.prepare({ ...input, payload: { other: true } }, { origin: { webhook: "github" }, requestId: "r2" });
+      if (!first.ok || !other.ok) throw new Error("expected records");
+      expect((await w.writeOne(first.record)).status).to.equal(201);
+      const collision = { ...other.record, event_id: first.record.event_id };
+      let thrown: unknown;
+      await w.writeOne(collision).catch((error: unknown) => (thrown = error));
+      expect(String(thrown)).to.match(/already taken/);
+      const [outcome] = await w.writeMany([collision], { conditionalForAll: true });
+      expect(outcome).to.include({ status: 500 });
+      expect((await items())[0]).to.include({ request_id: "r1" });
+    });
+  });
+
   describe("writeMany", () => {
     it("answers one outcome per record in input order, keyed and fresh mixed, and stores each record once", async () => {
       const { writer: w, items } = await writer();
@@ -104,6 +131,33 @@ describe("eventWriter (the write path shared by every source)", () => {
       expect(outcomes[1]!.status).to.equal(201);
       expect(outcomes[3]!.status).to.equal(201);
       expect(await items()).to.have.length(3);
+    });
+
+    it("with conditionalForAll, answers a redelivered record that was acknowledged meanwhile as a duplicate and leaves it delivered (a batch write would reset it)", async () => {
+      const { table, writer: w, items } = await writer();
+      const prepared = w.prepare(input, { origin: { api_key_id: "0123456789abcdef" }, requestId: "r" });
+      if (!prepared.ok) throw new Error("expected a record");
+      expect((await w.writeMany([prepared.record]))[0]!.status).to.equal(201);
+      const ack = () =>
+        suite.dynamo.doc.send(new UpdateCommand({ TableName: table, Key: { event_id: prepared.record.event_id }, UpdateExpression: "SET #s = :d", ExpressionAttributeNames: { "#s": "status" }, ExpressionAttributeValues: { ":d": "delivered" } }));
+      await ack();
+
+      const redelivered = await w.writeMany([prepared.record], { conditionalForAll: true });
+      expect(redelivered[0]).to.include({ status: 200, duplicate: true });
+      expect((await items())[0]).to.include({ status: "delivered" });
+
+      // The default (BatchWriteItem for a record without a key) overwrites: why the option exists.
+      await w.writeMany([prepared.record]);
+      expect((await items())[0]).to.include({ status: "pending" });
+    });
+
+    it("stops retrying unprocessed items early enough that one more worst-case DynamoDB call still ends inside the ingest function's timeout", () => {
+      const { maxAttempts, requestHandler } = DYNAMODB_CLIENT_DEFAULTS as { maxAttempts: number; requestHandler: { connectionTimeout: number; requestTimeout: number } };
+      // The SDK backs off up to 50 ms × 2^n after a timeout, 1 s × 2^n after a throttle (which answers
+      // at once). The longest mix is every attempt timing out, or one throttle's 2 s in between.
+      const attemptMs = requestHandler.connectionTimeout + requestHandler.requestTimeout;
+      const worstCall = Math.max(maxAttempts * attemptMs + 50 + 100, (maxAttempts - 1) * attemptMs + 50 + 2_000);
+      expect(UNPROCESSED_RETRY_BUDGET_MS + worstCall).to.be.below(HANDLERS.ingest.timeoutSeconds * 1000 - 500);
     });
   });
 });

@@ -312,7 +312,7 @@ describe("stack under Pulumi mocks", function () {
         }
       }
       // The contract of the issues: ingest writes (and reads back a repeat), read only reads, ack only updates.
-      expect(HANDLERS.ingest.eventsTableActions).to.have.members(["dynamodb:PutItem", "dynamodb:GetItem"]);
+      expect(HANDLERS.ingest.eventsTableActions).to.have.members(["dynamodb:PutItem", "dynamodb:BatchWriteItem", "dynamodb:GetItem"]);
       expect(HANDLERS.read.eventsTableActions).to.have.members(["dynamodb:GetItem", "dynamodb:Query"]);
       expect(HANDLERS.ack.eventsTableActions).to.have.members(["dynamodb:UpdateItem"]);
     });

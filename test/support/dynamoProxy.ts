@@ -13,9 +13,27 @@ import type { AddressInfo, Socket } from "node:net";
  * - `throttle`: answer 400 ProvisionedThroughputExceededException (nothing reaches dynalite);
  * - `server-error`: answer 500 InternalServerError (nothing reaches dynalite);
  * - `hang`: never answer, never forward;
- * - `lose-response`: forward (dynalite applies it) but never answer the client.
+ * - `lose-response`: forward (dynalite applies it) but never answer the client;
+ * - `unprocess-half` (BatchWriteItem): forward only the first half of each table's requests and
+ *   answer the rest as `UnprocessedItems`, as DynamoDB does when part of a batch is throttled;
+ * - `unprocess-all` (BatchWriteItem): forward nothing, answer every request as unprocessed.
  */
-export type ProxyAction = "forward" | "throttle" | "server-error" | "hang" | "lose-response";
+export type ProxyAction = "forward" | "throttle" | "server-error" | "hang" | "lose-response" | "unprocess-half" | "unprocess-all";
+
+type RequestItems = Record<string, unknown[]>;
+
+/** Splits a BatchWriteItem body: what to forward, and what to answer as unprocessed. */
+function splitBatch(body: Buffer, action: "unprocess-half" | "unprocess-all"): { forward: RequestItems; unprocessed: RequestItems } {
+  const { RequestItems: items } = JSON.parse(body.toString("utf8")) as { RequestItems: RequestItems };
+  const forward: RequestItems = {};
+  const unprocessed: RequestItems = {};
+  for (const [table, requests] of Object.entries(items)) {
+    const kept = action === "unprocess-all" ? 0 : Math.floor(requests.length / 2);
+    if (kept > 0) forward[table] = requests.slice(0, kept);
+    if (kept < requests.length) unprocessed[table] = requests.slice(kept);
+  }
+  return { forward, unprocessed };
+}
 
 export interface ProxiedRequest {
   /** The DynamoDB operation, from `X-Amz-Target` (`PutItem`, `GetItem`, …). */
@@ -69,6 +87,28 @@ export async function startDynamoProxy(target: string, decide: (request: Proxied
         }
         case "hang":
           return; // the socket stays open until the client gives up or the proxy closes
+        case "unprocess-half":
+        case "unprocess-all": {
+          const { forward, unprocessed } = splitBatch(body, action);
+          const answer = (upstreamBody: Record<string, unknown>) => {
+            res.writeHead(200, { "content-type": "application/x-amz-json-1.0", "x-amzn-requestid": `proxy-${request.index}` });
+            res.end(JSON.stringify({ ...upstreamBody, UnprocessedItems: unprocessed }));
+          };
+          if (Object.keys(forward).length === 0) return answer({});
+          const forwarded = Buffer.from(JSON.stringify({ RequestItems: forward }));
+          const headers = { ...req.headers, "content-length": String(forwarded.length) };
+          const upstream = http.request({ host: targetUrl.hostname, port: targetUrl.port, method: req.method, path: req.url, headers, agent }, (response) => {
+            const parts: Buffer[] = [];
+            response.on("data", (chunk: Buffer) => parts.push(chunk));
+            response.on("end", () => {
+              if (response.statusCode !== 200) return res.writeHead(response.statusCode ?? 502, response.headers).end(Buffer.concat(parts));
+              answer(JSON.parse(Buffer.concat(parts).toString("utf8")) as Record<string, unknown>);
+            });
+          });
+          upstream.on("error", () => res.destroy());
+          upstream.end(forwarded);
+          return;
+        }
         case "forward":
         case "lose-response": {
           const upstream = http.request(

@@ -65,18 +65,24 @@ const OPERATIONS: Record<string, Json> = {
     requestBody: { required: true, content: jsonContent("EventInput", EXAMPLES.event) },
     responses: {
       "201": { description: "Stored.", headers: { Location: { schema: { type: "string" } } }, content: jsonContent("Accepted") },
+      "202": {
+        description: "Queued mode (stack config ingestMode queued): durably in the ingest queue, `status: \"queued\"`; `GET` the Location answers 404 until the processor stored it.",
+        headers: { Location: { schema: { type: "string" } } },
+        content: jsonContent("Accepted"),
+      },
       "200": { description: "An idempotent repeat: the stored event, `duplicate: true`, nothing written.", content: jsonContent("Accepted") },
       "400": problemResponse("Invalid JSON, UTF-8, Idempotency-Key or schema; `errors[].pointer` says where."),
       "413": problemResponse(`Body over maxEventBytes (default 65536) in UTF-8 bytes, or the stored item over 400 KB.`),
       "415": problemResponse("Not application/json, or a Content-Encoding other than gzip."),
       "422": problemResponse("Idempotency-Key reused with a different body."),
-      "503": { ...problemResponse("Storage throttled or unavailable; nothing stored."), headers: retryAfter },
+      "503": { ...problemResponse("Storage throttled or unavailable (`storage_unavailable`), or in queued mode the queue refused the event (`queue_unavailable`); `detail` says whether it may have been stored or queued."), headers: retryAfter },
     },
   },
   "POST /events/batch": {
     requestBody: { required: true, content: jsonContent("BatchRequest", EXAMPLES.batch) },
     responses: {
       "200": { description: "Every item stored or a duplicate.", content: jsonContent("BatchResponse") },
+      "202": { description: "Queued mode: every item queued (202) or a duplicate of a stored event (200).", content: jsonContent("BatchResponse") },
       "207": { description: "Mixed results: one result per item, in order.", content: jsonContent("BatchResponse") },
       "400": problemResponse("The body is not valid JSON or not a batch envelope."),
       "413": problemResponse(`Body over ${LIMITS.batchMaxBytes} bytes.`),
@@ -112,7 +118,7 @@ const SCHEMAS: Record<string, Json> = {
     required: ["event_id", "status", "created_at", "delivered_at", "request_id"],
     properties: {
       event_id: { type: "string" },
-      status: { type: "string", enum: ["pending", "delivered", "failed", "replayed"] },
+      status: { type: "string", enum: ["pending", "delivered", "failed", "replayed", "queued"] },
       created_at: { type: "string", format: "date-time" },
       delivered_at: { type: ["string", "null"], format: "date-time" },
       request_id: { type: "string" },
@@ -124,6 +130,7 @@ const SCHEMAS: Record<string, Json> = {
     properties: {
       request_id: { type: "string" },
       stored: { type: "integer" },
+      queued: { type: "integer", description: "Queued mode only: items in the ingest queue." },
       duplicates: { type: "integer" },
       rejected: { type: "integer" },
       results: {
@@ -133,7 +140,7 @@ const SCHEMAS: Record<string, Json> = {
           required: ["index", "status"],
           properties: {
             index: { type: "integer" },
-            status: { type: "integer", enum: [200, 201, 400, 413, 422, 500, 503] },
+            status: { type: "integer", enum: [200, 201, 202, 400, 413, 422, 500, 503] },
             event_id: { type: "string" },
             duplicate: { const: true },
             error: { type: "object", properties: { code: { type: "string" }, title: { type: "string" }, detail: { type: "string" }, errors: { type: "array" } } },

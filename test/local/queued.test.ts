@@ -4,12 +4,13 @@
  */
 import { expect } from "chai";
 import * as fs from "node:fs";
-import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand, PurgeQueueCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { runRedriveCli } from "../../cli/redrive";
 import { decodeQueueMessage, encodeQueueMessage } from "../../handlers/lib/queueMessage";
 import type { EventRecord } from "../../handlers/lib/record";
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalStack } from "../../local/stack";
 import { runStorageOutage } from "../../soak/storageOutage";
+import { closedEndpoint } from "../support/faults";
 import { call, captureHandlerLogs, localDocumentClient, startTestStack, tempDataDir, type HandlerLogs } from "../support/localStack";
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 
@@ -117,7 +118,6 @@ describe("queued mode over HTTP (local stack)", function () {
     await call(stack, "POST", "/events", { key, body: { event_type: "e2e.casualty", payload: { lost: false } } });
     const [casualty] = (await sqs.send(new ReceiveMessageCommand({ QueueUrl: stack.queue!.queueUrl, VisibilityTimeout: 0 }))).Messages!;
     const record = (decodeQueueMessage(casualty!.Body!, stack.settings.statusIndexShards) as { ok: true; record: EventRecord }).record;
-    const { PurgeQueueCommand } = await import("@aws-sdk/client-sqs");
     await sqs.send(new PurgeQueueCommand({ QueueUrl: stack.queue!.queueUrl }));
     await sqs.send(new SendMessageCommand({ QueueUrl: stack.queue!.deadLetterQueueUrl, MessageBody: encodeQueueMessage(record) }));
     expect(await depth(stack.queue!.deadLetterQueueUrl)).to.equal(2);
@@ -158,5 +158,25 @@ describe("queued mode: storage refuses every write while clients post (short ver
     } finally {
       logs.restore();
     }
+  });
+});
+
+describe("npm run redrive: arguments and failures", () => {
+  it("--help prints the usage and exits 0", async () => {
+    const result = await runRedriveCli(["--help"]);
+    expect(result.exitCode).to.equal(0);
+    expect(result.stdout).to.match(/^usage: npm run redrive -- /);
+  });
+
+  it("exits 2 with the usage for --stack without a region, and for --local with --stack", async () => {
+    expect((await runRedriveCli(["--stack", "prod"], {})).stderr).to.match(/--stack needs --region/);
+    expect((await runRedriveCli(["--stack", "prod"], {})).exitCode).to.equal(2);
+    expect((await runRedriveCli(["--local", "--stack", "prod", "--region", "eu-north-1"])).exitCode).to.equal(2);
+  });
+
+  it("exits 1 with a hint when no local SQS is running", async () => {
+    const result = await runRedriveCli(["--endpoint", await closedEndpoint()]);
+    expect(result.exitCode).to.equal(1);
+    expect(result.stderr).to.match(/^redrive: /);
   });
 });

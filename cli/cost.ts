@@ -1,17 +1,20 @@
 /**
  * `npm run cost -- --events-per-month N [--batch-size B] [--avg-bytes S]`: the monthly bill of
- * ingesting N events, component by component, with the durations, log sizes and item size the
- * last `npm run bench` measured (bench/results.json) and the prices in bench/prices.json.
+ * ingesting N events, component by component, with the CPU per request, log sizes and item size
+ * the last `npm run bench -- --write` measured (bench/results.json) and the prices in
+ * bench/prices.json, and the ingest function's duration cost at each memory size.
  */
 import { parseArgs } from "node:util";
 import { LIMITS } from "../handlers/lib/limits";
 import { readMeasuredInputs } from "../bench/cost/measured";
-import { estimateCost, type CostEstimate, type Workload } from "../bench/cost/model";
+import { estimateCost, MB_PER_VCPU, memorySizes, type CostEstimate, type MeasuredInputs, type Workload } from "../bench/cost/model";
+import { RESULTS_FILE } from "../bench/lib/report";
 import { DEFAULT_PRICES_FILE, loadPrices } from "../bench/cost/prices";
 
 const USAGE = `usage: npm run cost -- --events-per-month N [--batch-size B] [--avg-bytes S]
                      [--retention-days D] [--log-retention-days D] [--api-keys K]
-                     [--authorizer-cache-ttl S] [--prices FILE] [--json]
+                     [--authorizer-cache-ttl S] [--memory-mb M] [--storage-ms-single MS]
+                     [--storage-ms-batch25 MS] [--prices FILE] [--results FILE] [--json]
 
   --events-per-month N     events ingested per month (required)
   --batch-size B           events per request: 1 = POST /events, 2..${LIMITS.batchMaxEvents} = POST /events/batch (default 1)
@@ -20,8 +23,14 @@ const USAGE = `usage: npm run cost -- --events-per-month N [--batch-size B] [--a
   --log-retention-days D   days logs are kept (default 14, the dev stack's logRetentionDays)
   --api-keys K             API keys sending events; each is authorized once per cache TTL (default 1)
   --authorizer-cache-ttl S authorizerCacheTtlSeconds (default 300)
+  --memory-mb M            ingest function memory (default: HANDLERS.ingest.memoryMb as benchmarked);
+                           CPU share = M ÷ ${MB_PER_VCPU} MB, one vCPU at ${MB_PER_VCPU} MB
+  --storage-ms-single MS   assumed DynamoDB wait of one PutItem (default 5)
+  --storage-ms-batch25 MS  assumed DynamoDB wait of one 25-item BatchWriteItem (default 10)
   --prices FILE            prices file (default bench/prices.json)
-  --json                   machine-readable output`;
+  --results FILE           bench results (default bench/results.json, written by npm run bench -- --write)
+  --json                   machine-readable output
+  --help                   this text`;
 
 function positiveInteger(name: string, value: string | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER, min = 1): number {
   if (value === undefined) return fallback;
@@ -32,7 +41,25 @@ function positiveInteger(name: string, value: string | undefined, fallback: numb
 
 class UsageError extends Error {}
 
-function parse(argv: string[]): { workload: Workload; pricesFile: string; json: boolean } {
+class HelpRequested extends Error {}
+
+interface CostArgs {
+  workload: Workload;
+  pricesFile: string;
+  resultsFile: string;
+  json: boolean;
+  memoryMb?: number;
+  storageMs: { single?: number; batch25?: number };
+}
+
+function nonNegative(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || value.trim() === "") throw new UsageError(`--${name} must be a number of milliseconds ≥ 0, got "${value}"`);
+  return n;
+}
+
+function parse(argv: string[]): CostArgs {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -43,12 +70,16 @@ function parse(argv: string[]): { workload: Workload; pricesFile: string; json: 
       "log-retention-days": { type: "string" },
       "api-keys": { type: "string" },
       "authorizer-cache-ttl": { type: "string" },
+      "memory-mb": { type: "string" },
+      "storage-ms-single": { type: "string" },
+      "storage-ms-batch25": { type: "string" },
       prices: { type: "string" },
+      results: { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
-  if (values.help) throw new UsageError("");
+  if (values.help) throw new HelpRequested();
   if (values["events-per-month"] === undefined) throw new UsageError("--events-per-month is required");
   return {
     workload: {
@@ -61,14 +92,17 @@ function parse(argv: string[]): { workload: Workload; pricesFile: string; json: 
       authorizerCacheTtlSeconds: positiveInteger("authorizer-cache-ttl", values["authorizer-cache-ttl"], 300, 3600, 0),
     },
     pricesFile: values.prices ?? DEFAULT_PRICES_FILE,
+    resultsFile: values.results ?? RESULTS_FILE,
     json: values.json === true,
+    ...(values["memory-mb"] === undefined ? {} : { memoryMb: positiveInteger("memory-mb", values["memory-mb"], 0, 10_240, 128) }),
+    storageMs: { single: nonNegative("storage-ms-single", values["storage-ms-single"]), batch25: nonNegative("storage-ms-batch25", values["storage-ms-batch25"]) },
   };
 }
 
 const usd = (n: number) => (n >= 100 ? `$${n.toFixed(0)}` : n >= 0.01 ? `$${n.toFixed(2)}` : `$${n.toFixed(4)}`);
 const quantity = (n: number) => (n >= 1000 ? Math.round(n).toLocaleString("en-US") : String(Math.round(n * 1000) / 1000));
 
-function render(workload: Workload, estimate: CostEstimate, region: string, benchDate: string): string {
+function render(workload: Workload, estimate: CostEstimate, sizes: ReturnType<typeof memorySizes>, inputs: MeasuredInputs, region: string, benchDate: string): string {
   const width = Math.max(...estimate.lines.map((l) => l.component.length));
   const line = (l: CostEstimate["lines"][number]) => `  ${l.component.padEnd(width)}  ${quantity(l.quantity).padStart(15)} ${l.unit.padEnd(11)} ${usd(l.usd).padStart(10)}`;
   const millions = workload.eventsPerMonth / 1e6;
@@ -86,14 +120,25 @@ function render(workload: Workload, estimate: CostEstimate, region: string, benc
     `  with retention          ${usd(estimate.total_usd).padStart(10)}/month   ${usd(estimate.total_usd_per_million_events)} per million events`,
     `  DynamoDB write floor    ${usd(estimate.floor_usd).padStart(10)}/month   ${usd(estimate.floor_usd / millions)} per million events`,
     `  ratio to the floor      ${estimate.floor_ratio.toFixed(3)}×  (ingest path ÷ floor; goal ≤ 1.10× at batch 25)`,
+    "",
+    `ingest memory size (CPU ${(workload.batchSize === 1 ? inputs.ingestCpuMs.single : inputs.ingestCpuMs.batch25).toFixed(3)} ms per request on a vCPU at batch 1/25, stretched by memory ÷ ${MB_PER_VCPU} MB; DynamoDB wait ${inputs.storageWaitMs.single}/${inputs.storageWaitMs.batch25} ms at batch 1/25):`,
+    ...sizes.map(
+      (m) =>
+        `  ${String(m.memory_mb).padStart(5)} MB  ${m.duration_ms.toFixed(1).padStart(7)} ms, billed ${String(m.billed_ms).padStart(4)} ms  ${usd(m.duration_usd_per_million_events).padStart(8)} duration per million events` +
+        (m.memory_mb === inputs.ingestMemoryMb ? "  (configured)" : ""),
+    ),
   ].join("\n");
 }
 
 function main(): void {
-  let args: ReturnType<typeof parse>;
+  let args: CostArgs;
   try {
     args = parse(process.argv.slice(2));
   } catch (error) {
+    if (error instanceof HelpRequested) {
+      console.log(USAGE);
+      process.exit(0);
+    }
     if (error instanceof UsageError || (error as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS")) {
       if ((error as Error).message) console.error(`cost: ${(error as Error).message}\n`);
       console.error(USAGE);
@@ -102,10 +147,17 @@ function main(): void {
     throw error;
   }
   const { prices, file } = loadPrices(args.pricesFile);
-  const { inputs, date } = readMeasuredInputs();
+  const measured = readMeasuredInputs(args.resultsFile);
+  const inputs: MeasuredInputs = {
+    ...measured.inputs,
+    ...(args.memoryMb === undefined ? {} : { ingestMemoryMb: args.memoryMb }),
+    storageWaitMs: { single: args.storageMs.single ?? measured.inputs.storageWaitMs.single, batch25: args.storageMs.batch25 ?? measured.inputs.storageWaitMs.batch25 },
+  };
   const estimate = estimateCost(args.workload, inputs, prices);
-  if (args.json) console.log(JSON.stringify({ workload: args.workload, region: file.region, bench_date: date, ...estimate }, null, 2));
-  else console.log(render(args.workload, estimate, file.region, date.slice(0, 10)));
+  const sizes = memorySizes(args.workload, inputs, prices);
+  const { date } = measured;
+  if (args.json) console.log(JSON.stringify({ workload: args.workload, region: file.region, bench_date: date, ...estimate, memory_sizes: sizes }, null, 2));
+  else console.log(render(args.workload, estimate, sizes, inputs, file.region, date.slice(0, 10)));
 }
 
 try {

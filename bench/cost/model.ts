@@ -25,8 +25,16 @@ export interface MeasuredInputs {
   /** Request bytes of the typical event and the bytes DynamoDB counts for its stored item. */
   typicalRequestBytes: number;
   typicalStoredBytes: number;
-  /** Ingest handler duration in ms: one event, and one 25-event batch. */
-  ingestDurationMs: { single: number; batch25: number };
+  /**
+   * The ingest handler's process CPU per request, ms on one full vCPU of the bench machine:
+   * code only, measured against a DynamoDB endpoint that answers at once (bench/floor.ts).
+   */
+  ingestCpuMs: { single: number; batch25: number };
+  /**
+   * What a request waits for DynamoDB, ms. Not measurable without AWS: an assumption (see
+   * STORAGE_WAIT_MS), which `npm run cost` can override.
+   */
+  storageWaitMs: { single: number; batch25: number };
   authorizerDurationMs: number;
   /** Bytes the ingest function logs per request (JSON line plus EMF metrics), single and batch. */
   ingestLogBytes: { single: number; batch25: number };
@@ -85,14 +93,44 @@ export function writeUnitsPerEvent(storedBytes: number): number {
   return 2 * Math.ceil(storedBytes / WRITE_UNIT_BYTES);
 }
 
-/** Linear in the batch size through the measured single-event and 25-event durations. */
-export function ingestDurationMs(batchSize: number, measured: MeasuredInputs): number {
-  const { single, batch25 } = measured.ingestDurationMs;
-  return batchSize === 1 ? single : single + ((batch25 - single) * (batchSize - 1)) / 24;
+/** Lambda gives a function CPU in proportion to its memory: one full vCPU at 1,769 MB. */
+export const MB_PER_VCPU = 1769;
+/** Ingest memory sizes `npm run cost` compares. */
+export const MEMORY_SIZES_MB = [128, 256, 512, 1024, MB_PER_VCPU] as const;
+/**
+ * Assumed DynamoDB wait per request: a PutItem in the function's region within DynamoDB's
+ * "single-digit millisecond" latency, a 25-item BatchWriteItem twice that.
+ */
+export const STORAGE_WAIT_MS = { single: 5, batch25: 10 } as const;
+
+/** Linear in the batch size through the single-event and 25-event figures. */
+function interpolate(batchSize: number, figures: { single: number; batch25: number }): number {
+  return batchSize === 1 ? figures.single : figures.single + ((figures.batch25 - figures.single) * (batchSize - 1)) / 24;
+}
+
+/**
+ * The ingest function's duration at `memoryMb`: its CPU per request stretched by its CPU share
+ * (memory ÷ 1,769 MB; a single-threaded handler gains nothing above one vCPU), plus the wait
+ * for DynamoDB, which no amount of CPU shortens.
+ */
+export function ingestDurationMs(batchSize: number, measured: MeasuredInputs, memoryMb = measured.ingestMemoryMb): number {
+  const share = Math.min(1, memoryMb / MB_PER_VCPU);
+  return interpolate(batchSize, measured.ingestCpuMs) / share + interpolate(batchSize, measured.storageWaitMs);
 }
 
 function ingestLogBytes(batchSize: number, measured: MeasuredInputs): number {
   return batchSize === 1 ? measured.ingestLogBytes.single : measured.ingestLogBytes.batch25;
+}
+
+/** The ingest function's monthly duration cost at each memory size, per million events. */
+export function memorySizes(workload: Workload, measured: MeasuredInputs, prices: Prices): { memory_mb: number; duration_ms: number; billed_ms: number; duration_usd_per_million_events: number }[] {
+  const requests = Math.ceil(workload.eventsPerMonth / workload.batchSize);
+  return MEMORY_SIZES_MB.map((memoryMb) => {
+    const durationMs = ingestDurationMs(workload.batchSize, measured, memoryMb);
+    const billedMs = Math.ceil(durationMs);
+    const gbSeconds = (requests * billedMs * memoryMb) / 1024 / 1000;
+    return { memory_mb: memoryMb, duration_ms: durationMs, billed_ms: billedMs, duration_usd_per_million_events: (gbSeconds * prices.lambda_arm64_per_gb_second) / (workload.eventsPerMonth / 1e6) };
+  });
 }
 
 export function estimateCost(workload: Workload, measured: MeasuredInputs, prices: Prices): CostEstimate {

@@ -23,6 +23,7 @@ export function printTable(rows: readonly Row[]): void {
   for (const c of cells) console.log(line(c));
 }
 
-export function writeResults(results: object): void {
-  fs.writeFileSync(RESULTS_FILE, JSON.stringify(results, null, 2) + "\n");
+export function writeResults(results: object, file = RESULTS_FILE): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(results, null, 2) + "\n");
 }

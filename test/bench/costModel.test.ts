@@ -1,17 +1,18 @@
 /** The cost model's arithmetic (bench/cost/model.ts), with round numbers instead of measurements. */
 import { expect } from "chai";
-import { estimateCost, ingestDurationMs, storedItemBytes, writeUnitsPerEvent, type MeasuredInputs, type Workload } from "../../bench/cost/model";
+import { estimateCost, ingestDurationMs, MB_PER_VCPU, memorySizes, storedItemBytes, writeUnitsPerEvent, type MeasuredInputs, type Workload } from "../../bench/cost/model";
 import { loadPrices, PRICE_KEYS, type Prices } from "../../bench/cost/prices";
 
 const MEASURED: MeasuredInputs = {
   typicalRequestBytes: 300,
   typicalStoredBytes: 600,
-  ingestDurationMs: { single: 4, batch25: 52 },
+  ingestCpuMs: { single: 4, batch25: 52 },
+  storageWaitMs: { single: 0, batch25: 0 },
   authorizerDurationMs: 2,
   ingestLogBytes: { single: 700, batch25: 700 },
   authorizerLogBytes: 200,
   accessLogBytes: 300,
-  ingestMemoryMb: 256,
+  ingestMemoryMb: MB_PER_VCPU, // one full vCPU: durations equal the CPU figures
   authorizerMemoryMb: 256,
 };
 /** One dollar per million of everything, so dollars read as millions of units. */
@@ -55,7 +56,25 @@ describe("cost model (npm run cost)", () => {
     expect(ingestDurationMs(13, MEASURED)).to.equal(28);
     const estimate = estimateCost({ ...WORKLOAD, batchSize: 13 }, MEASURED, UNIT_PRICES);
     const requests = Math.ceil(10_000_000 / 13);
-    expect(line(estimate, "Lambda ingest duration").quantity).to.be.closeTo((requests * 28 * 0.25) / 1000, 1e-6);
+    expect(line(estimate, "Lambda ingest duration").quantity).to.be.closeTo((requests * 28 * (MB_PER_VCPU / 1024)) / 1000, 1e-6);
+  });
+
+  it("stretches the CPU by the memory's vCPU share (1 at 1,769 MB, none gained above) but not the wait for DynamoDB", () => {
+    const withWait = { ...MEASURED, storageWaitMs: { single: 5, batch25: 10 } };
+    expect(ingestDurationMs(1, withWait, MB_PER_VCPU)).to.equal(4 + 5);
+    expect(ingestDurationMs(1, withWait, MB_PER_VCPU / 2)).to.equal(8 + 5);
+    expect(ingestDurationMs(1, withWait, 2 * MB_PER_VCPU)).to.equal(4 + 5);
+    expect(ingestDurationMs(25, withWait, MB_PER_VCPU / 4)).to.equal(208 + 10);
+  });
+
+  it("compares memory sizes: CPU-bound GB-seconds do not depend on memory, waiting GB-seconds grow with it", () => {
+    const cpuOnly = memorySizes({ ...WORKLOAD, batchSize: 25 }, { ...MEASURED, ingestCpuMs: { single: 1, batch25: 17.69 } }, UNIT_PRICES);
+    // 17.69 ms on a vCPU: 244.5 ms at 128 MB … 17.69 at 1,769 MB; GB-s equal but for the 1 ms rounding.
+    const usd = cpuOnly.map((m) => m.duration_usd_per_million_events);
+    expect(Math.max(...usd) / Math.min(...usd)).to.be.below(1.06);
+    const waiting = memorySizes({ ...WORKLOAD, batchSize: 25 }, { ...MEASURED, ingestCpuMs: { single: 0, batch25: 0 }, storageWaitMs: { single: 5, batch25: 10 } }, UNIT_PRICES);
+    expect(waiting.map((m) => m.memory_mb)).to.deep.equal([128, 256, 512, 1024, MB_PER_VCPU]);
+    for (let i = 1; i < waiting.length; i++) expect(waiting[i]!.duration_usd_per_million_events).to.be.greaterThan(waiting[i - 1]!.duration_usd_per_million_events);
   });
 
   it("invokes the authorizer once per key per cache TTL, and on every request without a cache", () => {

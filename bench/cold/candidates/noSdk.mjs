@@ -13,6 +13,7 @@ export const DynamoDBClient = Stub;
 export const DynamoDBDocumentClient = Stub;
 export const GetCommand = Stub;
 export const PutCommand = Stub;
+export const BatchWriteCommand = Stub;
 export const QueryCommand = Stub;
 export const UpdateCommand = Stub;
 export const NumberValueImpl = Stub;

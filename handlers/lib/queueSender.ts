@@ -1,6 +1,6 @@
 /**
- * Sending enriched records to the ingest queue (queued mode). Sends made in the same turn of the
- * event loop (the items of one POST /events/batch) leave together as SendMessageBatch calls of at
+ * Sending enriched records to the ingest queue (queued mode). Sends made in the same run of
+ * microtasks (the items of one POST /events/batch) leave together as SendMessageBatch calls of at
  * most 10 messages and 256 KB; a single event leaves as one SendMessage. Each send settles on its
  * own: a batch entry SQS refused fails alone, and says that it was not queued.
  */
@@ -47,7 +47,9 @@ export class QueueSender {
       return Promise.reject(new QueueSendError(`message of ${bytes} bytes exceeds SQS's ${QUEUE_MESSAGE_MAX_BYTES}`, false, "message_too_large"));
     }
     return new Promise((resolve, reject) => {
-      if (this.pending.length === 0) setImmediate(() => void this.flush());
+      // A microtask, not setImmediate: the items of one batch request all reach send() in the
+      // same run of microtasks, and a single event leaves without waiting for a turn of the loop.
+      if (this.pending.length === 0) queueMicrotask(() => void this.flush());
       this.pending.push({ body, bytes, resolve, reject });
     });
   }

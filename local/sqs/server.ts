@@ -7,10 +7,12 @@
  * ReceiveMessage (long polling), DeleteMessage(Batch), ChangeMessageVisibility(Batch),
  * PurgeQueue, StartMessageMoveTask, ListMessageMoveTasks. Semantics live in queues.ts.
  *
- * Like the local DynamoDB it accepts any credentials and listens on a loopback address only.
+ * Like the local DynamoDB it accepts any credentials, listens on a loopback address only, and
+ * refuses foreign Hosts and anything a browser sent (local/localGuard.ts).
  */
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import { guardLocalListener } from "../localGuard";
 import { md5, parseRedrivePolicy, QueueStore, SQS_LIMITS, SqsError, type Message, type QueueAttributes } from "./queues";
 
 export interface LocalSqs {
@@ -174,6 +176,8 @@ export async function startLocalSqs(options: LocalSqsOptions): Promise<LocalSqs>
       });
     });
   });
+
+  guardLocalListener(server, { refuseBrowsers: true });
 
   async function handle(request: http.IncomingMessage, text: string): Promise<{ status: number; headers: Record<string, string>; body: string }> {
     try {

@@ -5,6 +5,7 @@
  */
 import { expect } from "chai";
 import * as fs from "node:fs";
+import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import {
@@ -73,6 +74,25 @@ describe("local SQS through @aws-sdk/client-sqs", function () {
       error = e;
     }
     expect(String(error)).to.match(/loopback address only/);
+  });
+
+  it("refuses requests a browser made and requests for a foreign Host (DNS rebinding), as the local DynamoDB does", async () => {
+    const body = JSON.stringify({ QueueName: "work" });
+    const headers = { "content-type": "application/x-amz-json-1.0", "x-amz-target": "AmazonSQS.GetQueueUrl" };
+    const fromPage = await fetch(sqs.endpoint, { method: "POST", headers: { ...headers, origin: "https://evil.example" }, body });
+    expect(fromPage.status).to.equal(403);
+    const port = new URL(sqs.endpoint).port;
+    const rebound = await new Promise<number>((resolve, reject) => {
+      const request = http.request({ host: "127.0.0.1", port, method: "POST", path: "/", headers: { ...headers, host: `evil.example:${port}` } }, (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      request.on("error", reject);
+      request.end(body);
+    });
+    expect(rebound).to.equal(403);
+    const tool = await fetch(sqs.endpoint, { method: "POST", headers, body });
+    expect(tool.status).to.equal(200);
   });
 
   it("sends and receives with the MD5 digests the SDK verifies, and hides a received message for its visibility timeout", async () => {

@@ -96,6 +96,8 @@ export class QueueStore {
   readonly queues = new Map<string, Queue>();
   readonly tasks: MoveTask[] = [];
   private readonly journalFile: string | undefined;
+  /** Kept open: one write per change instead of an open, a write and a close. */
+  private journal: number | undefined;
   private readonly now: () => number;
   private readonly waiters = new Set<() => void>();
 
@@ -105,7 +107,14 @@ export class QueueStore {
     if (this.journalFile) {
       fs.mkdirSync(path.dirname(this.journalFile), { recursive: true });
       this.replay();
+      this.journal = fs.openSync(this.journalFile, "a", 0o600);
     }
+  }
+
+  /** Closes the journal (every change is already written to it). */
+  close(): void {
+    if (this.journal !== undefined) fs.closeSync(this.journal);
+    this.journal = undefined;
   }
 
   arnOf(name: string): string {
@@ -315,7 +324,7 @@ export class QueueStore {
   }
 
   private append(entry: JournalEntry): void {
-    if (this.journalFile) fs.appendFileSync(this.journalFile, JSON.stringify(entry) + "\n");
+    if (this.journal !== undefined) fs.writeSync(this.journal, JSON.stringify(entry) + "\n");
   }
 
   /** Rebuilds the state from the journal, then rewrites it as the shortest journal of that state. */
@@ -340,7 +349,7 @@ export class QueueStore {
     }
     for (const task of this.tasks) compacted.push({ op: "task", task });
     const temporary = `${file}.tmp`;
-    fs.writeFileSync(temporary, compacted.map((e) => JSON.stringify(e) + "\n").join(""));
+    fs.writeFileSync(temporary, compacted.map((e) => JSON.stringify(e) + "\n").join(""), { mode: 0o600 });
     fs.renameSync(temporary, file);
   }
 

@@ -222,7 +222,10 @@ export async function startLocalSqs(options: LocalSqsOptions): Promise<LocalSqs>
       new Promise<void>((resolve) => {
         closing.abort();
         store.wake();
-        server.close(() => resolve());
+        server.close(() => {
+          store.close();
+          resolve();
+        });
         server.closeAllConnections?.();
       }),
   };

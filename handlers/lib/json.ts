@@ -125,6 +125,10 @@ export function readJson(text: string, options: JsonReadOptions): JsonValue {
     if (!match) return syntax("invalid number");
     const literal = match[0];
     i = NUMBER.lastIndex;
+    const value = Number(literal);
+    // Most numbers are written as JavaScript writes their double (42, 129.95): then the double
+    // carries them exactly, they have at most 17 digits, and only DynamoDB's range is left to check.
+    if (String(value) === literal && (value === 0 || (Math.abs(value) >= 1e-130 && Math.abs(value) < 1e126))) return value;
     const { digits, exponent } = decimalParts(literal);
     if (digits === "") {
       if (literal.startsWith("-")) fail("number_not_exact", "-0 cannot be stored: DynamoDB has no negative zero");
@@ -137,7 +141,6 @@ export function readJson(text: string, options: JsonReadOptions): JsonValue {
     if (scientificExponent > DYNAMO_MAX_EXPONENT || scientificExponent < DYNAMO_MIN_EXPONENT) {
       fail("number_out_of_range", `number ${abbreviate(literal)} is outside the storable range (1e-130 to 1e126 in magnitude)`);
     }
-    const value = Number(literal);
     // A JSON number that a double carries exactly stays a number; anything else keeps its digits.
     return sameDecimal(literal, String(value)) ? value : new NumberValue(literal);
   };
@@ -231,16 +234,27 @@ export function readJson(text: string, options: JsonReadOptions): JsonValue {
 
 /** Significant digits and exponent of a decimal literal, so `1.50e1` and `15` compare equal. */
 export function decimalParts(literal: string): { digits: string; exponent: number } {
-  const unsigned = literal.replace(/^-/, "");
-  const [mantissa = "", exp = "0"] = unsigned.toLowerCase().split("e");
-  const [whole = "", fraction = ""] = mantissa.split(".");
-  let digits = whole + fraction;
-  let exponent = Number(exp) - fraction.length;
-  const lead = digits.match(/^0*/)![0].length;
-  digits = digits.slice(lead);
-  const trail = digits.match(/0*$/)![0].length;
-  digits = digits.slice(0, digits.length - trail);
-  exponent += trail;
+  // A scan without regular expressions or splits: it runs for every number read and sized.
+  const begin = literal.charCodeAt(0) === 45 /* - */ ? 1 : 0;
+  let end = literal.length;
+  let exponent = 0;
+  const e = Math.max(literal.indexOf("e"), literal.indexOf("E"));
+  if (e >= 0) {
+    exponent = Number(literal.slice(e + 1));
+    end = e;
+  }
+  const dot = literal.indexOf(".", begin);
+  let digits = literal.slice(begin, end);
+  if (dot >= 0 && dot < end) {
+    digits = literal.slice(begin, dot) + literal.slice(dot + 1, end);
+    exponent -= end - dot - 1;
+  }
+  let lead = 0;
+  while (lead < digits.length && digits.charCodeAt(lead) === 48 /* 0 */) lead++;
+  let trail = digits.length;
+  while (trail > lead && digits.charCodeAt(trail - 1) === 48) trail--;
+  exponent += digits.length - trail;
+  digits = digits.slice(lead, trail);
   return { digits, exponent: digits === "" ? 0 : exponent };
 }
 

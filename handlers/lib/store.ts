@@ -16,7 +16,19 @@ import { wrapImpreciseNumber } from "./json";
 export const DYNAMODB_CLIENT_DEFAULTS: DynamoDBClientConfig = {
   maxAttempts: 3,
   requestHandler: { connectionTimeout: 500, requestTimeout: 1500, throwOnRequestTimeout: true },
+  logger: quietLogger(),
 };
+
+/**
+ * The SDK's logger middleware calls `logger.info?.({ input: redact(input), output: redact(output) })`
+ * after every call, so even its default no-op logger makes it walk and copy the whole request to
+ * redact it (a few % of a 25-item batch write's CPU, docs/BENCHMARKS.md). A logger without `info`
+ * skips that walk; nothing was ever logged there. Warnings and errors are dropped as by the default.
+ */
+function quietLogger(): NonNullable<DynamoDBClientConfig["logger"]> {
+  const drop = () => {};
+  return { debug: drop, warn: drop, error: drop } as unknown as NonNullable<DynamoDBClientConfig["logger"]>;
+}
 
 export function createDocumentClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(new DynamoDBClient({ ...DYNAMODB_CLIENT_DEFAULTS, ...config }), {

@@ -118,7 +118,8 @@ const usd = (n: number) => (n >= 100 ? `$${n.toFixed(0)}` : n >= 0.01 ? `$${n.to
 const quantity = (n: number) => (n >= 1000 ? Math.round(n).toLocaleString("en-US") : String(Math.round(n * 1000) / 1000));
 
 function render(workload: Workload, estimate: CostEstimate, queued: CostEstimate, sizes: ReturnType<typeof memorySizes>, inputs: MeasuredInputs, region: string, benchDate: string): string {
-  const queuedOnly = queued.lines.filter((l) => !estimate.lines.includes(l));
+  const directComponents = new Set(estimate.lines.map((l) => l.component));
+  const queuedOnly = queued.lines.filter((l) => !directComponents.has(l.component));
   const width = Math.max(...estimate.lines.map((l) => l.component.length));
   const line = (l: CostEstimate["lines"][number]) => `  ${l.component.padEnd(width)}  ${quantity(l.quantity).padStart(15)} ${l.unit.padEnd(11)} ${usd(l.usd).padStart(10)}`;
   const millions = workload.eventsPerMonth / 1e6;

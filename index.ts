@@ -16,6 +16,8 @@ import { physicalName } from "./components/naming";
 import { Observability } from "./components/Observability";
 import { paymentStages } from "./pipelines/payments";
 import { parseSourceList } from "./handlers/lib/webhooks/sources";
+import { IngestQueue } from "./components/IngestQueue";
+import { INGEST_MODES, type IngestMode } from "./handlers/routes";
 
 const config = new pulumi.Config();
 const settings = {
@@ -40,9 +42,19 @@ const settings = {
   logEncryption: config.requireBoolean("logEncryption"),
   webhookSources: parseSourceList(config.require("webhookSources")),
   webhookToleranceSeconds: config.requireNumber("webhookToleranceSeconds"),
+  ingestMode: config.require("ingestMode"),
+  queueMaxReceiveCount: config.requireNumber("queueMaxReceiveCount"),
+  processorBatchSize: config.requireNumber("processorBatchSize"),
+  processorBatchingWindowSeconds: config.requireNumber("processorBatchingWindowSeconds"),
+  processorMaxConcurrency: config.requireNumber("processorMaxConcurrency"),
 };
 /** `source` of every event this stack puts on its bus; rules match on it. */
 const EVENT_SOURCE = pulumi.getProject();
+
+if (!(INGEST_MODES as readonly string[]).includes(settings.ingestMode)) {
+  throw new Error(`config ingestMode must be one of ${INGEST_MODES.join(", ")}, got "${settings.ingestMode}"`);
+}
+const ingestMode = settings.ingestMode as IngestMode;
 
 if ((settings.customDomainName === "") !== (settings.customDomainHostedZoneId === "")) {
   throw new Error("config customDomainName and customDomainHostedZoneId go together: set both, or neither");
@@ -77,8 +89,23 @@ if (settings.forwardToEventBridge) {
   );
 }
 
+const ingestQueue =
+  ingestMode === "queued"
+    ? new IngestQueue("ingest-queue", {
+        eventStore: store,
+        maxEventBytes: settings.maxEventBytes,
+        maxReceiveCount: settings.queueMaxReceiveCount,
+        batchSize: settings.processorBatchSize,
+        batchingWindowSeconds: settings.processorBatchingWindowSeconds,
+        maximumConcurrency: settings.processorMaxConcurrency,
+        logRetentionDays: settings.logRetentionDays,
+        tracing: settings.tracing,
+      })
+    : undefined;
+
 const api = new EventIngestionApi("ingestion", {
   eventStore: store,
+  ...(ingestQueue ? { ingestQueue } : {}),
   throttle: { rateLimit: settings.throttleRateLimit, burstLimit: settings.throttleBurstLimit },
   logRetentionDays: settings.logRetentionDays,
   maxEventBytes: settings.maxEventBytes,
@@ -119,6 +146,7 @@ const observability = new Observability("operations", {
   api,
   store,
   pipelines: payments ? [payments] : [],
+  ...(ingestQueue ? { ingestQueue } : {}),
   ...(settings.alarmEmail === "" ? {} : { alarmEmail: settings.alarmEmail }),
 });
 
@@ -127,6 +155,8 @@ export const customDomainUrl = api.domain?.url;
 export const eventsTableName = store.tableName;
 export const apiKeysTableName = api.authorizer.keysTableName;
 export const eventBusName = eventBus?.name;
+export const ingestQueueUrl = ingestQueue?.queueUrl;
+export const deadLetterQueueUrl = ingestQueue?.deadLetterQueueUrl;
 export const dashboardUrl = observability.dashboardUrl;
 export const alarmTopicArn = observability.alarmTopicArn;
 export const pipelineTopicArn = payments?.topicArn;

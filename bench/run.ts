@@ -23,6 +23,8 @@ import { measureItemSize } from "./itemSize";
 import { measurePipeline, pipelineReport } from "./pipeline";
 import { describeMachine } from "./lib/machine";
 import { printTable, RESULTS_FILE, writeResults, type Row } from "./lib/report";
+import { estimateQueuedCost, sqsPrice } from "./cost/queued";
+import { measureQueued } from "./queued";
 import { ratio, round } from "./lib/stats";
 
 const MINIMAL_MODULE = "minimal";
@@ -88,6 +90,7 @@ async function main(): Promise<void> {
   );
   const local = await section("local stack throughput (autocannon)", measureLocalThroughput);
   const pipelineResult = await section("SNS pipeline vs direct write", measurePipeline);
+  const queued = await section("queued mode: API latency vs direct, processor vs bare write", () => measureQueued({ quick: cli.quick }));
 
   const coldStart = summarizeColdStart(bundles, coldSamples);
   const { module_file: _closureModule, ...closureFigures } = closure;
@@ -99,6 +102,7 @@ async function main(): Promise<void> {
   const cost1 = estimateCost({ ...COST_WORKLOAD, batchSize: 1 }, costInputs, prices);
   const cost25 = estimateCost({ ...COST_WORKLOAD, batchSize: 25 }, costInputs, prices);
   const pipeline = pipelineReport(pipelineResult, prices, cost1.ingest_usd_per_million_events, COST_WORKLOAD.eventsPerMonth);
+  const queuedCost1 = estimateQueuedCost({ ...COST_WORKLOAD, batchSize: 1 }, costInputs, prices, sqsPrice(pricesFile));
 
   const results = {
     date: new Date().toISOString(),
@@ -126,7 +130,9 @@ async function main(): Promise<void> {
       authorizer,
     },
     local,
+    queued,
     cost: {
+      queued_ingest_usd_per_million_events_batch1: round(queuedCost1.ingest_usd_per_million_events, 4),
       floor_ratio_batch1: round(cost1.floor_ratio),
       floor_ratio_batch25: round(cost25.floor_ratio),
       ingest_usd_per_million_events_batch1: round(cost1.ingest_usd_per_million_events, 4),
@@ -173,6 +179,11 @@ async function main(): Promise<void> {
     { section: "local", figure: "single events/s (stack)", value: local.throughput_single_rps },
     { section: "local", figure: "batch-25 events/s (stack)", value: local.throughput_batch25_events_per_s },
     { section: "local", figure: "raw dynalite puts/s", value: local.raw_put_rps },
+    { section: "queued", figure: "API p50, queued ÷ direct (processor paused)", value: queued.api.p50_ratio, goal: "≤ 1", met: queued.api.goal_queued_p50_at_most_direct },
+    { section: "queued", figure: "API p99, queued ÷ direct", value: queued.api.p99_ratio },
+    { section: "queued", figure: "processor ÷ bare write, events per CPU-second", value: queued.processor.cpu_ratio, goal: "≥ 0.8", met: queued.processor.goal_at_least_0_8 },
+    { section: "queued", figure: "processor ÷ bare write, events/s (wall clock)", value: queued.processor.ratio },
+    { section: "cost", figure: "$ per million events, direct / queued (batch 1)", value: `${results.cost.ingest_usd_per_million_events_batch1} / ${results.cost.queued_ingest_usd_per_million_events_batch1}` },
     { section: "cost", figure: "ratio to write floor, batch 1", value: results.cost.floor_ratio_batch1 },
     { section: "cost", figure: "ratio to write floor, batch 25", value: results.cost.floor_ratio_batch25, goal: "≤ 1.10", met: results.cost.floor_ratio_batch25 <= 1.1 },
     ...pipeline.rows,

@@ -11,11 +11,13 @@ import { estimateCost, MB_PER_VCPU, memorySizes, type CostEstimate, type Measure
 import { RESULTS_FILE } from "../bench/lib/report";
 import { DEFAULT_PRICES_FILE, loadPrices } from "../bench/cost/prices";
 import { estimatePipelineCost, readPipelineCostInputs, renderPipelineCost } from "../bench/cost/pipelineModel";
+import { estimateQueuedCost, sqsPrice } from "../bench/cost/queued";
 
 const USAGE = `usage: npm run cost -- --events-per-month N [--batch-size B] [--avg-bytes S]
                      [--retention-days D] [--log-retention-days D] [--api-keys K]
                      [--authorizer-cache-ttl S] [--memory-mb M] [--storage-ms-single MS]
-                     [--storage-ms-batch25 MS] [--prices FILE] [--results FILE] [--json]
+                     [--storage-ms-batch25 MS] [--processor-batch-size N] [--keyed-share F]
+                     [--prices FILE] [--results FILE] [--json]
 
   --events-per-month N     events ingested per month (required)
   --batch-size B           events per request: 1 = POST /events, 2..${LIMITS.batchMaxEvents} = POST /events/batch (default 1)
@@ -28,6 +30,8 @@ const USAGE = `usage: npm run cost -- --events-per-month N [--batch-size B] [--a
                            CPU share = M ÷ ${MB_PER_VCPU} MB, one vCPU at ${MB_PER_VCPU} MB
   --storage-ms-single MS   assumed DynamoDB wait of one PutItem (default 5)
   --storage-ms-batch25 MS  assumed DynamoDB wait of one 25-item BatchWriteItem (default 10)
+  --processor-batch-size N queued mode: messages per processor invocation (default 10, processorBatchSize)
+  --keyed-share F          queued mode: share of events sent with an idempotency key, 0..1 (default 0)
   --prices FILE            prices file (default bench/prices.json)
   --results FILE           bench results (default bench/results.json, written by npm run bench -- --write)
   --json                   machine-readable output
@@ -51,6 +55,7 @@ interface CostArgs {
   json: boolean;
   memoryMb?: number;
   storageMs: { single?: number; batch25?: number };
+  queued: { processorBatchSize: number; keyedShare: number };
 }
 
 function nonNegative(name: string, value: string | undefined): number | undefined {
@@ -74,6 +79,8 @@ function parse(argv: string[]): CostArgs {
       "memory-mb": { type: "string" },
       "storage-ms-single": { type: "string" },
       "storage-ms-batch25": { type: "string" },
+      "processor-batch-size": { type: "string" },
+      "keyed-share": { type: "string" },
       prices: { type: "string" },
       results: { type: "string" },
       json: { type: "boolean" },
@@ -97,13 +104,23 @@ function parse(argv: string[]): CostArgs {
     json: values.json === true,
     ...(values["memory-mb"] === undefined ? {} : { memoryMb: positiveInteger("memory-mb", values["memory-mb"], 0, 10_240, 128) }),
     storageMs: { single: nonNegative("storage-ms-single", values["storage-ms-single"]), batch25: nonNegative("storage-ms-batch25", values["storage-ms-batch25"]) },
+    queued: { processorBatchSize: positiveInteger("processor-batch-size", values["processor-batch-size"], 10, 10_000), keyedShare: share(values["keyed-share"]) },
   };
+}
+
+function share(value: string | undefined): number {
+  if (value === undefined) return 0;
+  const n = Number(value);
+  if (!(n >= 0 && n <= 1) || value.trim() === "") throw new UsageError(`--keyed-share must be a number from 0 to 1, got "${value}"`);
+  return n;
 }
 
 const usd = (n: number) => (n >= 100 ? `$${n.toFixed(0)}` : n >= 0.01 ? `$${n.toFixed(2)}` : `$${n.toFixed(4)}`);
 const quantity = (n: number) => (n >= 1000 ? Math.round(n).toLocaleString("en-US") : String(Math.round(n * 1000) / 1000));
 
-function render(workload: Workload, estimate: CostEstimate, sizes: ReturnType<typeof memorySizes>, inputs: MeasuredInputs, region: string, benchDate: string): string {
+function render(workload: Workload, estimate: CostEstimate, queued: CostEstimate, sizes: ReturnType<typeof memorySizes>, inputs: MeasuredInputs, region: string, benchDate: string): string {
+  const directComponents = new Set(estimate.lines.map((l) => l.component));
+  const queuedOnly = queued.lines.filter((l) => !directComponents.has(l.component));
   const width = Math.max(...estimate.lines.map((l) => l.component.length));
   const line = (l: CostEstimate["lines"][number]) => `  ${l.component.padEnd(width)}  ${quantity(l.quantity).padStart(15)} ${l.unit.padEnd(11)} ${usd(l.usd).padStart(10)}`;
   const millions = workload.eventsPerMonth / 1e6;
@@ -121,6 +138,12 @@ function render(workload: Workload, estimate: CostEstimate, sizes: ReturnType<ty
     `  with retention          ${usd(estimate.total_usd).padStart(10)}/month   ${usd(estimate.total_usd_per_million_events)} per million events`,
     `  DynamoDB write floor    ${usd(estimate.floor_usd).padStart(10)}/month   ${usd(estimate.floor_usd / millions)} per million events`,
     `  ratio to the floor      ${estimate.floor_ratio.toFixed(3)}×  (ingest path ÷ floor; goal ≤ 1.10× at batch 25)`,
+    "",
+    "queued mode (ingestMode queued) adds, per month:",
+    ...queuedOnly.map((l) => `  ${l.component}: ${quantity(l.quantity)} ${l.unit}, ${usd(l.usd)}`),
+    "per million events, by mode (ingest path):",
+    `  direct                  ${usd(estimate.ingest_usd_per_million_events).padStart(10)}`,
+    `  queued                  ${usd(queued.ingest_usd_per_million_events).padStart(10)}   (${(queued.ingest_usd / estimate.ingest_usd).toFixed(2)}× direct)`,
     "",
     `ingest memory size (CPU ${(workload.batchSize === 1 ? inputs.ingestCpuMs.single : inputs.ingestCpuMs.batch25).toFixed(3)} ms per request on a vCPU at batch 1/25, stretched by memory ÷ ${MB_PER_VCPU} MB; DynamoDB wait ${inputs.storageWaitMs.single}/${inputs.storageWaitMs.batch25} ms at batch 1/25):`,
     ...sizes.map(
@@ -156,12 +179,13 @@ function main(): void {
   };
   const estimate = estimateCost(args.workload, inputs, prices);
   const sizes = memorySizes(args.workload, inputs, prices);
+  const queued = estimateQueuedCost(args.workload, inputs, prices, sqsPrice(file), args.queued);
   const { date } = measured;
   const pipelineInputs = readPipelineCostInputs(args.resultsFile);
   const pipeline = pipelineInputs && estimatePipelineCost(args.workload.eventsPerMonth, pipelineInputs, prices);
-  if (args.json) console.log(JSON.stringify({ workload: args.workload, region: file.region, bench_date: date, ...estimate, memory_sizes: sizes, ...(pipeline ? { pipeline } : {}) }, null, 2));
+  if (args.json) console.log(JSON.stringify({ workload: args.workload, region: file.region, bench_date: date, ...estimate, memory_sizes: sizes, queued, ...(pipeline ? { pipeline } : {}) }, null, 2));
   else {
-    console.log(render(args.workload, estimate, sizes, inputs, file.region, date.slice(0, 10)));
+    console.log(render(args.workload, estimate, queued, sizes, inputs, file.region, date.slice(0, 10)));
     if (pipeline) console.log(`\n${renderPipelineCost(pipeline, estimate.ingest_usd_per_million_events)}`);
   }
 }

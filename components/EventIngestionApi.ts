@@ -5,10 +5,12 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { HANDLERS, ROUTES, routeKey, type HandlerName, type HandlerSpec, type RouteSpec } from "../handlers/routes";
+import { ENV } from "../handlers/lib/tables";
+import { handlerFacts, HANDLERS, ROUTES, routeKey, type HandlerName, type HandlerSpec, type RouteSpec } from "../handlers/routes";
 import { ApiDomain, requireDomainName, type ApiDomainArgs } from "./ApiDomain";
 import { ApiKeyAuthorizer, type ApiKeyAuthorizerArgs } from "./ApiKeyAuthorizer";
 import type { EventStore } from "./EventStore";
+import type { IngestQueue } from "./IngestQueue";
 import { createHandlerFunction, createLogGroup, type HandlerFunction } from "./handlerFunction";
 import { applyTransform, physicalName, requireInteger, type Transform } from "./naming";
 import { WebhookSources, type WebhookSourcesArgs } from "./WebhookSources";
@@ -42,6 +44,12 @@ export const CORS_EXPOSE_HEADERS = ["location", "retry-after", "x-request-id"];
 export interface EventIngestionApiArgs {
   /** Where events are stored; each function is granted only what its handler declares. */
   eventStore: EventStore;
+  /**
+   * Queued mode: the ingest function sends accepted events to this queue instead of writing them,
+   * and gets the grants of `HANDLERS.ingest.queued` (handlers/routes.ts).
+   * @default undefined (direct mode)
+   */
+  ingestQueue?: IngestQueue;
   /** @default ROUTES from handlers/routes.ts */
   routes?: readonly RouteSpec[];
   /**
@@ -173,18 +181,26 @@ export class EventIngestionApi extends pulumi.ComponentResource {
     const integrations = new Map<HandlerName, aws.apigatewayv2.Integration>();
     for (const handlerName of new Set(routes.map((r) => r.handler))) {
       const spec = HANDLERS[handlerName];
+      const queue = args.ingestQueue;
+      const facts = handlerFacts(handlerName, queue ? "queued" : "direct");
       const usesStore = spec.eventsTableActions.length > 0;
+      const usesQueue = queue !== undefined && facts.ingestQueueActions.length > 0;
       const fn = createHandlerFunction(
         `${name}-${handlerName}`,
         {
           entry: spec.entry,
           purpose: handlerName,
-          description: spec.description,
+          description: facts.description,
           environment: {
             ...(usesStore ? args.eventStore.functionEnvironment(maxEventBytes) : {}),
+            ...(usesQueue ? { [ENV.ingestQueueUrl]: queue.queueUrl } : {}),
             ...(readsWebhookSecrets(spec) ? this.webhookSources.environment : {}),
           },
-          grants: [...args.eventStore.grant(spec.eventsTableActions), ...(readsWebhookSecrets(spec) ? this.webhookSources.grants : [])],
+          grants: [
+            ...args.eventStore.grant(facts.eventsTableActions),
+            ...(usesQueue ? queue.grant(facts.ingestQueueActions) : []),
+            ...(readsWebhookSecrets(spec) ? this.webhookSources.grants : []),
+          ],
           memoryMb: spec.memoryMb,
           timeoutSeconds: spec.timeoutSeconds,
           logRetentionDays,

@@ -10,6 +10,11 @@
  *
  * Alarms: API 5xx rate, errors and throttles per function, a dead-letter queue that is not empty,
  * and per SNS pipeline: failed state machine executions and a failure queue that is not empty.
+ * In queued mode (an `ingestQueue`), a row for the ingest queue (depth, age of the oldest message,
+ * throughput, dead-letter depth, the processor's own counts), and alarms on a dead-letter queue
+ * that is not empty and on the oldest message's age; the processor's errors and throttles are
+ * alarmed like every other function's.
+ *
  * Metrics, widgets and the dashboard body come from @pulumi/awsx's classic CloudWatch helpers
  * (docs/adr/0012); alarms are plain MetricAlarms so one `transform.alarm` reaches all of them.
  */
@@ -19,7 +24,7 @@ import { metrics as dynamodbMetrics } from "@pulumi/awsx/classic/dynamodb";
 import { metrics as lambdaMetrics } from "@pulumi/awsx/classic/lambda";
 import { metrics as sqsMetrics } from "@pulumi/awsx/classic/sqs";
 import * as pulumi from "@pulumi/pulumi";
-import { INGEST_METRICS, METRIC_DIMENSIONS, METRICS_NAMESPACE } from "../handlers/lib/metrics";
+import { INGEST_METRICS, METRIC_DIMENSIONS, METRICS_NAMESPACE, PROCESSOR_METRICS } from "../handlers/lib/metrics";
 import { STATUS_INDEX } from "../handlers/lib/tables";
 import { HANDLERS } from "../handlers/routes";
 import type { EventConsumer } from "./EventConsumer";
@@ -27,11 +32,20 @@ import type { EventIngestionApi } from "./EventIngestionApi";
 import type { EventPipeline } from "./EventPipeline";
 import type { EventStore } from "./EventStore";
 import type { HandlerFunction } from "./handlerFunction";
+import type { IngestQueue } from "./IngestQueue";
 import { applyTransform, physicalName, requireInteger, type Transform } from "./naming";
 
 export interface ObservabilityArgs {
   api: EventIngestionApi;
   store: EventStore;
+  /** Queued mode: the ingest queue, its dead-letter queue and its processor. @default undefined */
+  ingestQueue?: IngestQueue;
+  /**
+   * Queued mode: the oldest-message alarm fires when a message has waited this long (the
+   * processor is failing or cannot keep up).
+   * @default 300
+   */
+  queueAgeAlarmSeconds?: number;
   /** Stream consumers to watch. @default the store's consumers (`store.consumers`) */
   consumers?: readonly EventConsumer[];
   /** SNS pipelines to watch: failed executions and events waiting in the failure queue. @default [] */
@@ -81,7 +95,9 @@ export class Observability extends pulumi.ComponentResource {
     const consumers = args.consumers ?? args.store.consumers;
     const alarmEmail = normalizeEmail(args.alarmEmail);
     const errorRate = normalizeErrorRate(args);
-    const functions = watchedFunctions(args.api, consumers);
+    const queue = args.ingestQueue;
+    const queueAgeAlarmSeconds = requireInteger("Observability", "queueAgeAlarmSeconds", args.queueAgeAlarmSeconds ?? 300, 60, 14 * 86_400);
+    const functions = watchedFunctions(args.api, consumers, queue);
     const apiDimensions = { ApiId: args.api.api.id };
     const ingestFunctionName = args.api.functions.ingest?.function.name;
 
@@ -122,13 +138,14 @@ export class Observability extends pulumi.ComponentResource {
     createFunctionAlarms();
     createDeadLetterAlarms();
     createPipelineAlarms();
+    createIngestQueueAlarms();
 
     this.dashboard = new cloudwatch.Dashboard(
       `${name}-dashboard`,
       applyTransform<cloudwatch.DashboardArgs>(
         {
           name: physicalName("operations"),
-          widgets: [...apiRows(), ...businessRows(), ...functionRows(), ...tableRows(), ...consumerRows(), ...pipelineRows()],
+          widgets: [...apiRows(), ...businessRows(), ...queueRows(), ...functionRows(), ...tableRows(), ...consumerRows(), ...pipelineRows()],
         },
         args.transform?.dashboard,
       ),
@@ -241,6 +258,76 @@ export class Observability extends pulumi.ComponentResource {
               sqsMetrics.approximateNumberOfMessagesVisible({ queue: p.failureQueue, statistic: "Maximum", period: 60 }).withLabel(`${p.pipelineName} failed`),
             ]),
             12,
+          ),
+        ),
+      ];
+    }
+
+    function createIngestQueueAlarms(): void {
+      if (!queue) return;
+      alarm("ingest-dlq-not-empty", "Events the processor could not store are waiting in the ingest dead-letter queue.", "ingest-dlq-not-empty", {
+        ...fromMetric(sqsMetrics.approximateNumberOfMessagesVisible({ queue: queue.deadLetterQueue, statistic: "Maximum", period: 60 })),
+        comparisonOperator: "GreaterThanThreshold",
+        threshold: 0,
+        evaluationPeriods: 1,
+      });
+      alarm(
+        "ingest-queue-age",
+        `An accepted event has waited more than ${queueAgeAlarmSeconds} s in the ingest queue (processor failing or behind).`,
+        "ingest-queue-age",
+        {
+          ...fromMetric(sqsMetrics.approximateAgeOfOldestMessage({ queue: queue.queue, statistic: "Maximum", period: 60 })),
+          comparisonOperator: "GreaterThanThreshold",
+          threshold: queueAgeAlarmSeconds,
+          evaluationPeriods: 3,
+          datapointsToAlarm: 2,
+        },
+      );
+    }
+
+    function queueRows(): cloudwatch.RowWidget[] {
+      if (!queue) return [];
+      const q = queue.queue;
+      const processorName = queue.processor.function.name;
+      const processorCount = (metricName: string, label: string) =>
+        new cloudwatch.Metric({
+          namespace: METRICS_NAMESPACE,
+          name: metricName,
+          dimensions: { [METRIC_DIMENSIONS.function]: processorName },
+          statistic: "Sum",
+          period: 60,
+          label,
+        });
+      return [
+        header("## Ingest queue (queued mode)"),
+        new cloudwatch.RowWidget(
+          graph(
+            "Queue depth",
+            [
+              sqsMetrics.approximateNumberOfMessagesVisible({ queue: q, statistic: "Maximum", period: 60 }).withLabel("waiting"),
+              sqsMetrics.approximateNumberOfMessagesNotVisible({ queue: q, statistic: "Maximum", period: 60 }).withLabel("in flight"),
+              sqsMetrics.approximateNumberOfMessagesVisible({ queue: queue.deadLetterQueue, statistic: "Maximum", period: 60 }).withLabel("dead-letter"),
+            ],
+            6,
+          ),
+          graph("Oldest message age (s)", [sqsMetrics.approximateAgeOfOldestMessage({ queue: q, statistic: "Maximum", period: 60 }).withLabel("ingest queue")], 6),
+          graph(
+            "Throughput (messages)",
+            [
+              sqsMetrics.numberOfMessagesSent({ queue: q, statistic: "Sum", period: 60 }).withLabel("sent"),
+              sqsMetrics.numberOfMessagesDeleted({ queue: q, statistic: "Sum", period: 60 }).withLabel("processed"),
+            ],
+            6,
+          ),
+          graph(
+            "Processor outcomes",
+            [
+              processorCount(PROCESSOR_METRICS.stored, "stored"),
+              processorCount(PROCESSOR_METRICS.duplicates, "duplicates"),
+              processorCount(PROCESSOR_METRICS.retried, "retried"),
+              processorCount(PROCESSOR_METRICS.unreadable, "unreadable"),
+            ],
+            6,
           ),
         ),
       ];
@@ -373,11 +460,12 @@ export class Observability extends pulumi.ComponentResource {
   }
 }
 
-function watchedFunctions(api: EventIngestionApi, consumers: readonly EventConsumer[]): WatchedFunction[] {
+function watchedFunctions(api: EventIngestionApi, consumers: readonly EventConsumer[], queue: IngestQueue | undefined): WatchedFunction[] {
   const handlers = Object.entries(api.functions) as [string, HandlerFunction][];
   return [
     ...handlers.map(([label, handler]) => ({ label, fn: handler.function })),
     { label: "authorizer", fn: api.authorizer.handler.function },
+    ...(queue ? [{ label: "processor", fn: queue.processor.function }] : []),
     ...consumers.map((c) => ({ label: `consumer-${c.consumerName}`, fn: c.function })),
   ];
 }

@@ -11,6 +11,29 @@ export type Scope = (typeof SCOPES)[number];
 /** DynamoDB actions a function may be granted on the events table (and its index, for Query). */
 export type EventsTableAction = "dynamodb:PutItem" | "dynamodb:BatchWriteItem" | "dynamodb:GetItem" | "dynamodb:Query" | "dynamodb:UpdateItem";
 
+/**
+ * SQS actions a function may be granted on the ingest queue (queued mode). `sqs:SendMessage` also
+ * authorizes SendMessageBatch; Lambda's event source mapping polls with the processor's role, so
+ * that role needs ReceiveMessage, DeleteMessage and GetQueueAttributes.
+ */
+export type IngestQueueAction =
+  | "sqs:SendMessage"
+  | "sqs:ReceiveMessage"
+  | "sqs:DeleteMessage"
+  | "sqs:ChangeMessageVisibility"
+  | "sqs:GetQueueAttributes";
+
+/** How accepted events reach the table: written in the request, or through the ingest queue. */
+export const INGEST_MODES = ["direct", "queued"] as const;
+export type IngestMode = (typeof INGEST_MODES)[number];
+
+/** What a handler does differently when the stack runs `ingestMode: queued`. */
+export interface QueuedFacts {
+  readonly description: string;
+  readonly eventsTableActions: readonly EventsTableAction[];
+  readonly ingestQueueActions: readonly IngestQueueAction[];
+}
+
 export interface HandlerSpec {
   /** Source file, relative to the project root; bundled with esbuild. */
   readonly entry: string;
@@ -22,6 +45,8 @@ export interface HandlerSpec {
   readonly timeoutSeconds: number;
   /** Reads the webhook sources' secrets (SSM parameters, `ssm:GetParameter` on exactly those). */
   readonly readsWebhookSecrets?: true;
+  /** Replaces `description` and the grants in queued mode; unset: the handler is the same in both modes. */
+  readonly queued?: QueuedFacts;
 }
 
 /** One Lambda function per entry; several routes may share one. */
@@ -32,6 +57,11 @@ export const HANDLERS = {
     eventsTableActions: ["dynamodb:PutItem", "dynamodb:BatchWriteItem", "dynamodb:GetItem"],
     memoryMb: 256,
     timeoutSeconds: 10,
+    queued: {
+      description: "POST /events and /events/batch: validate, enrich, send to the ingest queue (GetItem only when an Idempotency-Key is sent, docs/adr/0016)",
+      eventsTableActions: ["dynamodb:GetItem"],
+      ingestQueueActions: ["sqs:SendMessage"],
+    },
   },
   read: {
     entry: "handlers/read.ts",
@@ -81,6 +111,41 @@ export const AUTHORIZER_HANDLER = {
   memoryMb: 256,
   timeoutSeconds: 5,
 } as const;
+
+/**
+ * The queue processor (queued mode) is not a route: Lambda's SQS event source mapping invokes it.
+ * It writes each record with the conditional put (a redelivered message finds its event and
+ * leaves it as it is), and makes a message it cannot read visible again at once
+ * (ChangeMessageVisibility) so it reaches the dead-letter queue without waiting out the timeout.
+ */
+export const PROCESSOR_HANDLER = {
+  entry: "handlers/processor.ts",
+  description: "Ingest queue processor: validate each message, conditional put, report only the failed messages",
+  eventsTableActions: ["dynamodb:PutItem", "dynamodb:GetItem"],
+  ingestQueueActions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
+  memoryMb: 256,
+  timeoutSeconds: 30,
+} as const satisfies Omit<HandlerSpec, "queued"> & Pick<QueuedFacts, "ingestQueueActions">;
+
+/** The ingest queue's fixed settings (queued mode), for the Pulumi component and the local stack alike. */
+export const INGEST_QUEUE = {
+  /** SQS keeps an unprocessed message 4 days, a dead letter 14 (its maximum). */
+  retentionSeconds: 4 * 86_400,
+  deadLetterRetentionSeconds: 14 * 86_400,
+  /** AWS's guidance for Lambda event sources: visibility ≥ 6 × the function timeout (plus the batching window). */
+  visibilityTimeoutFactor: 6,
+} as const;
+
+export function ingestQueueVisibilitySeconds(processorTimeoutSeconds: number, batchingWindowSeconds: number): number {
+  return INGEST_QUEUE.visibilityTimeoutFactor * processorTimeoutSeconds + batchingWindowSeconds;
+}
+
+/** A handler's description and grants in the given mode. */
+export function handlerFacts(name: HandlerName, mode: IngestMode): QueuedFacts {
+  const spec: HandlerSpec = HANDLERS[name];
+  if (mode === "queued" && spec.queued) return spec.queued;
+  return { description: spec.description, eventsTableActions: spec.eventsTableActions, ingestQueueActions: [] };
+}
 
 export interface RouteSpec {
   readonly method: "GET" | "POST";

@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { PROJECT_ROOT } from "../components/bundle";
+import { INGEST_MODES, type IngestMode } from "../handlers/routes";
 
 export const LOCAL_STACK = "local";
 export const PROJECT = "event-ingestion";
@@ -30,6 +31,11 @@ export interface StackSettings {
   /** Run the example SNS pipeline (config `pipeline`), with its local SNS endpoint. */
   pipeline: boolean;
   webhookToleranceSeconds: number;
+  ingestMode: IngestMode;
+  queueMaxReceiveCount: number;
+  processorBatchSize: number;
+  processorBatchingWindowSeconds: number;
+  processorMaxConcurrency: number;
 }
 
 /** Project config values as the CLI would give them to `stack`; `null`: the Pulumi.yaml defaults alone. */
@@ -55,5 +61,16 @@ export function stackSettings(stack: string | null = "dev"): StackSettings {
     statusIndexShards: int("statusIndexShards"),
     pipeline: bool("pipeline"),
     webhookToleranceSeconds: int("webhookToleranceSeconds"),
+    ingestMode: ingestModeValue(String(values.ingestMode)),
+    queueMaxReceiveCount: int("queueMaxReceiveCount"),
+    processorBatchSize: int("processorBatchSize"),
+    processorBatchingWindowSeconds: int("processorBatchingWindowSeconds"),
+    processorMaxConcurrency: int("processorMaxConcurrency"),
   };
+}
+
+/** `direct` or `queued` (config ingestMode, or INGEST_MODE for `npm run dev`); anything else is an error that says so. */
+export function ingestModeValue(value: string, source = "ingestMode"): IngestMode {
+  if (!(INGEST_MODES as readonly string[]).includes(value)) throw new Error(`${source} must be one of ${INGEST_MODES.join(", ")}, got "${value}"`);
+  return value as IngestMode;
 }

@@ -1,8 +1,10 @@
 /**
  * `npm run dev`: the local stack on this machine. PORT (3000), DYNAMODB_PORT (8000) and DATA_DIR
  * (.data) configure it; Ctrl-C stops it cleanly and the data stays for the next start.
+ * INGEST_MODE=queued runs queued ingestion (the local SQS on SQS_PORT, 9324, and the processor).
  */
 import * as path from "node:path";
+import { ingestModeValue } from "./config";
 import { DataDirInUseError, startLocalStack } from "./stack";
 import type { RequestLogEntry } from "./gateway";
 import { SCOPES } from "../handlers/routes";
@@ -13,6 +15,7 @@ const dataDir = process.env.DATA_DIR ?? ".data";
 const snsPort = Number(process.env.SNS_PORT ?? 9911);
 /** PIPELINE=true runs the example SNS pipeline even though Pulumi.dev.yaml leaves config pipeline off. */
 const pipeline = process.env.PIPELINE === undefined ? {} : { pipeline: process.env.PIPELINE === "true" };
+const sqsPort = Number(process.env.SQS_PORT ?? 9324);
 const pretty = process.stdout.isTTY === true;
 
 function logRequest(entry: RequestLogEntry): void {
@@ -57,7 +60,9 @@ process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
 
 async function main(): Promise<void> {
-  const stack = await startLocalStack({ dataDir, port, dynamoPort, snsPort, settings: pipeline, onRequest: logRequest });
+  const ingestMode = process.env.INGEST_MODE === undefined ? undefined : ingestModeValue(process.env.INGEST_MODE, "INGEST_MODE");
+  const settings = { ...pipeline, ...(ingestMode ? { ingestMode } : {}) };
+  const stack = await startLocalStack({ dataDir, port, dynamoPort, snsPort, sqsPort, settings, onRequest: logRequest });
   const relative = path.relative(process.cwd(), stack.keyFile);
   const keyFile = relative.startsWith("..") ? stack.keyFile : relative;
   const auth = stack.createdApiKey ?? `$(cat ${keyFile})`;
@@ -65,6 +70,9 @@ async function main(): Promise<void> {
     "event-ingestion local stack",
     `  API        ${stack.url}`,
     `  DynamoDB   ${stack.dynamoEndpoint}  (tables ${stack.eventsTable}, ${stack.apiKeysTable})`,
+    stack.queue
+      ? `  Mode       queued: POST /events answers 202; the processor stores from the ingest queue\n  SQS        ${stack.queue.sqsEndpoint}  (queue ${stack.queue.queueUrl}, DLQ ${stack.queue.deadLetterQueueUrl}; npm run redrive)`
+      : "  Mode       direct: POST /events stores in the request (INGEST_MODE=queued for the queue)",
     `  Data       ${dataDir}`,
     "",
     stack.createdApiKey
@@ -93,7 +101,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const message = error instanceof DataDirInUseError || (error instanceof Error && /already in use/.test(error.message)) ? error.message : String((error as Error)?.stack ?? error);
+  const message =
+    error instanceof DataDirInUseError || (error instanceof Error && /already in use|INGEST_MODE must be/.test(error.message)) ? error.message : String((error as Error)?.stack ?? error);
   process.stderr.write(`event-ingestion: ${message}\n`);
   process.exit(1);
 });

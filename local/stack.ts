@@ -1,17 +1,20 @@
 /**
  * The local stack in one process: dynalite persisted under DATA_DIR and listening for the AWS CLI
  * and the key CLI, tables from the shared definitions, the handler bundles loaded as warm
- * Lambdas, and the API Gateway emulator in front of them.
+ * Lambdas, and the API Gateway emulator in front of them. In queued mode also the local SQS
+ * (local/sqs, journaled under DATA_DIR/sqs) with the ingest queue and its DLQ, and an event-source
+ * poller that feeds the processor bundle as Lambda's SQS event source mapping does.
  */
 import * as fs from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { eventStoreEnvironment } from "../handlers/lib/config";
 import { createDocumentClient } from "../handlers/lib/store";
 import { API_KEYS_TABLE, ENV, EVENTS_TABLE } from "../handlers/lib/tables";
-import { AUTHORIZER_HANDLER, HANDLERS, SCOPES, type HandlerName } from "../handlers/routes";
+import { AUTHORIZER_HANDLER, HANDLERS, INGEST_QUEUE, ingestQueueVisibilitySeconds, PROCESSOR_HANDLER, SCOPES, type HandlerName } from "../handlers/routes";
 import { ApiKeyStore } from "../cli/keyStore";
 import { createGateway, type RequestLogEntry } from "./gateway";
 import { LambdaHost, type LocalFunction } from "./lambdaHost";
@@ -24,6 +27,8 @@ import { createSsmEndpoint } from "./ssm";
 import { WebhookSourceStore } from "./webhookStore";
 import { webhookEnvironment } from "../handlers/lib/webhooks/sources";
 import { guardLocalListener } from "./localGuard";
+import { startEventSourcePoller, type EventSourcePoller } from "./sqs/poller";
+import { startLocalSqs } from "./sqs/server";
 
 // dynalite ships no types.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -62,7 +67,19 @@ export interface LocalStackOptions {
   dynamoPort: number;
   /** Port of the local SNS endpoint when the pipeline runs; 0 picks a free port. @default 0 */
   snsPort?: number;
+  /** The local SQS (queued mode only). @default 9324 */
+  sqsPort?: number;
   host?: string;
+  /**
+   * Queued mode: the ingest queue's visibility timeout, instead of 6 × the processor timeout + the
+   * batching window (181 s); a test or the soak shortens it to see retries within seconds.
+   */
+  queueVisibilitySeconds?: number;
+  /**
+   * The DynamoDB endpoint the function bundles use, given dynalite's; the outage tests put a
+   * fault-injecting proxy in between. @default dynalite's own endpoint
+   */
+  functionDynamoEndpoint?: (dynamoEndpoint: string) => string | Promise<string>;
   /** Overrides of the settings read from Pulumi.yaml / Pulumi.dev.yaml. */
   settings?: Partial<StackSettings>;
   onRequest?: (entry: RequestLogEntry) => void;
@@ -83,7 +100,20 @@ export interface LocalStack {
   settings: StackSettings;
   /** The example SNS pipeline and the endpoint that takes `Publish` for its topic; only with settings.pipeline. */
   pipeline?: { runner: LocalPipeline; snsEndpoint: string; topicArn: string };
+  /** Set in queued mode only. */
+  queue?: LocalIngestQueue;
   close(): Promise<void>;
+}
+
+export interface LocalIngestQueue {
+  sqsEndpoint: string;
+  queueUrl: string;
+  queueArn: string;
+  deadLetterQueueUrl: string;
+  deadLetterQueueArn: string;
+  /** Stops the event-source poller (messages stay queued), e.g. to read an event before it is stored. */
+  pauseProcessor(): Promise<void>;
+  resumeProcessor(): void;
 }
 
 export class DataDirInUseError extends Error {}
@@ -151,7 +181,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_REGION: LOCAL_REGION,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: options.functionDynamoEndpoint ? await options.functionDynamoEndpoint(dynamoEndpoint) : dynamoEndpoint,
       AWS_ENDPOINT_URL_SSM: ssmEndpoint,
     };
     const storeEnvironment = eventStoreEnvironment({
@@ -160,17 +190,26 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       maxEventBytes: settings.maxEventBytes,
       ...(settings.enableTtl ? { retentionDays: settings.retentionDays } : {}),
     });
+    const queue = settings.ingestMode === "queued" ? await startQueueFor(options, settings, host, cleanups) : undefined;
+    // All bundles share this process's environment: a queued stack started earlier in the same
+    // process must not turn this one's ingest function queued.
+    delete process.env[ENV.ingestQueueUrl];
+    if (queue) Object.assign(sdkEnvironment, { AWS_ENDPOINT_URL_SQS: queue.sqsEndpoint });
+    const queueEnvironment: Record<string, string> = queue ? { [ENV.ingestQueueUrl]: queue.queueUrl } : {};
+
     const functions = {} as Record<HandlerName, LocalFunction>;
     const functionTimeoutsMs = {} as Record<HandlerName, number>;
     for (const [name, spec] of Object.entries(HANDLERS) as [HandlerName, (typeof HANDLERS)[HandlerName]][]) {
       const environment = {
         ...(spec.eventsTableActions.length > 0 ? storeEnvironment : {}),
+        ...(name === "ingest" ? queueEnvironment : {}),
         ...("readsWebhookSecrets" in spec ? webhookEnvironment(webhookStore.functionSources(), settings.webhookToleranceSeconds) : {}),
       };
       functions[name] = await host_.load(name, spec.entry, { ...sdkEnvironment, ...environment }, spec.memoryMb);
       functionTimeoutsMs[name] = spec.timeoutSeconds * 1000;
     }
     const authorizer = await host_.load("authorizer", AUTHORIZER_HANDLER.entry, { ...sdkEnvironment, [ENV.apiKeysTable]: apiKeysTable });
+    if (queue) await queue.startProcessor(await host_.load("processor", PROCESSOR_HANDLER.entry, { ...sdkEnvironment, ...storeEnvironment, ...queueEnvironment }, PROCESSOR_HANDLER.memoryMb));
 
     const gateway = createGateway({
       functions,
@@ -192,6 +231,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       const runner = await LocalPipeline.start({ name: "payments", stages: paymentStages, host: host_, region: LOCAL_REGION, environment: { ...sdkEnvironment, ...storeEnvironment } });
       cleanups.push(() => runner.idle());
       const sns = createSnsEndpoint([runner]);
+      guardLocalListener(sns, { refuseBrowsers: true }); // only tools publish
       await listen(sns, options.snsPort ?? 0, host, "SNS_PORT");
       cleanups.push(() => closeServer(sns));
       pipeline = { runner, snsEndpoint: `http://${host}:${(sns.address() as AddressInfo).port}`, topicArn: runner.topicArn };
@@ -208,6 +248,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ssmEndpoint,
       settings,
       ...(pipeline ? { pipeline } : {}),
+      ...(queue ? { queue: queue.handle } : {}),
       close,
     };
   } catch (error) {
@@ -239,6 +280,67 @@ function makePrivateFiles(dir: string): void {
       fs.chmodSync(full, 0o600);
     }
   }
+}
+
+/**
+ * The local SQS with the ingest queue and its DLQ, set up as IngestQueue sets them up in AWS, and
+ * (once the processor bundle is loaded) the event-source poller.
+ */
+async function startQueueFor(options: LocalStackOptions, settings: StackSettings, host: string, cleanups: (() => Promise<void> | void)[]) {
+  const sqs = await startLocalSqs({ port: options.sqsPort ?? 9324, host, region: LOCAL_REGION, dataDir: path.join(options.dataDir, "sqs") });
+  cleanups.push(() => sqs.close());
+  const dlqName = localTableName("ingest-dlq");
+  const queueName = localTableName("ingest");
+  const dlq = sqs.store.createQueue(dlqName, { MessageRetentionPeriod: INGEST_QUEUE.deadLetterRetentionSeconds });
+  const ingest = sqs.store.createQueue(queueName, {
+    MessageRetentionPeriod: INGEST_QUEUE.retentionSeconds,
+    VisibilityTimeout: options.queueVisibilitySeconds ?? ingestQueueVisibilitySeconds(PROCESSOR_HANDLER.timeoutSeconds, settings.processorBatchingWindowSeconds),
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: settings.queueMaxReceiveCount }),
+  });
+  const client = new SQSClient({ endpoint: sqs.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  let processor: LocalFunction | undefined;
+  let poller: EventSourcePoller | undefined;
+  const resume = () => {
+    if (poller || !processor) return;
+    poller = startEventSourcePoller({
+      sqs: client,
+      queueUrl: sqs.queueUrl(queueName),
+      queueArn: ingest.arn,
+      region: LOCAL_REGION,
+      fn: processor,
+      functionTimeoutMs: PROCESSOR_HANDLER.timeoutSeconds * 1000,
+      batchSize: settings.processorBatchSize,
+      batchingWindowSeconds: settings.processorBatchingWindowSeconds,
+      maximumConcurrency: settings.processorMaxConcurrency,
+    });
+  };
+  const pause = async () => {
+    const running = poller;
+    poller = undefined;
+    await running?.stop();
+  };
+  // Runs before the SQS server closes (cleanups run in reverse), so no poll outlives its server.
+  cleanups.push(async () => {
+    await pause();
+    client.destroy();
+  });
+  return {
+    sqsEndpoint: sqs.endpoint,
+    queueUrl: sqs.queueUrl(queueName),
+    startProcessor(fn: LocalFunction) {
+      processor = fn;
+      resume();
+    },
+    handle: {
+      sqsEndpoint: sqs.endpoint,
+      queueUrl: sqs.queueUrl(queueName),
+      queueArn: ingest.arn,
+      deadLetterQueueUrl: sqs.queueUrl(dlqName),
+      deadLetterQueueArn: dlq.arn,
+      pauseProcessor: pause,
+      resumeProcessor: resume,
+    } satisfies LocalIngestQueue,
+  };
 }
 
 /** One local stack per DATA_DIR: LevelDB allows one writer, and two would race on the key file. */

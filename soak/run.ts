@@ -8,6 +8,10 @@
  *    exactly the 2xx responses the gateway sent (one each, payload intact), and every handler run
  *    logged one request line.
  * 2. Fuzz: test/attack/fuzz.test.ts with FUZZ_RUNS bodies (100,000).
+ * 3. Storage outage in queued mode (soak/storageOutage.ts): DynamoDB refuses every write for
+ *    OUTAGE_SECONDS (30) while clients post OUTAGE_EVENTS (1,000) events, with the stack's default
+ *    queue settings (visibility 181 s, 3 receives), so the retries are SQS's own. Passes when every
+ *    client got 202, none a 5xx, and exactly that many events are stored once storage recovers.
  *
  * Exits 1 when anything fails.
  */
@@ -21,6 +25,7 @@ import { PROJECT_ROOT } from "../components/bundle";
 import { createDocumentClient } from "../handlers/lib/store";
 import type { RequestLogEntry } from "../local/gateway";
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalStack } from "../local/stack";
+import { runStorageOutage } from "./storageOutage";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true"; // see local/dev.ts
 
@@ -182,8 +187,39 @@ function fuzz(): Check[] {
   return [{ name: `fuzzer with ${FUZZ_RUNS} bodies`, ok: result.status === 0, detail: `mocha exit ${result.status}` }];
 }
 
+async function outage(): Promise<Check[]> {
+  const events = positive("OUTAGE_EVENTS", 1000);
+  const outageSeconds = positive("OUTAGE_SECONDS", 30);
+  console.log(`outage: queued mode, storage refuses every write for ${outageSeconds} s while clients post ${events} events`);
+  const write = process.stdout.write;
+  // The bundles' JSON log lines (thousands of retries) would drown the report.
+  process.stdout.write = function (this: typeof process.stdout, chunk: unknown, ...rest: unknown[]) {
+    if (typeof chunk === "string" && chunk.startsWith('{"timestamp":')) return true;
+    return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+  } as typeof process.stdout.write;
+  try {
+    const report = await runStorageOutage({ events, outageSeconds, settleSeconds: 600, onProgress: (line) => console.log(`  ${line}`) });
+    return [
+      { name: "outage: every client got 202, none a 5xx", ok: report.statuses["202"] === events && Object.keys(report.statuses).length === 1, detail: JSON.stringify(report.statuses) },
+      { name: "outage: storage really refused writes", ok: report.refusedWrites > 0, detail: `${report.refusedWrites} writes refused` },
+      {
+        name: `outage: exactly ${events} events stored once storage recovered`,
+        ok: report.stored === events && report.missing === 0 && report.duplicatesStored === 0 && report.deadLetters === 0,
+        detail: `${report.stored} stored, ${report.missing} missing, ${report.deadLetters} in the DLQ, drained ${report.drainSeconds.toFixed(0)} s after recovery`,
+      },
+    ];
+  } finally {
+    process.stdout.write = write;
+  }
+}
+
 async function main(): Promise<void> {
-  const checks = [...(await load()), ...fuzz()];
+  const only = process.env.SOAK_ONLY; // load | fuzz | outage
+  const checks = [
+    ...(only === undefined || only === "load" ? await load() : []),
+    ...(only === undefined || only === "fuzz" ? fuzz() : []),
+    ...(only === undefined || only === "outage" ? await outage() : []),
+  ];
   console.log("\nsoak results");
   for (const check of checks) console.log(`  ${check.ok ? "✔" : "✘"} ${check.name}: ${check.detail}`);
   process.exitCode = checks.every((c) => c.ok) ? 0 : 1;

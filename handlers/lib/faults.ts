@@ -43,3 +43,19 @@ export function isOutcomeUnknown(error: unknown): boolean {
 export function errorName(error: unknown): string | undefined {
   return error && typeof error === "object" && "name" in error ? String((error as { name: unknown }).name) : undefined;
 }
+
+/**
+ * The ingest queue (queued mode) did not take a message. `mayHaveBeenQueued`: the request's fate
+ * is unknown (a timeout, a dropped connection), so the client must not be told it was not queued.
+ * Here rather than beside the SQS client so the HTTP envelope can map it without bundling the SDK.
+ */
+export class QueueSendError extends Error {
+  constructor(
+    message: string,
+    readonly mayHaveBeenQueued: boolean,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = "QueueSendError";
+  }
+}

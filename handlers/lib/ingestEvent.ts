@@ -1,14 +1,15 @@
 /**
  * POST /events and POST /events/batch. For each event: strict JSON → schema → the shared event
  * writer (enrichment → item-size guard → idempotent write). Every rejection happens before the
- * write; a batch item fails alone and is reported in its place.
+ * write; a batch item fails alone and is reported in its place. In queued mode (a `queue`), the
+ * write step sends the prepared records to the ingest queue instead (queuedWriter.ts): 202.
  */
 import { decodeBody } from "./transport";
 import { header, isJsonContentType, json, problem, type FieldError, type ProblemInit, type Response } from "./http";
 import { readJson, JsonInputError, writeJson, type JsonValue } from "./json";
 import { LIMITS, RETRY_AFTER_SECONDS } from "./limits";
 import type { EventRecord } from "./record";
-import { createEventWriter, isWriteFault, type Prepared, type WriteFault, type WriteOutcome } from "./eventWriter";
+import { createEventWriter, type Prepared, type WriteFault, type WriteOutcome } from "./eventWriter";
 import {
   BatchItemSchema,
   BatchRequestSchema,
@@ -19,13 +20,17 @@ import {
 } from "./schema";
 import type { EventRepository } from "./store";
 import type { IngestConfig } from "./config";
-import { errorName, isStorageUnavailable } from "./faults";
-import { httpHandler, type HttpEvent, type RequestContext } from "./request";
+import { errorName, isStorageUnavailable, QueueSendError } from "./faults";
+import { createQueuedWriter, type QueuedOutcome } from "./queuedWriter";
+import type { QueueSender } from "./queueSender";
+import { httpHandler, queueFaultDetail, type HttpEvent, type RequestContext } from "./request";
 import { countRejection, newIngestTally, writeIngestMetrics, type IngestTally } from "./metrics";
 
 export interface IngestDependencies {
   repository: EventRepository;
   config: IngestConfig;
+  /** Queued mode: accepted events go to this queue (202); the table is only read, for idempotency. */
+  queue?: QueueSender;
   /** Clock, epoch milliseconds. */
   now?: () => number;
 }
@@ -38,6 +43,10 @@ export function createIngestHandler(deps: IngestDependencies) {
   const now = deps.now ?? Date.now;
 
   const writer = createEventWriter(deps);
+  const queued = deps.queue !== undefined;
+  const sink = deps.queue
+    ? createQueuedWriter({ repository: deps.repository, sender: deps.queue })
+    : writer;
 
   /** Enrich and store one validated event that arrived through the HTTP API. */
   function prepare(input: EventInput, idempotencyKey: string | undefined, event: HttpEvent, ctx: RequestContext): Prepared {
@@ -74,12 +83,12 @@ export function createIngestHandler(deps: IngestDependencies) {
 
     const prepared = prepare(input.data, idempotencyKey, event, ctx);
     if (!prepared.ok) return reject(prepared.problem);
-    const outcome = await writer.writeOne(prepared.record);
+    const outcome = await sink.writeOne(prepared.record);
     if ("problem" in outcome) return reject(outcome.problem);
     ctx.logFields.event_id = outcome.record.event_id;
     ctx.logFields.event_type = outcome.record.event_type;
     if (outcome.status === 200) ctx.logFields.duplicate = true;
-    if (outcome.status === 201) tally.accepted += 1;
+    if (outcome.status !== 200) tally.accepted += 1;
     else tally.duplicates += 1;
     return json(outcome.status, acceptance(outcome, ctx.requestId), { location: `/events/${outcome.record.event_id}` });
   }
@@ -106,7 +115,7 @@ export function createIngestHandler(deps: IngestDependencies) {
       if ("record" in checked) pending.push({ index, record: checked.record });
       results[index] = "record" in checked ? undefined : checked;
     });
-    const written = await writer.writeMany(pending.map((p) => p.record));
+    const written = await sink.writeMany(pending.map((p) => p.record));
     written.forEach((outcome, i) => {
       const { index } = pending[i]!;
       results[index] = batchResult(index, outcome, ctx);
@@ -138,18 +147,27 @@ export function createIngestHandler(deps: IngestDependencies) {
 
   function batchResponse(results: BatchResult[], ctx: RequestContext, tally: IngestTally): Response {
     const stored = results.filter((r) => r.status === 201).length;
+    const queuedCount = results.filter((r) => r.status === 202).length;
     const duplicates = results.filter((r) => r.status === 200).length;
     ctx.logFields.batch_size = results.length;
     ctx.logFields.stored = stored;
     ctx.logFields.duplicates = duplicates;
-    tally.accepted += stored;
+    if (queued) ctx.logFields.queued = queuedCount;
+    tally.accepted += stored + queuedCount;
     tally.duplicates += duplicates;
     for (const result of results) if (result.error) countRejection(tally, result.error.code);
-    const allStored = stored + duplicates === results.length;
+    const accepted = stored + queuedCount + duplicates;
     const retryable = results.some((r) => r.status === 503);
     return json(
-      allStored ? 200 : 207,
-      { request_id: ctx.requestId, stored, duplicates, rejected: results.length - stored - duplicates, results },
+      accepted < results.length ? 207 : queuedCount > 0 ? 202 : 200,
+      {
+        request_id: ctx.requestId,
+        stored,
+        ...(queued ? { queued: queuedCount } : {}),
+        duplicates,
+        rejected: results.length - accepted,
+        results,
+      },
       retryable ? { "retry-after": String(RETRY_AFTER_SECONDS) } : {},
     );
   }
@@ -167,7 +185,7 @@ export function createIngestHandler(deps: IngestDependencies) {
       }
       return await (event.routeKey === "POST /events/batch" ? batch(event, ctx, reject, tally) : single(event, ctx, reject, tally));
     } catch (error) {
-      countRejection(tally, isStorageUnavailable(error) ? "storage_unavailable" : "internal_error");
+      countRejection(tally, error instanceof QueueSendError ? "queue_unavailable" : isStorageUnavailable(error) ? "storage_unavailable" : "internal_error");
       throw error;
     } finally {
       writeIngestMetrics(tally, { nowMs: now() });
@@ -184,13 +202,16 @@ export interface BatchResult {
 }
 
 /** A written batch item's result; a fault gets the 503 wording that says whether it may be stored. */
-function batchResult(index: number, outcome: WriteOutcome | WriteFault, ctx: RequestContext): BatchResult {
-  if (!isWriteFault(outcome)) {
+function batchResult(index: number, outcome: WriteOutcome | QueuedOutcome | WriteFault, ctx: RequestContext): BatchResult {
+  if (!("error" in outcome)) {
     if ("problem" in outcome) return { index, status: outcome.status, error: errorBody(outcome.problem) };
     return { index, status: outcome.status, event_id: outcome.record.event_id, ...(outcome.status === 200 ? { duplicate: true } : {}) };
   }
   ctx.logFields.error = errorName(outcome.error) ?? "Error";
   if (outcome.status === 500) return { index, status: 500, error: { code: "internal_error", title: "Internal error" } };
+  if (outcome.error instanceof QueueSendError) {
+    return { index, status: 503, error: { code: "queue_unavailable", title: "The ingest queue is temporarily unavailable", detail: queueFaultDetail(outcome.error, "this item") } };
+  }
   return {
     index,
     status: 503,
@@ -208,7 +229,8 @@ function batchResult(index: number, outcome: WriteOutcome | WriteFault, ctx: Req
 export function acceptance(outcome: { record: EventRecord; status: number }, requestId: string) {
   return {
     event_id: outcome.record.event_id,
-    status: outcome.record.status,
+    // 202: in the queue, not in the table yet; GET /events/{id} answers 404 until the processor stored it.
+    status: outcome.status === 202 ? "queued" : outcome.record.status,
     created_at: outcome.record.created_at,
     delivered_at: outcome.record.delivered_at ?? null,
     request_id: requestId,

@@ -16,6 +16,34 @@ import { log, type LogFields } from "./log";
 export const METRICS_NAMESPACE = "EventIngestion";
 export const INGEST_METRICS = { accepted: "EventsAccepted", duplicates: "EventsDuplicate", rejected: "EventsRejected" } as const;
 export const METRIC_DIMENSIONS = { function: "FunctionName", reason: "Reason" } as const;
+/**
+ * Per processor invocation (queued mode): events stored, redeliveries that found their event
+ * already stored, messages left for a retry (storage trouble), and messages that can never be
+ * stored (unreadable, or an Idempotency-Key reused with another body), which go to the DLQ.
+ */
+export const PROCESSOR_METRICS = {
+  stored: "EventsStored",
+  duplicates: "RedeliveriesCollapsed",
+  retried: "MessagesRetried",
+  unreadable: "MessagesUnprocessable",
+} as const;
+
+export type ProcessorTally = Record<keyof typeof PROCESSOR_METRICS, number>;
+
+export function newProcessorTally(): ProcessorTally {
+  return { stored: 0, duplicates: 0, retried: 0, unreadable: 0 };
+}
+
+/** Writes one invocation's processor counts as one EMF line. */
+export function writeProcessorMetrics(tally: ProcessorTally, context: MetricContext = {}): void {
+  const functionName = context.functionName ?? process.env.AWS_LAMBDA_FUNCTION_NAME ?? "local";
+  writeEmf(context.nowMs ?? Date.now(), { [METRIC_DIMENSIONS.function]: functionName }, {
+    [PROCESSOR_METRICS.stored]: tally.stored,
+    [PROCESSOR_METRICS.duplicates]: tally.duplicates,
+    [PROCESSOR_METRICS.retried]: tally.retried,
+    [PROCESSOR_METRICS.unreadable]: tally.unreadable,
+  });
+}
 
 /** What one request came to, event by event. */
 export interface IngestTally {

@@ -168,12 +168,13 @@ const OPERATIONS: Record<string, OperationDoc> = {
     requestBody: { required: true, content: jsonContent("EventInput", EXAMPLES.event) },
     responses: {
       "201": ok("Stored.", "Accepted", location),
+      "202": ok("Queued mode (stack config ingestMode queued): durably in the ingest queue, `status: \"queued\"`; `GET` the Location answers 404 until the processor stored it.", "Accepted", location),
       "200": ok("An idempotent repeat: the stored event, `duplicate: true`, nothing written.", "Accepted", location),
       "400": problem("Invalid JSON, UTF-8, Idempotency-Key or schema; `errors[].pointer` says where."),
       "413": problem(`Body over maxEventBytes (default 65536) in UTF-8 bytes, or the stored item over 400 KB.`),
       "415": problem("Not application/json, or a Content-Encoding other than gzip."),
       "422": problem("Idempotency-Key reused with a different body."),
-      "503": storageUnavailable,
+      "503": problem("Storage throttled or unavailable (`storage_unavailable`), or in queued mode the queue refused the event (`queue_unavailable`); `detail` says whether it may have been stored or queued.", retryAfter),
     },
   },
   "POST /events/batch": {
@@ -182,6 +183,7 @@ const OPERATIONS: Record<string, OperationDoc> = {
     requestBody: { required: true, content: jsonContent("BatchRequest", EXAMPLES.batch) },
     responses: {
       "200": ok("Every item stored or a duplicate.", "BatchResponse"),
+      "202": ok("Queued mode: every item queued (202) or a duplicate of a stored event (200).", "BatchResponse"),
       "207": ok("Mixed results: one result per item, in order; `Retry-After` when an item may be retried.", "BatchResponse", retryAfter),
       "400": problem("The body is not valid JSON or not a batch envelope."),
       "413": problem(`Body over ${LIMITS.batchMaxBytes} bytes.`),
@@ -312,7 +314,7 @@ const SCHEMAS: Record<string, Json> = {
     required: ["event_id", "status", "created_at", "delivered_at", "request_id"],
     properties: {
       event_id: { type: "string" },
-      status: eventStatus,
+      status: { type: "string", enum: [...EVENT_STATUSES, "queued"], description: "`queued` in queued mode: in the ingest queue, not yet stored." },
       created_at: { type: "string", format: "date-time" },
       delivered_at: { type: ["string", "null"], format: "date-time" },
       request_id: { type: "string" },
@@ -325,6 +327,7 @@ const SCHEMAS: Record<string, Json> = {
     properties: {
       request_id: { type: "string" },
       stored: { type: "integer" },
+      queued: { type: "integer", description: "Queued mode only: items in the ingest queue." },
       duplicates: { type: "integer" },
       rejected: { type: "integer" },
       results: { type: "array", items: ref("BatchResult") },
@@ -336,7 +339,7 @@ const SCHEMAS: Record<string, Json> = {
     required: ["index", "status"],
     properties: {
       index: { type: "integer", description: "The item's position in `events`." },
-      status: { type: "integer", enum: [200, 201, 400, 413, 422, 500, 503] },
+      status: { type: "integer", enum: [200, 201, 202, 400, 413, 422, 500, 503] },
       event_id: { type: "string" },
       duplicate: { const: true },
       error: {

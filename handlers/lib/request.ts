@@ -9,7 +9,7 @@ import { findRoute, SCOPES, type Scope } from "../routes";
 import { problem, type Response } from "./http";
 import { RETRY_AFTER_SECONDS } from "./limits";
 import { log, type LogFields } from "./log";
-import { errorName, isOutcomeUnknown, isStorageUnavailable } from "./faults";
+import { errorName, isOutcomeUnknown, isStorageUnavailable, QueueSendError } from "./faults";
 
 /** What the API key authorizer puts in `requestContext.authorizer.lambda`. */
 export interface AuthorizerContext {
@@ -91,6 +91,10 @@ function checkScope(event: HttpEvent, caller: Caller | undefined, requestId: str
 
 function faultResponse(error: unknown, requestId: string, fields: LogFields): Response {
   fields.error = errorName(error) ?? "Error";
+  if (error instanceof QueueSendError) {
+    fields.queue_error = error.code;
+    return problem({ status: 503, code: "queue_unavailable", title: "The ingest queue is temporarily unavailable", detail: queueFaultDetail(error, "the event"), headers: { "retry-after": String(RETRY_AFTER_SECONDS) } }, requestId);
+  }
   if (isStorageUnavailable(error)) {
     return problem(
       {
@@ -106,4 +110,11 @@ function faultResponse(error: unknown, requestId: string, fields: LogFields): Re
     );
   }
   return problem({ status: 500, code: "internal_error", title: "Internal error" }, requestId);
+}
+
+/** What a client may assume after a failed send to the ingest queue (queued mode). */
+export function queueFaultDetail(error: QueueSendError, what: string): string {
+  return error.mayHaveBeenQueued
+    ? `The queue did not confirm ${what} in time, so it may or may not have been queued. Retry after the delay in Retry-After with the same Idempotency-Key: a queued event is stored once, never twice.`
+    : `Not queued. Retry after the delay in Retry-After; an Idempotency-Key makes the retry safe.`;
 }

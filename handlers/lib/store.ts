@@ -90,6 +90,14 @@ export class EventRepository {
     return { created: false, existing };
   }
 
+  /** The stored event with this id, if any (a consistent read). */
+  async find(eventId: string): Promise<EventRecord | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { [EVENTS_TABLE.partitionKey.name]: eventId }, ConsistentRead: true }),
+    );
+    return Item as EventRecord | undefined;
+  }
+
   /**
    * Stores up to 25 records in one unconditional BatchWriteItem call. Only for records with fresh
    * random ids (no idempotency key): no other write can name such an id, so a put can only ever

@@ -62,4 +62,6 @@ export const ENV = {
   statusIndexShards: "STATUS_INDEX_SHARDS",
   retentionDays: "EVENT_RETENTION_DAYS",
   maxEventBytes: "MAX_EVENT_BYTES",
+  /** Set only in queued mode: the ingest function sends here, the processor changes visibility here. */
+  ingestQueueUrl: "INGEST_QUEUE_URL",
 } as const;

@@ -50,6 +50,7 @@ describe("stack under Pulumi mocks", function () {
         "authorizerCacheTtlSeconds", "throttleRateLimit", "throttleBurstLimit", "maxEventBytes", "statusIndexShards",
         "forwardToEventBridge", "tracing", "reservedConcurrency", "corsAllowedOrigins", "customDomainName",
         "customDomainHostedZoneId", "alarmEmail", "pipeline", "logEncryption", "webhookSources", "webhookToleranceSeconds",
+        "ingestMode", "queueMaxReceiveCount", "processorBatchSize", "processorBatchingWindowSeconds", "processorMaxConcurrency",
       ]);
       for (const [key, spec] of declared) {
         expect(spec, key).to.have.keys(["type", "default", "description"]);
@@ -257,8 +258,9 @@ describe("stack under Pulumi mocks", function () {
         const s = stackName === "dev" ? dev : prod;
         const retention = stackName === "dev" ? 14 : 90;
         const functions = s.ofType(FUNCTION);
-        // prod runs the example pipeline (config pipeline): its own two stages and the three example stages.
-        const purposes = [...HANDLER_PURPOSES, ...(stackName === "prod" ? PIPELINE_PURPOSES : [])];
+        // prod runs the example pipeline (config pipeline: its own two stages and the three example stages)
+        // and ingestMode queued (the queue processor).
+        const purposes = [...HANDLER_PURPOSES, ...(stackName === "prod" ? [...PIPELINE_PURPOSES, "processor"] : [])];
         expect(functions.map((f) => f.inputs.name)).to.have.members(purposes.map((p) => `event-ingestion-${stackName}-${p}`));
         for (const f of functions) {
           expect(f.inputs.architectures, f.name).to.deep.equal(["arm64"]);

@@ -1,0 +1,155 @@
+/**
+ * `npm run redrive`: moves the messages in the ingest dead-letter queue (queued mode) back to the
+ * ingest queue with SQS's StartMessageMoveTask, waits for the task to finish and reports it.
+ * The processor then stores them; events already stored are recognised and not stored twice.
+ *
+ * Target: the local stack (`--local`, the default; `INGEST_MODE=queued npm run dev` must be
+ * running) or a deployed stack (`--stack NAME --region R`, with your usual AWS credentials; they
+ * need sqs:GetQueueUrl, GetQueueAttributes, StartMessageMoveTask, ListMessageMoveTasks and
+ * ReceiveMessage/DeleteMessage on the DLQ plus SendMessage on the ingest queue, as AWS documents
+ * for message move tasks). `--json` for scripts.
+ */
+import { parseArgs } from "node:util";
+import {
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  ListMessageMoveTasksCommand,
+  SQSClient,
+  StartMessageMoveTaskCommand,
+  type ListMessageMoveTasksResultEntry,
+} from "@aws-sdk/client-sqs";
+import { errorName } from "../handlers/lib/faults";
+import { LOCAL_STACK, PROJECT } from "../local/config";
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from "../local/stack";
+
+const USAGE = `usage: npm run redrive -- [--local | --stack NAME --region REGION] [--endpoint URL] [--wait SECONDS] [--json]
+
+Moves every message in the ingest dead-letter queue back to the ingest queue (queued mode).
+  --local            the local stack (default); its SQS on SQS_PORT (9324)
+  --stack NAME       a deployed stack: queues ${PROJECT}-NAME-ingest and ${PROJECT}-NAME-ingest-dlq
+  --region REGION    the deployed stack's region (or AWS_REGION)
+  --endpoint URL     another SQS endpoint
+  --wait SECONDS     how long to wait for the move task to finish (default 300)
+  --json             one JSON object on stdout`;
+
+export interface RedriveCliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RedriveReport {
+  queue_url: string;
+  dead_letter_queue_url: string;
+  /** Messages in the DLQ when the task started. */
+  waiting: number;
+  status: "NOTHING_TO_MOVE" | "COMPLETED" | "RUNNING" | "CANCELLING" | "CANCELLED" | "FAILED";
+  moved: number;
+  task_handle?: string;
+  failure_reason?: string;
+}
+
+export async function runRedriveCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<RedriveCliResult> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        local: { type: "boolean", default: false },
+        stack: { type: "string" },
+        region: { type: "string" },
+        endpoint: { type: "string" },
+        wait: { type: "string", default: "300" },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }));
+  } catch (error) {
+    return { exitCode: 2, stdout: "", stderr: `${(error as Error).message}\n${USAGE}\n` };
+  }
+  if (values.help) return { exitCode: 0, stdout: USAGE + "\n", stderr: "" };
+  const usage = (message: string): RedriveCliResult => ({ exitCode: 2, stdout: "", stderr: `${message}\n${USAGE}\n` });
+  if (values.stack && values.local) return usage("use either --local or --stack, not both");
+  if (values.stack && !values.region && !env.AWS_REGION) return usage("--stack needs --region (or AWS_REGION)");
+  const waitSeconds = Number(values.wait);
+  if (!Number.isInteger(waitSeconds) || waitSeconds < 0) return usage(`--wait must be a whole number of seconds, got "${values.wait}"`);
+
+  const local = !values.stack;
+  const stack = values.stack ?? LOCAL_STACK;
+  const endpoint = values.endpoint ?? (local ? `http://127.0.0.1:${env.SQS_PORT ?? 9324}` : undefined);
+  const sqs = new SQSClient({
+    ...(endpoint ? { endpoint } : {}),
+    ...(local ? { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS } : { region: values.region ?? env.AWS_REGION! }),
+    maxAttempts: 2,
+  });
+  try {
+    const report = await redrive(sqs, `${PROJECT}-${stack}-ingest`, waitSeconds);
+    const ok = report.status === "COMPLETED" || report.status === "NOTHING_TO_MOVE" || report.status === "RUNNING";
+    const text = values.json ? JSON.stringify(report) + "\n" : describe(report);
+    return ok ? { exitCode: 0, stdout: text, stderr: "" } : { exitCode: 1, stdout: values.json ? text : "", stderr: values.json ? "" : text };
+  } catch (error) {
+    const name = errorName(error) ?? "Error";
+    const hint =
+      name === "QueueDoesNotExist" || name === "AWS.SimpleQueueService.NonExistentQueue"
+        ? local
+          ? "no ingest queue: is the local stack running in queued mode (INGEST_MODE=queued npm run dev)?"
+          : `no ingest queue for stack ${stack}: does it run ingestMode queued?`
+        : /ECONNREFUSED/.test(String((error as Error).message ?? "")) || (error as { code?: string }).code === "ECONNREFUSED"
+          ? `cannot reach SQS at ${endpoint}: is the local stack running (INGEST_MODE=queued npm run dev)?`
+          : `${name}: ${(error as Error).message}`;
+    return { exitCode: 1, stdout: "", stderr: `redrive: ${hint}\n` };
+  } finally {
+    sqs.destroy();
+  }
+}
+
+/** Starts the move task from `<queue>-dlq` to `<queue>` and waits up to `waitSeconds` for it to end. */
+export async function redrive(sqs: SQSClient, queueName: string, waitSeconds: number): Promise<RedriveReport> {
+  const queueUrl = (await sqs.send(new GetQueueUrlCommand({ QueueName: queueName }))).QueueUrl!;
+  const dlqUrl = (await sqs.send(new GetQueueUrlCommand({ QueueName: `${queueName}-dlq` }))).QueueUrl!;
+  const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }))).Attributes!.QueueArn!;
+  const dlq = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ["QueueArn", "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }))).Attributes!;
+  const waiting = Number(dlq.ApproximateNumberOfMessages ?? 0) + Number(dlq.ApproximateNumberOfMessagesNotVisible ?? 0);
+  const base = { queue_url: queueUrl, dead_letter_queue_url: dlqUrl, waiting };
+  if (waiting === 0) return { ...base, status: "NOTHING_TO_MOVE", moved: 0 };
+
+  // DestinationArn named explicitly: every message in this DLQ belongs to this ingest queue.
+  const { TaskHandle } = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlq.QueueArn!, DestinationArn: queueArn }));
+  const deadline = Date.now() + waitSeconds * 1000;
+  let task: ListMessageMoveTasksResultEntry | undefined;
+  for (;;) {
+    const { Results } = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: dlq.QueueArn!, MaxResults: 1 }));
+    task = Results?.[0];
+    if (!task || task.Status !== "RUNNING" || Date.now() >= deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+  return {
+    ...base,
+    status: (task?.Status ?? "RUNNING") as RedriveReport["status"],
+    moved: task?.ApproximateNumberOfMessagesMoved ?? 0,
+    ...(TaskHandle ? { task_handle: TaskHandle } : {}),
+    ...(task?.FailureReason ? { failure_reason: task.FailureReason } : {}),
+  };
+}
+
+function describe(report: RedriveReport): string {
+  switch (report.status) {
+    case "NOTHING_TO_MOVE":
+      return `The dead-letter queue is empty; nothing to move.\n`;
+    case "COMPLETED":
+      return `Moved ${report.moved} message(s) from ${report.dead_letter_queue_url} back to ${report.queue_url}; the processor stores them now.\n`;
+    case "RUNNING":
+      return `The move task is still running (${report.moved} of ${report.waiting} moved so far); check again with --wait or in the SQS console.\n`;
+    default:
+      return `The move task ended ${report.status}${report.failure_reason ? `: ${report.failure_reason}` : ""} after moving ${report.moved} message(s).\n`;
+  }
+}
+
+if (require.main === module) {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true"; // see local/dev.ts
+  runRedriveCli(process.argv.slice(2)).then(({ exitCode, stdout, stderr }) => {
+    process.stdout.write(stdout);
+    process.stderr.write(stderr);
+    process.exitCode = exitCode;
+  });
+}

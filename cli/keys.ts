@@ -3,7 +3,7 @@
  *
  *   create --name NAME [--scopes ingest,read,ack]   prints the key once; only its digest is stored
  *   list                                             key ids, names, scopes, created/revoked times
- *   revoke KEY_ID                                denies the key once cached decisions expire
+ *   revoke KEY_ID                                    denies the key once cached decisions expire
  *
  * Target: the local stack (`--local`, the default; `npm run dev` must be running) or a deployed
  * stack (`--table NAME --region R`, with your usual AWS credentials). `--json` for scripts.

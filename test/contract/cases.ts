@@ -11,7 +11,8 @@
  *                         403 insufficient_scope; 500/503 when the function fails or hangs.
  * 3. storageCases()     — from every route whose function uses the events table: 503 problem+json
  *                         when DynamoDB cannot be reached, 500 problem+json when it rejects the call.
- * 4. AWS_ONLY           — statuses only deployed stacks produce, each with the reason.
+ * 4. QUEUED_CASES       — what only a stack running `ingestMode: queued` answers (202 queued).
+ * 5. AWS_ONLY           — statuses only deployed stacks produce, each with the reason.
  */
 import { randomUUID } from "node:crypto";
 import { EXAMPLES } from "../../handlers/lib/openapi";
@@ -19,7 +20,7 @@ import { LIMITS } from "../../handlers/lib/limits";
 import { HANDLERS, ROUTES, SCOPES, routeKey, type RouteSpec, type Scope } from "../../handlers/routes";
 
 /** Which server answers: the local stack, or an emulator whose functions fail (see contract.test.ts). */
-export type Target = "stack" | "storage-down" | "storage-rejects" | "function-fails" | "function-hangs";
+export type Target = "stack" | "queued-stack" | "storage-down" | "storage-rejects" | "function-fails" | "function-hangs";
 
 export interface CaseRequest {
   /** Path and query; defaults to the route's path with `{event_id}` filled in with a stored event. */
@@ -206,7 +207,13 @@ export function storageCases(route: RouteSpec): ContractCase[] {
   ];
 }
 
-/** 4. Statuses a deployed stack can answer that the local stack never does, with the reason. */
+/** 4. Answers of a stack with `ingestMode: queued`, through the local stack in that mode. */
+export const QUEUED_CASES: Record<string, HandlerCase[]> = {
+  "POST /events": [{ status: 202, name: "a valid event, queued", request: () => ({ ...json(EXAMPLES.event), key: "all" }) }],
+  "POST /events/batch": [{ status: 202, name: "a valid batch, every item queued", request: () => ({ ...json(EXAMPLES.batch), key: "all" }) }],
+};
+
+/** 5. Statuses a deployed stack can answer that the local stack never does, with the reason. */
 export const AWS_ONLY: Record<string, string> = {
   "429": "stage throttling (throttleRateLimit / throttleBurstLimit) is not emulated by the local stack (docs/LOCAL.md)",
 };
@@ -214,6 +221,7 @@ export const AWS_ONLY: Record<string, string> = {
 export function allCases(routes: readonly RouteSpec[] = ROUTES): ContractCase[] {
   return routes.flatMap((r) => [
     ...(HANDLER_CASES[routeKey(r)] ?? []).map((c): ContractCase => ({ ...c, route: routeKey(r), target: "stack" })),
+    ...(QUEUED_CASES[routeKey(r)] ?? []).map((c): ContractCase => ({ ...c, route: routeKey(r), target: "queued-stack" })),
     ...gatewayCases(r),
     ...storageCases(r),
   ]);

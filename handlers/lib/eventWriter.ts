@@ -161,19 +161,7 @@ export function createEventWriter(deps: EventWriterDependencies): EventWriter {
       if (existing.request_id === record.request_id && existing.created_at === record.created_at) return { status: 200, record: existing, duplicate: true };
       throw new Error("a fresh event id is already taken by a different event");
     }
-    if (existing.request_sha256 !== record.request_sha256) {
-      return {
-        status: 422,
-        problem: {
-          status: 422,
-          code: "idempotency_key_reused",
-          title: "Idempotency-Key reused with a different request",
-          detail: "this Idempotency-Key already stored a different event; use a new key for a new event",
-          errors: [{ header: "Idempotency-Key", detail: "already used for a different request body" }],
-        },
-      };
-    }
-    return { status: 200, record: existing, duplicate: true };
+    return repeatOutcome(existing, record);
   }
 
   async function writeMany(records: readonly EventRecord[], options: WriteManyOptions = {}): Promise<(WriteOutcome | WriteFault)[]> {
@@ -232,4 +220,22 @@ export function writeFault(error: unknown): WriteFault {
 
 export function isWriteFault(result: WriteOutcome | WriteFault): result is WriteFault {
   return "error" in result;
+}
+
+/**
+ * What a keyed record meets when its id is already stored: the same request (200 duplicate, the
+ * stored record) or a different one under the same key (422). One home for direct and queued mode.
+ */
+export function repeatOutcome(existing: EventRecord, record: EventRecord): WriteOutcome {
+  if (existing.request_sha256 === record.request_sha256) return { status: 200, record: existing, duplicate: true };
+  return {
+    status: 422,
+    problem: {
+      status: 422,
+      code: "idempotency_key_reused",
+      title: "Idempotency-Key reused with a different request",
+      detail: "this Idempotency-Key already stored a different event; use a new key for a new event",
+      errors: [{ header: "Idempotency-Key", detail: "already used for a different request body" }],
+    },
+  };
 }

@@ -12,7 +12,7 @@
 import type { EventRecord } from "./record";
 import type { EventRepository } from "./store";
 import type { ProblemInit } from "./http";
-import type { WriteFault, WriteOutcome } from "./eventWriter";
+import { repeatOutcome, type WriteFault, type WriteOutcome } from "./eventWriter";
 import { QueueSendError } from "./faults";
 import { encodeQueueMessage, QUEUE_MESSAGE_MAX_BYTES } from "./queueMessage";
 import type { QueueSender } from "./queueSender";
@@ -47,17 +47,7 @@ export function createQueuedWriter(deps: QueuedWriterDependencies): QueuedWriter
       return undefined;
     }
     if (existing === undefined) return undefined;
-    if (existing.request_sha256 === record.request_sha256) return { status: 200, record: existing, duplicate: true };
-    return {
-      status: 422,
-      problem: {
-        status: 422,
-        code: "idempotency_key_reused",
-        title: "Idempotency-Key reused with a different request",
-        detail: "this Idempotency-Key already stored a different event; use a new key for a new event",
-        errors: [{ header: "Idempotency-Key", detail: "already used for a different request body" }],
-      },
-    };
+    return repeatOutcome(existing, record);
   }
 
   async function writeOne(record: EventRecord): Promise<WriteOutcome | QueuedOutcome> {

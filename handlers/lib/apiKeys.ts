@@ -83,7 +83,7 @@ export function printable(text: string): string {
 export type KeyLookup = (keyId: string) => Promise<ApiKeyRecord | undefined>;
 
 export type Verification =
-  | { ok: true; keyId: string; scopes: Scope[] }
+  | { ok: true; keyId: string; scopes: Scope[]; /** `ack` came from a legacy `read` (ADR 0006). */ impliedAck?: true }
   | { ok: false; reason: "malformed" | "unknown_key" | "wrong_secret" | "revoked"; keyId?: string };
 
 /** Compared against when the key id is unknown, so that path costs what a real comparison costs. */
@@ -101,7 +101,8 @@ export async function verifyApiKey(authorization: string | undefined, lookup: Ke
   if (!record) return { ok: false, reason: "unknown_key", keyId };
   if (!matches) return { ok: false, reason: "wrong_secret", keyId };
   if (record.revoked_at) return { ok: false, reason: "revoked", keyId };
-  return { ok: true, keyId, scopes: grantedScopes(record) };
+  const scopes = grantedScopes(record);
+  return { ok: true, keyId, scopes, ...(isLegacyReadKey(record) && !record.scopes.includes("ack") ? { impliedAck: true as const } : {}) };
 }
 
 /** The scopes a stored record grants: the known ones it lists, plus `ack` for a legacy `read` key. */

@@ -41,6 +41,7 @@ export function createAuthorizer(lookup: KeyLookup) {
       fields.key_id = verdict.keyId;
       if (verdict.ok) {
         result = { isAuthorized: true, context: { key_id: verdict.keyId, scopes: verdict.scopes.join(" ") } };
+        if (verdict.impliedAck) fields.implied_ack = true; // a key to reissue (ADR 0006)
       } else {
         fields.reason = verdict.reason;
       }

@@ -7,12 +7,13 @@ import { expect } from "chai";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { createAckHandler } from "../../handlers/lib/ackEvent";
 import { generateApiKey, verifyApiKey, type ApiKeyRecord } from "../../handlers/lib/apiKeys";
+import { createAuthorizer } from "../../handlers/lib/authorize";
 import { createIngestHandler } from "../../handlers/lib/ingestEvent";
 import { EventRepository } from "../../handlers/lib/store";
 import { EVENTS_TABLE } from "../../handlers/lib/tables";
 import { findRoute, SCOPES } from "../../handlers/routes";
 import { useDynalite } from "../support/dynalite";
-import { httpEvent, postEvent } from "../support/events";
+import { authorizerEvent, httpEvent, postEvent } from "../support/events";
 import { expectProblem, jsonBody } from "../support/http";
 
 describe("POST /events/{event_id}/ack needs the ack scope (issue 16)", () => {
@@ -67,8 +68,20 @@ describe("POST /events/{event_id}/ack needs the ack scope (issue 16)", () => {
       const key = generateApiKey("consumer", ["ingest", "read"]);
       const { scope_version: _v, ...legacy } = key.record;
       expect(await verifyApiKey(`Bearer ${key.apiKey}`, lookupOf(legacy as ApiKeyRecord))).to.deep.include({ ok: true, scopes: ["ingest", "read", "ack"] });
+      expect(await verifyApiKey(`Bearer ${key.apiKey}`, lookupOf(legacy as ApiKeyRecord))).to.deep.include({ impliedAck: true });
       const ingestOnly = { ...legacy, scopes: ["ingest"] } as ApiKeyRecord;
       expect(await verifyApiKey(`Bearer ${key.apiKey}`, lookupOf(ingestOnly))).to.deep.include({ ok: true, scopes: ["ingest"] });
+    });
+
+    it("marks the authorizer's log line implied_ack for a legacy read key, so operators can find keys to reissue", async () => {
+      const key = generateApiKey("consumer", ["read"]);
+      const { scope_version: _v, ...legacy } = key.record;
+      const authorize = createAuthorizer(async () => legacy as ApiKeyRecord);
+      expect(await authorize(authorizerEvent(`Bearer ${key.apiKey}`))).to.deep.include({ isAuthorized: true });
+      expect(suite.logs.withMessage("authorize").at(-1)).to.include({ decision: "allow", implied_ack: true });
+      const current = generateApiKey("dashboard", ["read"]);
+      await createAuthorizer(async () => current.record)(authorizerEvent(`Bearer ${current.apiKey}`));
+      expect(suite.logs.withMessage("authorize").at(-1)).to.not.have.property("implied_ack");
     });
   });
 });

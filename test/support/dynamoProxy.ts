@@ -113,7 +113,8 @@ export async function startDynamoProxy(target: string, decide: (request: Proxied
         case "forward":
         case "lose-response": {
           const upstream = http.request(
-            { host: targetUrl.hostname, port: targetUrl.port, method: req.method, path: req.url, headers: req.headers, agent },
+            // Host names the target, as a proxy does: the local stack's dynalite refuses a foreign Host.
+            { host: targetUrl.hostname, port: targetUrl.port, method: req.method, path: req.url, headers: { ...req.headers, host: targetUrl.host }, agent },
             (response) => {
               const parts: Buffer[] = [];
               response.on("data", (chunk: Buffer) => parts.push(chunk));

@@ -12,6 +12,8 @@
  * 3. storageCases()     — from every route whose function uses the events table: 503 problem+json
  *                         when DynamoDB cannot be reached, 500 problem+json when it rejects the call.
  * 4. AWS_ONLY           — statuses only deployed stacks produce, each with the reason.
+ * 5. QUEUED_CASES       — what a route's function answers only when the stack runs
+ *                         `ingestMode: queued` (202 once SQS holds the event), sent to such a stack.
  */
 import { randomUUID } from "node:crypto";
 import { EXAMPLES } from "../../handlers/lib/openapi";
@@ -19,7 +21,7 @@ import { LIMITS } from "../../handlers/lib/limits";
 import { HANDLERS, ROUTES, SCOPES, routeKey, type RouteSpec, type Scope } from "../../handlers/routes";
 
 /** Which server answers: the local stack, or an emulator whose functions fail (see contract.test.ts). */
-export type Target = "stack" | "storage-down" | "storage-rejects" | "function-fails" | "function-hangs";
+export type Target = "stack" | "queued-stack" | "storage-down" | "storage-rejects" | "function-fails" | "function-hangs";
 
 export interface CaseRequest {
   /** Path and query; defaults to the route's path with `{event_id}` filled in with a stored event. */
@@ -160,6 +162,13 @@ export const HANDLER_CASES: Record<string, HandlerCase[]> = {
   "GET /openapi.json": [{ status: 200, name: "no key needed", request: () => ({}) }],
 };
 
+/** 5. What a route's function answers only in queued mode, per route key. */
+export const QUEUED_CASES: Record<string, HandlerCase[]> = {
+  "POST /events": [{ status: 202, name: "a valid event (queued mode)", request: () => ({ ...json(EXAMPLES.event), key: "all" }) }],
+  "POST /events/batch": [{ status: 202, name: "two valid events (queued mode)", request: () => ({ ...json({ events: [EXAMPLES.event, EXAMPLES.event] }), key: "all" }) }],
+  "POST /webhooks/{source}": [{ status: 202, name: "a delivery GitHub's library signed (queued mode)", request: () => githubDelivery(JSON.stringify(EXAMPLES.webhook)) }],
+};
+
 /** 2. API Gateway's answers, and the scope check every authorized handler makes. */
 export function gatewayCases(route: RouteSpec): ContractCase[] {
   const key = routeKey(route);
@@ -214,6 +223,7 @@ export const AWS_ONLY: Record<string, string> = {
 export function allCases(routes: readonly RouteSpec[] = ROUTES): ContractCase[] {
   return routes.flatMap((r) => [
     ...(HANDLER_CASES[routeKey(r)] ?? []).map((c): ContractCase => ({ ...c, route: routeKey(r), target: "stack" })),
+    ...(QUEUED_CASES[routeKey(r)] ?? []).map((c): ContractCase => ({ ...c, route: routeKey(r), target: "queued-stack" })),
     ...gatewayCases(r),
     ...storageCases(r),
   ]);

@@ -326,7 +326,8 @@ export function renderTree(p: StackPreview): string {
   for (const root of children.get(undefined) ?? []) visit(root, 0);
   if (p.edges.length > 0) {
     lines.push("", "Flows:");
-    for (const e of p.edges) lines.push(`  ${e.from.split("::").pop()} → ${e.to.split("::").pop()}  (${e.label})`);
+    const edges = [...p.edges].sort((a, b) => compare(a.from, b.from) || compare(a.to, b.to) || compare(a.label, b.label));
+  for (const e of edges) lines.push(`  ${e.from.split("::").pop()} → ${e.to.split("::").pop()}  (${e.label})`);
   }
   return lines.join("\n") + "\n";
 }
@@ -348,10 +349,18 @@ function wrap(items: string[], indent: string, width: number): string[] {
   return lines;
 }
 
+/**
+ * Children in key order, not registration order: the mocks register resources as their inputs
+ * resolve, which varies with timing, and the README's diagram must come out the same every run.
+ */
 function childrenByParent(p: StackPreview): Map<string | undefined, PreviewResource[]> {
   const map = new Map<string | undefined, PreviewResource[]>();
-  for (const r of p.resources) map.set(r.parent, [...(map.get(r.parent) ?? []), r]);
+  for (const r of [...p.resources].sort((a, b) => compare(a.key, b.key))) map.set(r.parent, [...(map.get(r.parent) ?? []), r]);
   return map;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export interface StackDiff {
@@ -442,7 +451,8 @@ export function renderMermaid(p: StackPreview, project: string): string {
     lines.push(`${indent}end`);
   };
   for (const root of children.get(undefined) ?? []) visit(root, 0);
-  for (const e of p.edges) lines.push(`  ${idOf(e.from)} -->|"${e.label.replace(/"/g, "'")}"| ${idOf(e.to)}`);
+  const edges = [...p.edges].sort((a, b) => compare(a.from, b.from) || compare(a.to, b.to) || compare(a.label, b.label));
+  for (const e of edges) lines.push(`  ${idOf(e.from)} -->|"${e.label.replace(/"/g, "'")}"| ${idOf(e.to)}`);
   return lines.join("\n") + "\n";
 }
 

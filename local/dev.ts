@@ -38,7 +38,7 @@ process.umask(0o077);
 // still close what was opened and release DATA_DIR, not kill the process with the lock held.
 // package.json runs this file as `exec node --import tsx local/dev.ts`: with `exec` the shell npm
 // starts becomes this process, so the SIGINT / SIGTERM npm forwards arrive here; without it they
-// would stop only the shell, and this process would keep both ports and the lock.
+// would stop only the shell, and this process would keep its ports and the lock.
 let running: Awaited<ReturnType<typeof startLocalStack>> | undefined;
 let stopping = false;
 function stop(signal: NodeJS.Signals): void {

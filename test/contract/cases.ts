@@ -11,9 +11,8 @@
  *                         403 insufficient_scope; 500/503 when the function fails or hangs.
  * 3. storageCases()     — from every route whose function uses the events table: 503 problem+json
  *                         when DynamoDB cannot be reached, 500 problem+json when it rejects the call.
- * 4. AWS_ONLY           — statuses only deployed stacks produce, each with the reason.
- * 5. QUEUED_CASES       — what a route's function answers only when the stack runs
- *                         `ingestMode: queued` (202 once SQS holds the event), sent to such a stack.
+ * 4. QUEUED_CASES       — what only a stack running `ingestMode: queued` answers (202 queued).
+ * 5. AWS_ONLY           — statuses only deployed stacks produce, each with the reason.
  */
 import { randomUUID } from "node:crypto";
 import { EXAMPLES } from "../../handlers/lib/openapi";
@@ -162,13 +161,6 @@ export const HANDLER_CASES: Record<string, HandlerCase[]> = {
   "GET /openapi.json": [{ status: 200, name: "no key needed", request: () => ({}) }],
 };
 
-/** 5. What a route's function answers only in queued mode, per route key. */
-export const QUEUED_CASES: Record<string, HandlerCase[]> = {
-  "POST /events": [{ status: 202, name: "a valid event (queued mode)", request: () => ({ ...json(EXAMPLES.event), key: "all" }) }],
-  "POST /events/batch": [{ status: 202, name: "two valid events (queued mode)", request: () => ({ ...json({ events: [EXAMPLES.event, EXAMPLES.event] }), key: "all" }) }],
-  "POST /webhooks/{source}": [{ status: 202, name: "a delivery GitHub's library signed (queued mode)", request: () => githubDelivery(JSON.stringify(EXAMPLES.webhook)) }],
-};
-
 /** 2. API Gateway's answers, and the scope check every authorized handler makes. */
 export function gatewayCases(route: RouteSpec): ContractCase[] {
   const key = routeKey(route);
@@ -215,7 +207,14 @@ export function storageCases(route: RouteSpec): ContractCase[] {
   ];
 }
 
-/** 4. Statuses a deployed stack can answer that the local stack never does, with the reason. */
+/** 4. Answers of a stack with `ingestMode: queued`, through the local stack in that mode. */
+export const QUEUED_CASES: Record<string, HandlerCase[]> = {
+  "POST /events": [{ status: 202, name: "a valid event, queued", request: () => ({ ...json(EXAMPLES.event), key: "all" }) }],
+  "POST /events/batch": [{ status: 202, name: "a valid batch, every item queued", request: () => ({ ...json(EXAMPLES.batch), key: "all" }) }],
+  "POST /webhooks/{source}": [{ status: 202, name: "a delivery GitHub's library signed, queued", request: () => githubDelivery(JSON.stringify(EXAMPLES.webhook)) }],
+};
+
+/** 5. Statuses a deployed stack can answer that the local stack never does, with the reason. */
 export const AWS_ONLY: Record<string, string> = {
   "429": "stage throttling (throttleRateLimit / throttleBurstLimit) is not emulated by the local stack (docs/LOCAL.md)",
 };

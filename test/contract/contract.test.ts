@@ -10,7 +10,7 @@ import * as http from "node:http";
 import { getHttpOperationsFromSpec } from "@stoplight/prism-http";
 import { validateOutput } from "@stoplight/prism-http/dist/validator";
 import { buildOpenApiDocument } from "../../handlers/lib/openapi";
-import { ROUTES, routeKey, SCOPES, type IngestMode, type RouteSpec, type Scope } from "../../handlers/routes";
+import { ROUTES, routeKey, SCOPES, type RouteSpec, type Scope } from "../../handlers/routes";
 import { ApiKeyStore } from "../../cli/keyStore";
 import type { LocalStack } from "../../local/stack";
 import { captureHandlerLogs, localDocumentClient, startTestStack, tempDataDir, type HandlerLogs } from "../support/localStack";
@@ -126,7 +126,7 @@ describe("contract: every documented response, answered over HTTP and validated 
       ["no apigw-requestid", { ...good, headers: withoutRequestId }],
       ["a body without event_id", { ...good, body: { ...(good.body as object), event_id: undefined } }],
       ["text/plain", { ...good, headers: { ...good.headers, "content-type": "text/plain" } }],
-      ["an undocumented status", { ...good, status: 204 }],
+      ["an undocumented status", { ...good, status: 418 }],
       ["a gateway body as problem+json", { status: 401, headers: { "content-type": "application/problem+json", "apigw-requestid": "x" }, body: { message: "Unauthorized" } }],
     ];
     for (const [what, answer] of broken) expect(diagnostics(route, JSON.parse(JSON.stringify(answer)) as Answer), what).to.not.deep.equal([]);
@@ -171,12 +171,12 @@ describe("contract: every documented response, answered over HTTP and validated 
     });
   }
 
-  /** The local stack with the contract's webhook sources and a seeded event; `queued`: ingestMode queued, with the local SQS. */
-  const startContractStack = (mode: IngestMode) => async (): Promise<Server> => {
+  /** The local stack as a contract server, in `ingestMode` direct (the default) or queued. */
+  const localStackServer = (ingestMode: "direct" | "queued") => async (): Promise<Server> => {
     const dataDir = tempDataDir();
     const webhooks = new WebhookSourceStore(dataDir);
     for (const source of [CONTRACT_WEBHOOK, CONTRACT_WEBHOOK_GONE]) webhooks.put(source.name, source.scheme, source.secret);
-    const stack: LocalStack = await startTestStack(dataDir, mode === "queued" ? { sqsPort: 0, settings: { ingestMode: "queued" } } : {});
+    const stack: LocalStack = await startTestStack(dataDir, ingestMode === "queued" ? { sqsPort: 0, settings: { ingestMode } } : {});
     webhooks.remove(CONTRACT_WEBHOOK_GONE.name); // served by the function, unreadable from SSM
     const client = localDocumentClient(stack);
     const store = new ApiKeyStore(client, stack.apiKeysTable);
@@ -187,7 +187,7 @@ describe("contract: every documented response, answered over HTTP and validated 
       return keys.get(name)!;
     };
     const stored = await send(stack.url, "POST", "/events", { "content-type": "application/json", authorization: `Bearer ${await keyFor(SCOPES)}` }, JSON.stringify({ event_type: "contract.seeded", payload: {} }));
-    expect(stored.status).to.equal(mode === "queued" ? 202 : 201);
+    expect(stored.status).to.equal(ingestMode === "queued" ? 202 : 201);
     return {
       url: stack.url,
       keys: keyFor,
@@ -199,7 +199,8 @@ describe("contract: every documented response, answered over HTTP and validated 
       },
     };
   };
-  casesAgainst("stack", "through the local stack", startContractStack("direct"), (server) => {
+
+  casesAgainst("stack", "through the local stack", localStackServer("direct"), (server) => {
     it("answers a method and path that match no route with API Gateway's 404 {\"message\":\"Not Found\"}, as info.description says", async () => {
       for (const [method, path] of [["GET", "/nope"], ["DELETE", "/events"]] as const) {
         const answer = await send(server().url, method, path, {});
@@ -210,7 +211,7 @@ describe("contract: every documented response, answered over HTTP and validated 
     });
   });
 
-  casesAgainst("queued-stack", "through the local stack in queued mode (ingestMode queued, the local SQS)", startContractStack("queued"));
+  casesAgainst("queued-stack", "through the local stack in queued mode (ingestMode queued)", localStackServer("queued"));
 
   const faulty = (start: () => Promise<FaultGateway>) => async () => {
     const gateway = await start();

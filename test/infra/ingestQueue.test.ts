@@ -93,8 +93,8 @@ describe("ingestMode: direct and queued under Pulumi mocks", function () {
         const dlq = queue(s(), "ingest-dlq");
         expect(dlq.inputs.sqsManagedSseEnabled).to.equal(true);
         expect(dlq.inputs.messageRetentionSeconds).to.equal(DEAD_LETTER_RETENTION_SECONDS).and.to.equal(14 * 86_400);
-        // prod also has the pipeline's failure queue and its own redrive allow policy.
-        const allow = s().one(REDRIVE_ALLOW, (p) => p.inputs.queueUrl === dlq.state.url);
+        const allow = s().one(REDRIVE_ALLOW, (r) => r.inputs.queueUrl === dlq.state.url);
+        expect(allow.inputs.queueUrl).to.equal(dlq.state.url);
         expect(JSON.parse(allow.inputs.redriveAllowPolicy)).to.deep.equal({ redrivePermission: "byQueue", sourceQueueArns: [queueArn(s(), "ingest")] });
       });
 

@@ -97,7 +97,7 @@ describe("npm run preview", function () {
       it("shows each role's IAM actions, and each function's table actions as a flow to the events table", () => {
         const p = previews[stack]!;
         for (const purpose of Object.keys(HANDLERS) as HandlerName[]) {
-          // Pulumi.prod.yaml runs ingestMode queued: ingest and webhook then have their queued grants.
+          // prod runs ingestMode queued: a handler's grants are its facts in the stack's mode.
           const spec = handlerFacts(purpose, stack === "prod" ? "queued" : "direct");
           const role = p.resources.find((r) => r.type === "aws:iam/role:Role" && r.physicalName === `event-ingestion-${stack}-${purpose}-eu-north-1`)!;
           const grants = Object.entries(role.settings).filter(([k]) => k.startsWith("allow[")).map(([, v]) => String(v));

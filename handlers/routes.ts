@@ -84,6 +84,11 @@ export const HANDLERS = {
     readsWebhookSecrets: true,
     memoryMb: 256,
     timeoutSeconds: 10,
+    queued: {
+      description: "POST /webhooks/{source}: verify the sender's signature, then validate, enrich, send to the ingest queue (GetItem only for a delivery id, docs/adr/0016)",
+      eventsTableActions: ["dynamodb:GetItem"],
+      ingestQueueActions: ["sqs:SendMessage"],
+    },
   },
   openapi: {
     entry: "handlers/openapi.ts",

@@ -1,14 +1,24 @@
-/** Lambda entry for POST /webhooks/{source}. Config, clients and the secret cache live per cold start. */
+/**
+ * Lambda entry for POST /webhooks/{source}. Config, clients and the secret cache live per cold
+ * start. INGEST_QUEUE_URL is set only in queued mode: verified deliveries then go to the ingest
+ * queue (202), as POST /events does.
+ */
 import { ingestConfigFromEnv } from "./lib/config";
-import { createEventWriter } from "./lib/eventWriter";
+import { createSqsClient, QueueSender } from "./lib/queueSender";
 import { createDocumentClient, EventRepository } from "./lib/store";
-import { createWebhookHandler } from "./lib/webhooks/receiveWebhook";
+import { ENV } from "./lib/tables";
+import { createWebhookHandler, webhookWriter } from "./lib/webhooks/receiveWebhook";
 import { ssmSecretStore } from "./lib/webhooks/secrets";
 import { webhookConfigFromEnv } from "./lib/webhooks/sources";
 
 const config = ingestConfigFromEnv();
+const queueUrl = process.env[ENV.ingestQueueUrl];
 export const handler = createWebhookHandler({
   config: { ...webhookConfigFromEnv(), maxEventBytes: config.maxEventBytes },
   secrets: ssmSecretStore(),
-  writer: createEventWriter({ config, repository: new EventRepository(createDocumentClient(), config.eventsTable) }),
+  writer: webhookWriter({
+    config,
+    repository: new EventRepository(createDocumentClient(), config.eventsTable),
+    ...(queueUrl ? { queue: new QueueSender(createSqsClient(), queueUrl) } : {}),
+  }),
 });

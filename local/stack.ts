@@ -14,7 +14,7 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { eventStoreEnvironment } from "../handlers/lib/config";
 import { createDocumentClient } from "../handlers/lib/store";
 import { API_KEYS_TABLE, ENV, EVENTS_TABLE } from "../handlers/lib/tables";
-import { AUTHORIZER_HANDLER, HANDLERS, INGEST_QUEUE, ingestQueueVisibilitySeconds, PROCESSOR_HANDLER, SCOPES, type HandlerName } from "../handlers/routes";
+import { AUTHORIZER_HANDLER, HANDLERS, handlerFacts, INGEST_QUEUE, ingestQueueVisibilitySeconds, PROCESSOR_HANDLER, SCOPES, type HandlerName } from "../handlers/routes";
 import { ApiKeyStore } from "../cli/keyStore";
 import { createGateway, type RequestLogEntry } from "./gateway";
 import { LambdaHost, type LocalFunction } from "./lambdaHost";
@@ -192,7 +192,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     const queue = settings.ingestMode === "queued" ? await startQueueFor(options, settings, host, cleanups) : undefined;
     // All bundles share this process's environment: a queued stack started earlier in the same
-    // process must not turn this one's ingest function queued.
+    // process must not turn this one's ingest or webhook function queued.
     delete process.env[ENV.ingestQueueUrl];
     if (queue) Object.assign(sdkEnvironment, { AWS_ENDPOINT_URL_SQS: queue.sqsEndpoint });
     const queueEnvironment: Record<string, string> = queue ? { [ENV.ingestQueueUrl]: queue.queueUrl } : {};
@@ -202,7 +202,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     for (const [name, spec] of Object.entries(HANDLERS) as [HandlerName, (typeof HANDLERS)[HandlerName]][]) {
       const environment = {
         ...(spec.eventsTableActions.length > 0 ? storeEnvironment : {}),
-        ...(name === "ingest" ? queueEnvironment : {}),
+        ...(handlerFacts(name, "queued").ingestQueueActions.length > 0 ? queueEnvironment : {}),
         ...("readsWebhookSecrets" in spec ? webhookEnvironment(webhookStore.functionSources(), settings.webhookToleranceSeconds) : {}),
       };
       functions[name] = await host_.load(name, spec.entry, { ...sdkEnvironment, ...environment }, spec.memoryMb);

@@ -233,17 +233,18 @@ const OPERATIONS: Record<string, OperationDoc> = {
   "POST /webhooks/{source}": {
     tag: "Webhooks",
     description:
-      "No API key: each delivery is authenticated by its sender's signature over the raw body (Standard Webhooks `webhook-id`/`webhook-timestamp`/`webhook-signature`, GitHub `X-Hub-Signature-256`/`X-GitHub-Delivery`/`X-GitHub-Event`, Stripe `Stripe-Signature`), then stored like POST /events with the delivery id as idempotency key.",
+      "No API key: each delivery is authenticated by its sender's signature over the raw body (Standard Webhooks `webhook-id`/`webhook-timestamp`/`webhook-signature`, GitHub `X-Hub-Signature-256`/`X-GitHub-Delivery`/`X-GitHub-Event`, Stripe `Stripe-Signature`), then stored (or, in queued mode, queued) like POST /events with the delivery id as idempotency key.",
     parameters: [{ name: "source", in: "path", required: true, description: "A configured webhook source (config webhookSources).", schema: { type: "string", pattern: "^[a-z0-9][a-z0-9_-]{0,39}$" }, example: "github" }],
     requestBody: { required: true, content: jsonContent("WebhookPayload", EXAMPLES.webhook) },
     responses: {
       "201": ok("Verified and stored.", "Accepted", location),
+      "202": ok("Queued mode (stack config ingestMode queued): verified and durably in the ingest queue, `status: \"queued\"`; `GET` the Location answers 404 until the processor stored it.", "Accepted", location),
       "200": ok("A redelivery of a stored delivery id: `duplicate: true`, nothing written.", "Accepted", location),
       "400": problem("Verified, but the body cannot be stored as sent (the 400s of POST /events)."),
       "401": problem("`unknown_source`, `missing_signature_headers`, `invalid_signature` or `timestamp_out_of_tolerance`; nothing stored."),
       "413": problem("Body over maxEventBytes (default 65536), or the stored item over 400 KB."),
       "415": problem("Verified, but not application/json."),
-      "503": problem("The secrets (`secrets_unavailable`) or storage cannot be reached; nothing stored (or, when the detail says so, maybe stored: the sender's retry is answered as a duplicate).", retryAfter),
+      "503": problem("The secrets (`secrets_unavailable`) or storage cannot be reached, or in queued mode the queue refused the delivery (`queue_unavailable`); nothing stored (or, when the detail says so, maybe stored or queued: the sender's retry is answered as a duplicate or collapses into one event).", retryAfter),
     },
   },
   "GET /health": {

@@ -211,6 +211,7 @@ export function storageCases(route: RouteSpec): ContractCase[] {
 export const QUEUED_CASES: Record<string, HandlerCase[]> = {
   "POST /events": [{ status: 202, name: "a valid event, queued", request: () => ({ ...json(EXAMPLES.event), key: "all" }) }],
   "POST /events/batch": [{ status: 202, name: "a valid batch, every item queued", request: () => ({ ...json(EXAMPLES.batch), key: "all" }) }],
+  "POST /webhooks/{source}": [{ status: 202, name: "a delivery GitHub's library signed, queued", request: () => githubDelivery(JSON.stringify(EXAMPLES.webhook)) }],
 };
 
 /** 5. Statuses a deployed stack can answer that the local stack never does, with the reason. */

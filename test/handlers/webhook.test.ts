@@ -3,16 +3,22 @@
  * a verified delivery is stored once as a normal event; every rejection writes nothing.
  */
 import { expect } from "chai";
-import { createEventWriter } from "../../handlers/lib/eventWriter";
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import type { Context, SQSEvent } from "aws-lambda";
 import { EVENT_ID_PATTERN } from "../../handlers/lib/ids";
+import { createQueueProcessor } from "../../handlers/lib/processQueue";
+import { createSqsClient, QueueSender } from "../../handlers/lib/queueSender";
 import { EventRepository } from "../../handlers/lib/store";
-import { createWebhookHandler } from "../../handlers/lib/webhooks/receiveWebhook";
 import { RETRY_AFTER_SECONDS } from "../../handlers/lib/limits";
 import { WEBHOOK_SCHEMES, generateSecret, type WebhookScheme } from "../../handlers/lib/webhooks/signatures";
-import { useDynalite } from "../support/dynalite";
+import { startLocalSqs, type LocalSqs } from "../../local/sqs/server";
+import { TEST_CREDENTIALS, useDynalite } from "../support/dynalite";
+import { closedEndpoint } from "../support/faults";
 import { expectProblem, jsonBody } from "../support/http";
 import { webhookEvent, webhookFixture, type WebhookFixture } from "../support/webhookHandler";
 import { sampleBody, SIGNATURE_HEADERS, signDelivery } from "../support/webhookSenders";
+
+const REGION = "eu-north-1";
 
 const EXPECTED_TYPE: Record<WebhookScheme, string> = {
   standard: "invoice.paid",
@@ -197,28 +203,89 @@ describe("POST /webhooks/{source} (webhook handler against dynalite)", () => {
   });
 });
 
-describe("POST /webhooks/{source} in queued mode (the writer seam)", () => {
+describe("POST /webhooks/{source} in queued mode (webhookWriter with a queue, against dynalite and the local SQS)", function () {
+  this.timeout(30_000);
   const suite = useDynalite();
+  let sqs: LocalSqs;
+  let client: SQSClient;
+  let queues = 0;
+  before(async () => {
+    sqs = await startLocalSqs({ port: 0, region: REGION });
+    client = new SQSClient({ endpoint: sqs.endpoint, region: REGION, credentials: TEST_CREDENTIALS });
+  });
+  after(async () => {
+    client.destroy();
+    await sqs.close();
+  });
 
-  it("answers 202 status queued when the writer queues the record, and the table stays empty", async () => {
-    const fx = await webhookFixture(suite);
-    const queued: string[] = [];
-    const writer = createEventWriter({ config: { statusIndexShards: 8 }, repository: new EventRepository(suite.dynamo.doc, fx.table) });
-    const handler = createWebhookHandler({
-      config: { sources: new Map([["github", { name: "github", scheme: "github", parameter: "/p/github" }]]), toleranceSeconds: 300, maxEventBytes: 65_536 },
-      secrets: { secretsOf: async () => fx.secrets.github! },
-      writer: {
-        prepare: writer.prepare,
-        writeOne: async (record) => {
-          queued.push(record.event_id);
-          return { status: 202, record, queued: true };
-        },
-      },
-    });
-    const delivery = await signDelivery("github", { secret: fx.secrets.github![0]!, body: sampleBody("github") });
-    const response = await handler(webhookEvent("github", delivery));
+  /** A fresh table and queue, the webhook handler in queued mode, and a processor run as Lambda's event source mapping runs it. */
+  async function setup(options: { sqsEndpoint?: string } = {}) {
+    const name = `webhook-ingest-${++queues}`;
+    sqs.store.createQueue(name, { VisibilityTimeout: 60 });
+    const queueUrl = sqs.queueUrl(name);
+    const senderClient = options.sqsEndpoint ? createSqsClient({ endpoint: options.sqsEndpoint, region: REGION, credentials: TEST_CREDENTIALS }) : client;
+    const fx = await webhookFixture(suite, { queue: new QueueSender(senderClient, queueUrl) });
+    const processor = createQueueProcessor({ repository: new EventRepository(suite.dynamo.doc, fx.table), sqs: client, queueUrl, statusIndexShards: 8 });
+    const processQueue = async () => {
+      const messages = (await client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }))).Messages ?? [];
+      const records = messages.map((m) => ({ messageId: m.MessageId!, receiptHandle: m.ReceiptHandle!, body: m.Body!, attributes: { ApproximateReceiveCount: "1" } }));
+      const response = await processor({ Records: records } as unknown as SQSEvent, { functionName: "processor", awsRequestId: "t", getRemainingTimeInMillis: () => 30_000 } as unknown as Context);
+      const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+      const done = messages.filter((m) => !failed.has(m.MessageId!));
+      if (done.length > 0) await client.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+      return { received: messages.length, failed: failed.size };
+    };
+    const depth = () => sqs.store.counts(name);
+    const body = sampleBody("github");
+    const deliveryEvent = async (deliveryId: string) =>
+      webhookEvent("github", await signDelivery("github", { secret: fx.secrets.github![0]!, body, deliveryId, githubEvent: "pull_request" }));
+    const deliver = async (deliveryId: string) => fx.handler(await deliveryEvent(deliveryId));
+    return { fx, processQueue, depth, deliver, deliveryEvent };
+  }
+
+  it("answers a signed GitHub delivery 202 status queued once SQS holds it; the processor then stores it once under the webhook source", async () => {
+    const s = await setup();
+    const response = await s.deliver("d-queued-1");
     expect(response.statusCode, response.body).to.equal(202);
-    expect(jsonBody(response)).to.include({ status: "queued", event_id: queued[0] });
-    expect(await fx.items()).to.have.length(0);
+    const body = jsonBody<{ event_id: string; status: string }>(response);
+    expect(body.status).to.equal("queued");
+    expect(response.headers.location).to.equal(`/events/${body.event_id}`);
+    expect(await s.fx.items()).to.have.length(0);
+    expect(s.depth()).to.deep.include({ visible: 1 });
+
+    expect(await s.processQueue()).to.deep.equal({ received: 1, failed: 0 });
+    const items = await s.fx.items();
+    expect(items).to.have.length(1);
+    expect(items[0]).to.deep.include({ event_id: body.event_id, event_type: "pull_request.opened", status: "pending", source: { webhook: "github", delivery_id: "d-queued-1" } });
+  });
+
+  it("answers a redelivery after storage 200 duplicate with the stored event, and queues nothing", async () => {
+    const s = await setup();
+    const first = jsonBody<{ event_id: string }>(await s.deliver("d-queued-2"));
+    await s.processQueue();
+    const again = await s.deliver("d-queued-2");
+    expect(again.statusCode, again.body).to.equal(200);
+    expect(jsonBody(again)).to.include({ duplicate: true, event_id: first.event_id, status: "pending" });
+    expect(s.depth()).to.deep.include({ visible: 0, notVisible: 0 });
+    expect(await s.fx.items()).to.have.length(1);
+  });
+
+  it("queues a redelivery that arrives before the first is stored (202 again), and the processor stores one item", async () => {
+    const s = await setup();
+    const first = await s.deliver("d-queued-3");
+    const second = await s.deliver("d-queued-3");
+    expect([first.statusCode, second.statusCode]).to.deep.equal([202, 202]);
+    expect(jsonBody<{ event_id: string }>(second).event_id).to.equal(jsonBody<{ event_id: string }>(first).event_id);
+    expect(await s.processQueue()).to.deep.equal({ received: 2, failed: 0 });
+    expect(await s.fx.items()).to.have.length(1);
+  });
+
+  it("answers 503 queue_unavailable with Retry-After when SQS cannot be reached, and stores nothing", async () => {
+    const s = await setup({ sqsEndpoint: await closedEndpoint() });
+    const event = await s.deliveryEvent("d-queued-4");
+    const response = await s.fx.handler(event);
+    expectProblem(response, event, 503, "queue_unavailable");
+    expect(response.headers["retry-after"]).to.equal(String(RETRY_AFTER_SECONDS));
+    expect(await s.fx.items()).to.have.length(0);
   });
 });

@@ -57,6 +57,14 @@ describe("ingestMode: direct and queued under Pulumi mocks", function () {
       expect(ingest.Action).to.have.members([...HANDLERS.ingest.eventsTableActions]).and.to.include("dynamodb:PutItem");
     });
 
+    it("the webhook function keeps its conditional put, with no SQS action and no queue URL", () => {
+      const webhook = fn(dev, "webhook");
+      const statements = statementsOf(dev, webhook);
+      expect(statements.flatMap((st) => st.Action).filter((a) => a.startsWith("sqs:"))).to.be.empty;
+      expect(statements.find((st) => st.Resource.includes(tableArn(dev)))!.Action).to.have.members(["dynamodb:PutItem", "dynamodb:GetItem"]);
+      expect(webhook.inputs.environment.variables).not.to.have.property(ENV.ingestQueueUrl);
+    });
+
     it("has no queue alarms or queue widgets", () => {
       const names = dev.ofType(ALARM).map((a) => a.inputs.name);
       expect(names).not.to.include("event-ingestion-dev-ingest-dlq-not-empty");
@@ -126,6 +134,27 @@ describe("ingestMode: direct and queued under Pulumi mocks", function () {
           { Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [queueArn(s(), "ingest")] },
         ]);
         expect(ingest.inputs.environment.variables[ENV.ingestQueueUrl]).to.equal(queue(s(), "ingest").state.url);
+      });
+
+      it("the webhook function may only SendMessage to the ingest queue and GetItem on the table (no table write), and knows the queue URL", () => {
+        const webhook = fn(s(), "webhook");
+        expectLeastPrivilege(s(), webhook);
+        // Its SSM statement (the sources' secrets) is the webhooks test's subject, and absent without sources.
+        const statements = statementsOf(s(), webhook).filter((st) => !st.Action.every((a) => a.startsWith("logs:") || a.startsWith("xray:") || a.startsWith("ssm:")));
+        expect(statements).to.deep.equal([
+          { Effect: "Allow", Action: ["dynamodb:GetItem"], Resource: [tableArn(s())] },
+          { Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [queueArn(s(), "ingest")] },
+        ]);
+        expect(webhook.inputs.environment.variables[ENV.ingestQueueUrl]).to.equal(queue(s(), "ingest").state.url);
+        expect(webhook.inputs.description).to.equal(HANDLERS.webhook.queued.description);
+      });
+
+      it("only ingest and webhook send to the ingest queue; the other route functions neither send nor know its URL", () => {
+        for (const name of ["read", "ack", "openapi", "health", "authorizer"]) {
+          const f = fn(s(), name);
+          expect(statementsOf(s(), f).flatMap((st) => st.Action).filter((a) => a.startsWith("sqs:")), name).to.be.empty;
+          expect(f.inputs.environment?.variables ?? {}, name).not.to.have.property(ENV.ingestQueueUrl);
+        }
       });
 
       it("the processor may receive, delete and change the visibility of ingest-queue messages and put/get events; nothing else", () => {

@@ -13,8 +13,12 @@ import { runStorageOutage } from "../../soak/storageOutage";
 import { closedEndpoint } from "../support/faults";
 import { call, captureHandlerLogs, localDocumentClient, startTestStack, tempDataDir, type HandlerLogs } from "../support/localStack";
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { WebhookSourceStore } from "../../local/webhookStore";
+import { sampleBody, signDelivery } from "../support/webhookSenders";
 
 const MAX_RECEIVE_COUNT = 3;
+/** A webhook source configured before the start, so the webhook function verifies its deliveries. */
+const WEBHOOK = { name: "github", secret: "e2e-queued-webhook-secret-0123456789" } as const;
 
 describe("queued mode over HTTP (local stack)", function () {
   this.timeout(90_000);
@@ -27,6 +31,7 @@ describe("queued mode over HTTP (local stack)", function () {
   before(async () => {
     logs = captureHandlerLogs();
     dataDir = tempDataDir();
+    new WebhookSourceStore(dataDir).put(WEBHOOK.name, "github", WEBHOOK.secret);
     // A visibility timeout of 5 s instead of 181 s, so retries show within the test.
     stack = await startTestStack(dataDir, { sqsPort: 0, settings: { ingestMode: "queued", queueMaxReceiveCount: MAX_RECEIVE_COUNT }, queueVisibilitySeconds: 5 });
     key = fs.readFileSync(stack.keyFile, "utf8").trim();
@@ -73,6 +78,31 @@ describe("queued mode over HTTP (local stack)", function () {
     const after = await eventually("GET after processing", () => read(eventId), (r) => r.status === 200);
     expect(after.text).to.include('"payload":{"big":123456789012345678901234567890}');
     expect(after.json()).to.include({ event_id: eventId, status: "pending" });
+  });
+
+  it("answers a signed GitHub delivery to POST /webhooks/{source} 202 queued, stores it once, and answers its redelivery after storage 200 duplicate", async () => {
+    await stack.queue!.pauseProcessor();
+    const before = await storedCount();
+    const body = sampleBody("github");
+    const deliver = async () => {
+      const delivery = await signDelivery("github", { secret: WEBHOOK.secret, body, deliveryId: "e2e-webhook-queued", githubEvent: "pull_request" });
+      return call(stack, "POST", `/webhooks/${WEBHOOK.name}`, { body: delivery.body, headers: delivery.headers });
+    };
+    const queued = await deliver();
+    expect(queued.status, queued.text).to.equal(202);
+    const { event_id: eventId, status } = queued.json<{ event_id: string; status: string }>();
+    expect(status).to.equal("queued");
+    expect((await read(eventId)).status).to.equal(404);
+    expect(await depth(stack.queue!.queueUrl)).to.equal(1);
+
+    stack.queue!.resumeProcessor();
+    const stored = await eventually("the webhook event stored", () => read(eventId), (r) => r.status === 200);
+    expect(stored.json()).to.deep.include({ event_type: "pull_request.opened", source: { webhook: WEBHOOK.name, delivery_id: "e2e-webhook-queued" } });
+    const again = await deliver();
+    expect(again.status, again.text).to.equal(200);
+    expect(again.json()).to.include({ duplicate: true, event_id: eventId });
+    expect(await depth(stack.queue!.queueUrl)).to.equal(0);
+    expect(await storedCount()).to.equal(before + 1);
   });
 
   it("queues a batch (202) and every item becomes readable", async () => {

@@ -3,11 +3,11 @@
  * in-memory secret store (the SSM path is exercised by the local stack tests), plus events for it.
  */
 import { randomUUID } from "node:crypto";
-import { createEventWriter } from "../../handlers/lib/eventWriter";
+import type { QueueSender } from "../../handlers/lib/queueSender";
 import type { HttpEvent } from "../../handlers/lib/request";
 import { EventRepository } from "../../handlers/lib/store";
 import { EVENTS_TABLE } from "../../handlers/lib/tables";
-import { createWebhookHandler } from "../../handlers/lib/webhooks/receiveWebhook";
+import { createWebhookHandler, webhookWriter } from "../../handlers/lib/webhooks/receiveWebhook";
 import { SecretsUnavailableError, type SecretStore } from "../../handlers/lib/webhooks/secrets";
 import { generateSecret, type WebhookScheme } from "../../handlers/lib/webhooks/signatures";
 import type { WebhookSource } from "../../handlers/lib/webhooks/sources";
@@ -32,7 +32,8 @@ export interface WebhookFixture {
 
 export async function webhookFixture(
   suite: DynaliteSuite,
-  options: { maxEventBytes?: number; toleranceSeconds?: number; now?: () => number } = {},
+  /** `queue`: queued mode, the writer webhook.ts builds when INGEST_QUEUE_URL is set. */
+  options: { maxEventBytes?: number; toleranceSeconds?: number; now?: () => number; queue?: QueueSender } = {},
 ): Promise<WebhookFixture> {
   const table = await suite.freshTable(EVENTS_TABLE, "webhook-events");
   const secrets: Record<string, string[]> = Object.fromEntries(TEST_SOURCES.map((s) => [s.name, [generateSecret(s.scheme)]]));
@@ -50,7 +51,7 @@ export async function webhookFixture(
   const handler = createWebhookHandler({
     config: { sources, toleranceSeconds: options.toleranceSeconds ?? 300, maxEventBytes: config.maxEventBytes },
     secrets: store,
-    writer: createEventWriter({ config, repository: new EventRepository(suite.dynamo.doc, table) }),
+    writer: webhookWriter({ config, repository: new EventRepository(suite.dynamo.doc, table), ...(options.queue ? { queue: options.queue } : {}) }),
     ...(options.now ? { now: options.now } : {}),
   });
   return {

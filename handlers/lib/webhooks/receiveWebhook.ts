@@ -11,7 +11,9 @@
  */
 import { header, isJsonContentType, json, problem, type ProblemInit, type Response } from "../http";
 import { acceptance, invalidEvent, parseDocument } from "../ingestEvent";
-import type { EventWriter, WriteOutcome } from "../eventWriter";
+import { createEventWriter, type EventWriter, type EventWriterDependencies, type WriteOutcome } from "../eventWriter";
+import { createQueuedWriter, type QueuedOutcome } from "../queuedWriter";
+import type { QueueSender } from "../queueSender";
 import type { EventRecord } from "../record";
 import { LIMITS, RETRY_AFTER_SECONDS } from "../limits";
 import { EVENT_TYPE_PATTERN, EventInputSchema, IdempotencyKeySchema, schemaErrors } from "../schema";
@@ -26,17 +28,30 @@ export interface WebhookDependencies {
   config: WebhookConfig & { maxEventBytes: number };
   secrets: SecretStore;
   /**
-   * Enrichment and the idempotent write. In direct mode the event writer itself; in queued mode a
-   * writer whose `writeOne` sends the record to the ingest queue and answers 202 (or 413 when the
-   * message would be too large), with no change to this handler.
+   * Enrichment and the idempotent write (webhookWriter). In direct mode the event writer itself; in
+   * queued mode a writer whose `writeOne` sends the record to the ingest queue and answers 202 (or
+   * 413 when the message would be too large), with no change to this handler.
    */
-  writer: Pick<EventWriter, "prepare"> & { writeOne(record: EventRecord): Promise<WriteOutcome | QueuedOutcome> };
+  writer: WebhookWriter;
   /** Clock, epoch milliseconds. */
   now?: () => number;
 }
 
-/** Queued mode: SQS holds the record durably; the processor stores it. */
-export type QueuedOutcome = { status: 202; record: EventRecord; queued: true } | { status: 413; problem: ProblemInit };
+export type WebhookWriter = Pick<EventWriter, "prepare"> & { writeOne(record: EventRecord): Promise<WriteOutcome | QueuedOutcome> };
+export type { QueuedOutcome };
+
+/**
+ * The writer for the stack's ingestMode, as POST /events chooses it: the event writer (direct), or
+ * with a `queue` (queued) its `prepare` and the queued writer's `writeOne`: 202 once SQS holds the
+ * record; a delivery id already stored is answered 200 duplicate after one GetItem, and repeats
+ * still in the queue collapse into one item in the processor (docs/adr/0016).
+ */
+export function webhookWriter(deps: EventWriterDependencies & { queue?: QueueSender }): WebhookWriter {
+  const events = createEventWriter(deps);
+  if (!deps.queue) return events;
+  const queued = createQueuedWriter({ repository: deps.repository, sender: deps.queue });
+  return { prepare: events.prepare, writeOne: queued.writeOne };
+}
 
 /** Title per failed check: the code names the check; nothing says what the right value would be. */
 const UNAUTHORIZED_TITLES: Record<VerificationFailure, string> = {

@@ -171,8 +171,19 @@ export function estimateCost(workload: Workload, measured: MeasuredInputs, price
     { component: `DynamoDB storage (${workload.retentionDays} days kept)`, quantity: storedGb, unit: "GB-month", usd: storedGb * prices.dynamodb_storage_per_gb_month, kind: "retention" },
     { component: `CloudWatch Logs storage (${workload.logRetentionDays} days kept)`, quantity: archivedLogGb, unit: "GB-month", usd: archivedLogGb * prices.cloudwatch_logs_storage_per_gb_month, kind: "retention" },
   ];
-  const sum = (kind?: CostLine["kind"]) => lines.filter((l) => kind === undefined || l.kind === kind).reduce((s, l) => s + l.usd, 0);
   const floor = perMillion(writeUnits, prices.dynamodb_per_million_write_request_units);
+  return {
+    ...lineTotals(lines, events, floor),
+    floor_usd: floor,
+    stored_item_bytes: stored,
+    write_units_per_event: writeUnitsPerEvent(stored),
+    requests,
+  };
+}
+
+/** The sums every estimate reports from its lines: per kind, in all, per million events, against the write floor. */
+export function lineTotals(lines: CostLine[], events: number, floorUsd: number) {
+  const sum = (kind?: CostLine["kind"]) => lines.filter((l) => kind === undefined || l.kind === kind).reduce((s, l) => s + l.usd, 0);
   const millions = events / 1e6;
   return {
     lines,
@@ -181,10 +192,6 @@ export function estimateCost(workload: Workload, measured: MeasuredInputs, price
     total_usd: sum(),
     ingest_usd_per_million_events: sum("ingest") / millions,
     total_usd_per_million_events: sum() / millions,
-    floor_usd: floor,
-    floor_ratio: sum("ingest") / floor,
-    stored_item_bytes: stored,
-    write_units_per_event: writeUnitsPerEvent(stored),
-    requests,
+    floor_ratio: sum("ingest") / floorUsd,
   };
 }

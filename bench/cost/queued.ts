@@ -6,7 +6,7 @@
  * as a PutItem: an assumption, like STORAGE_WAIT_MS). Pure arithmetic.
  */
 import { PROCESSOR_HANDLER } from "../../handlers/routes";
-import { estimateCost, type CostEstimate, type CostLine, type MeasuredInputs, type Workload } from "./model";
+import { estimateCost, lineTotals, type CostEstimate, type CostLine, type MeasuredInputs, type Workload } from "./model";
 import type { Prices, PricesFile } from "./prices";
 
 export const SQS_PRICE_KEY = "sqs_per_million_requests";
@@ -72,16 +72,5 @@ export function estimateQueuedCost(workload: Workload, measured: MeasuredInputs,
       : []),
   ];
   const lines = [...direct.lines.filter((l) => l.kind === "ingest"), ...extra, ...direct.lines.filter((l) => l.kind === "retention")];
-  const sum = (kind?: CostLine["kind"]) => lines.filter((l) => kind === undefined || l.kind === kind).reduce((s, l) => s + l.usd, 0);
-  const millions = events / 1e6;
-  return {
-    ...direct,
-    lines,
-    ingest_usd: sum("ingest"),
-    retention_usd: sum("retention"),
-    total_usd: sum(),
-    ingest_usd_per_million_events: sum("ingest") / millions,
-    total_usd_per_million_events: sum() / millions,
-    floor_ratio: sum("ingest") / direct.floor_usd,
-  };
+  return { ...direct, ...lineTotals(lines, events, direct.floor_usd) };
 }

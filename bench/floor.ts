@@ -5,7 +5,6 @@
  * CPU: its code, the SDK's request building, signing and parsing. The two alternate in blocks in
  * one process (bench/floor/runner.ts); every figure is a same-run ratio, median over rounds.
  */
-import { fork } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { buildSync } from "esbuild";
@@ -15,6 +14,7 @@ import { FUNCTION_ENVIRONMENT } from "./cold/measureInit";
 import { BUILD_DIR } from "./cold/packagings";
 import type { SinglePathProfile } from "./floor/profile";
 import type { RunnerInput, RunnerOutput } from "./floor/runner";
+import { startChildServer } from "./lib/child";
 import { BATCH_SIZE } from "./lib/fixtures";
 import type { BlockResult } from "./lib/operations";
 import { median, ratio, round } from "./lib/stats";
@@ -58,7 +58,7 @@ function writeFile(name: string, code: string): string {
 
 export async function measureFloor(options: { quick?: boolean } = {}): Promise<FloorResult> {
   const bundles = { ours: writeFile("ingest", bundleHandler(HANDLERS.ingest.entry)), floor: writeMinimalBundle() };
-  const endpoint = await startChild<{ endpoint: string }>(path.join(__dirname, "floor", "instantDynamo.mjs"), [], {});
+  const endpoint = await startChildServer<{ endpoint: string }>(path.join(__dirname, "floor", "instantDynamo.mjs"), { execArgv: [], env: childEnvironment({}) });
   try {
     const input: RunnerInput = {
       bundles,
@@ -67,12 +67,10 @@ export async function measureFloor(options: { quick?: boolean } = {}): Promise<F
       batchBlock: options.quick ? 30 : 60,
       profileIterations: options.quick ? 1_000 : 3_000,
     };
-    const runner = await startChild<{ ok: boolean; output?: RunnerOutput; error?: string }>(
-      path.join(__dirname, "floor", "runner.ts"),
-      ["--require", "tsx/cjs"],
-      { ...FUNCTION_ENVIRONMENT, AWS_ENDPOINT_URL_DYNAMODB: endpoint.info.endpoint },
+    const runner = await startChildServer<{ ok: boolean; output?: RunnerOutput; error?: string }>(path.join(__dirname, "floor", "runner.ts"), {
+      env: childEnvironment({ ...FUNCTION_ENVIRONMENT, AWS_ENDPOINT_URL_DYNAMODB: endpoint.info.endpoint }),
       input,
-    );
+    });
     if (!runner.info.ok) throw new Error(`floor runner failed: ${runner.info.error}`);
     const out = runner.info.output!.blocks;
     const single = summarize(out.ours_single, out.floor_single, 1);
@@ -103,24 +101,7 @@ function summarize(ours: BlockResult[], floor: BlockResult[], eventsPerRequest: 
   };
 }
 
-/** Forks `file`; resolves with its first IPC message (sent after `input`, if given) and a way to stop it. */
-function startChild<T>(file: string, execArgv: string[], env: Record<string, string>, input?: unknown): Promise<{ info: T; stop(): Promise<void> }> {
-  const child = fork(file, [], { execArgv, env: { ...env, PATH: process.env.PATH ?? "" }, stdio: ["ignore", "ignore", "inherit", "ipc"] });
-  return new Promise((resolve, reject) => {
-    child.once("error", reject);
-    child.once("exit", (code) => reject(new Error(`${path.basename(file)} exited with code ${code} before answering`)));
-    child.once("message", (info) => {
-      child.removeAllListeners("exit");
-      resolve({
-        info: info as T,
-        stop: () =>
-          new Promise<void>((done) => {
-            if (child.exitCode !== null || !child.connected) return done();
-            child.once("exit", () => done());
-            child.disconnect();
-          }),
-      });
-    });
-    if (input !== undefined) child.send(input as object);
-  });
+/** Only the given variables (as a Lambda function sees only its own), plus PATH to start node. */
+function childEnvironment(env: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...env, PATH: process.env.PATH ?? "" };
 }

@@ -76,7 +76,7 @@ export function startEventSourcePoller(options: EventSourcePollerOptions): Event
   }
 
   async function invoke(messages: Message[]): Promise<void> {
-    const event: SQSEvent = { Records: messages.map(toRecord) };
+    const event: SQSEvent = { Records: messages.map((m) => sqsRecord(m, options.queueArn, options.region)) };
     let failedIds: Set<string>;
     let error: string | undefined;
     try {
@@ -98,27 +98,6 @@ export function startEventSourcePoller(options: EventSourcePollerOptions): Event
     options.onBatch?.({ size: messages.length, failed: failedIds.size, ...(error === undefined ? {} : { error }) });
   }
 
-  function toRecord(message: Message): SQSRecord {
-    const attributes = message.Attributes ?? {};
-    return {
-      messageId: message.MessageId!,
-      receiptHandle: message.ReceiptHandle!,
-      body: message.Body ?? "",
-      attributes: {
-        ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? "1",
-        SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
-        SenderId: attributes.SenderId ?? "LOCAL",
-        ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-        ...(attributes.DeadLetterQueueSourceArn ? { DeadLetterQueueSourceArn: attributes.DeadLetterQueueSourceArn } : {}),
-      },
-      messageAttributes: {},
-      md5OfBody: message.MD5OfBody ?? "",
-      eventSource: "aws:sqs",
-      eventSourceARN: options.queueArn,
-      awsRegion: options.region,
-    };
-  }
-
   return {
     get invocations() {
       return invocations;
@@ -127,6 +106,28 @@ export function startEventSourcePoller(options: EventSourcePollerOptions): Event
       stopped = true;
       await Promise.all(workers);
     },
+  };
+}
+
+/** A received message as Lambda's SQS event source mapping hands it to the function (one `Records` entry). */
+export function sqsRecord(message: Message, queueArn: string, region: string): SQSRecord {
+  const attributes = message.Attributes ?? {};
+  return {
+    messageId: message.MessageId!,
+    receiptHandle: message.ReceiptHandle!,
+    body: message.Body ?? "",
+    attributes: {
+      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? "1",
+      SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
+      SenderId: attributes.SenderId ?? "LOCAL",
+      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+      ...(attributes.DeadLetterQueueSourceArn ? { DeadLetterQueueSourceArn: attributes.DeadLetterQueueSourceArn } : {}),
+    },
+    messageAttributes: {},
+    md5OfBody: message.MD5OfBody ?? "",
+    eventSource: "aws:sqs",
+    eventSourceARN: queueArn,
+    awsRegion: region,
   };
 }
 

@@ -23,6 +23,7 @@ import type { HttpEvent } from "../../handlers/lib/request";
 import { createDocumentClient, EventRepository } from "../../handlers/lib/store";
 import { EVENTS_TABLE } from "../../handlers/lib/tables";
 import { startLocalSqs, type LocalSqs } from "../../local/sqs/server";
+import { sqsRecord } from "../../local/sqs/poller";
 import { TEST_CREDENTIALS, useDynalite } from "../support/dynalite";
 import { httpEvent, postEvent } from "../support/events";
 import { closedEndpoint } from "../support/faults";
@@ -351,23 +352,7 @@ describe("queued mode: ingest → SQS → processor (handlers against dynalite a
   });
 });
 
+/** The event Lambda's SQS event source mapping builds, as the local stack's poller builds it. */
 function sqsEvent(messages: Message[], queueArn: string): SQSEvent {
-  return {
-    Records: messages.map((m) => ({
-      messageId: m.MessageId!,
-      receiptHandle: m.ReceiptHandle!,
-      body: m.Body!,
-      attributes: {
-        ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? "1",
-        SentTimestamp: m.Attributes?.SentTimestamp ?? "0",
-        SenderId: "LOCAL",
-        ApproximateFirstReceiveTimestamp: m.Attributes?.ApproximateFirstReceiveTimestamp ?? "0",
-      },
-      messageAttributes: {},
-      md5OfBody: m.MD5OfBody!,
-      eventSource: "aws:sqs",
-      eventSourceARN: queueArn,
-      awsRegion: REGION,
-    })),
-  };
+  return { Records: messages.map((m) => sqsRecord(m, queueArn, REGION)) };
 }

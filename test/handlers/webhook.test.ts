@@ -4,7 +4,7 @@
  */
 import { expect } from "chai";
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
-import type { Context, SQSEvent } from "aws-lambda";
+import type { Context } from "aws-lambda";
 import { EVENT_ID_PATTERN } from "../../handlers/lib/ids";
 import { createQueueProcessor } from "../../handlers/lib/processQueue";
 import { createSqsClient, QueueSender } from "../../handlers/lib/queueSender";
@@ -12,6 +12,7 @@ import { EventRepository } from "../../handlers/lib/store";
 import { RETRY_AFTER_SECONDS } from "../../handlers/lib/limits";
 import { WEBHOOK_SCHEMES, generateSecret, type WebhookScheme } from "../../handlers/lib/webhooks/signatures";
 import { startLocalSqs, type LocalSqs } from "../../local/sqs/server";
+import { sqsRecord } from "../../local/sqs/poller";
 import { TEST_CREDENTIALS, useDynalite } from "../support/dynalite";
 import { closedEndpoint } from "../support/faults";
 import { expectProblem, jsonBody } from "../support/http";
@@ -228,8 +229,8 @@ describe("POST /webhooks/{source} in queued mode (webhookWriter with a queue, ag
     const processor = createQueueProcessor({ repository: new EventRepository(suite.dynamo.doc, fx.table), sqs: client, queueUrl, statusIndexShards: 8 });
     const processQueue = async () => {
       const messages = (await client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }))).Messages ?? [];
-      const records = messages.map((m) => ({ messageId: m.MessageId!, receiptHandle: m.ReceiptHandle!, body: m.Body!, attributes: { ApproximateReceiveCount: "1" } }));
-      const response = await processor({ Records: records } as unknown as SQSEvent, { functionName: "processor", awsRequestId: "t", getRemainingTimeInMillis: () => 30_000 } as unknown as Context);
+      const records = messages.map((m) => sqsRecord(m, sqs.store.arnOf(name), REGION));
+      const response = await processor({ Records: records }, { functionName: "processor", awsRequestId: "t", getRemainingTimeInMillis: () => 30_000 } as unknown as Context);
       const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
       const done = messages.filter((m) => !failed.has(m.MessageId!));
       if (done.length > 0) await client.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));

@@ -6,14 +6,14 @@
  * breakdown, from the same library functions in the handler's order, says where the time goes.
  */
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
-import { newEventId } from "../handlers/lib/ids";
-import { createIngestHandler } from "../handlers/lib/ingestEvent";
-import { readJson } from "../handlers/lib/json";
-import { setLogSink } from "../handlers/lib/log";
-import { buildEventRecord, dynamoItemSize } from "../handlers/lib/record";
-import { EventInputSchema } from "../handlers/lib/schema";
-import type { EventRepository } from "../handlers/lib/store";
-import { EVENTS_TABLE } from "../handlers/lib/tables";
+import { newEventId } from "../handlers/lib/primitives/ids";
+import { createIngestHandler } from "../handlers/lib/api/ingestEvent";
+import { readJson } from "../handlers/lib/primitives/json";
+import { setLogSink } from "../handlers/lib/ops/log";
+import { buildEventRecord, dynamoItemSize } from "../handlers/lib/events/record";
+import { EventInputSchema } from "../handlers/lib/events/schema";
+import type { EventRepository } from "../handlers/lib/store/store";
+import { EVENTS_TABLE } from "../handlers/lib/primitives/tables";
 import { startDynalite } from "../test/support/dynalite";
 import { postEvent } from "../test/support/events";
 import { typicalRecord } from "./itemSize";

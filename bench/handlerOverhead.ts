@@ -7,11 +7,11 @@
  * 25-event batch) and log bytes per request, which the cost model bills.
  */
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
-import { newEventId } from "../handlers/lib/ids";
-import { createIngestHandler } from "../handlers/lib/ingestEvent";
-import { setLogSink } from "../handlers/lib/log";
-import { EventRepository } from "../handlers/lib/store";
-import { EVENTS_TABLE } from "../handlers/lib/tables";
+import { newEventId } from "../handlers/lib/primitives/ids";
+import { createIngestHandler } from "../handlers/lib/api/ingestEvent";
+import { setLogSink } from "../handlers/lib/ops/log";
+import { EventRepository } from "../handlers/lib/store/store";
+import { EVENTS_TABLE } from "../handlers/lib/primitives/tables";
 import { startDynalite, type TestDynamo } from "../test/support/dynalite";
 import { httpEvent, postEvent } from "../test/support/events";
 import { typicalRecord } from "./itemSize";

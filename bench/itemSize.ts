@@ -3,10 +3,10 @@
  * reader, schema and enrichment), measured with the handler's own size accounting, where
  * attribute names count. 1 write unit covers an item of up to 1 KB.
  */
-import { newEventId } from "../handlers/lib/ids";
-import { readJson } from "../handlers/lib/json";
-import { buildEventRecord, dynamoItemSize, type EventRecord } from "../handlers/lib/record";
-import { EventInputSchema } from "../handlers/lib/schema";
+import { newEventId } from "../handlers/lib/primitives/ids";
+import { readJson } from "../handlers/lib/primitives/json";
+import { buildEventRecord, dynamoItemSize, type EventRecord } from "../handlers/lib/events/record";
+import { EventInputSchema } from "../handlers/lib/events/schema";
 import { DYNAMODB_ITEM_OVERHEAD_BYTES, writeUnitsPerEvent } from "./cost/model";
 import { INGEST_SETTINGS, SINGLE_EVENT_MAX_DEPTH, typicalEventBody, TYPICAL_EVENT_BYTES } from "./lib/fixtures";
 

@@ -6,13 +6,13 @@
  * POST /events does without HTTP). Also each function's own duration and log bytes, and the
  * stored item's size, which the pipeline cost model bills (bench/cost/pipelineModel.ts).
  */
-import { EventInputSchema } from "../handlers/lib/schema";
-import { createEventWriter } from "../handlers/lib/eventWriter";
-import { readJson } from "../handlers/lib/json";
-import { dynamoItemSize } from "../handlers/lib/record";
-import { createDocumentClient, EventRepository } from "../handlers/lib/store";
-import { eventStoreEnvironment } from "../handlers/lib/config";
-import { EVENTS_TABLE } from "../handlers/lib/tables";
+import { EventInputSchema } from "../handlers/lib/events/schema";
+import { createEventWriter } from "../handlers/lib/store/eventWriter";
+import { readJson } from "../handlers/lib/primitives/json";
+import { dynamoItemSize } from "../handlers/lib/events/record";
+import { createDocumentClient, EventRepository } from "../handlers/lib/store/store";
+import { eventStoreEnvironment } from "../handlers/lib/ops/config";
+import { EVENTS_TABLE } from "../handlers/lib/primitives/tables";
 import { LambdaHost } from "../local/lambdaHost";
 import { LocalPipeline } from "../local/pipeline";
 import { paymentStages } from "../pipelines/payments";

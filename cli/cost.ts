@@ -5,7 +5,7 @@
  * bench/prices.json, and the ingest function's duration cost at each memory size.
  */
 import { parseArgs } from "node:util";
-import { LIMITS } from "../handlers/lib/limits";
+import { LIMITS } from "../handlers/lib/primitives/limits";
 import { readMeasuredInputs } from "../bench/cost/measured";
 import { estimateCost, MB_PER_VCPU, memorySizes, type CostEstimate, type MeasuredInputs, type Workload } from "../bench/cost/model";
 import { RESULTS_FILE } from "../bench/lib/report";

@@ -1,7 +1,7 @@
 /** API key administration against a keys table: create (the only time the key is shown), list, revoke. */
 import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { generateApiKey, type ApiKeyRecord, type NewApiKey } from "../handlers/lib/apiKeys";
-import { API_KEYS_TABLE } from "../handlers/lib/tables";
+import { generateApiKey, type ApiKeyRecord, type NewApiKey } from "../handlers/lib/auth/apiKeys";
+import { API_KEYS_TABLE } from "../handlers/lib/primitives/tables";
 import type { Scope } from "../handlers/routes";
 
 /** What `list` shows: everything but the digest. */

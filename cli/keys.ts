@@ -13,11 +13,11 @@
  * decisions may still let the key in (revoked_at + authorizerCacheTtlSeconds).
  */
 import { parseArgs } from "node:util";
-import { createDocumentClient } from "../handlers/lib/store";
-import { isLegacyReadKey, keyNameProblem, parseScopes, printable } from "../handlers/lib/apiKeys";
+import { createDocumentClient } from "../handlers/lib/store/store";
+import { isLegacyReadKey, keyNameProblem, parseScopes, printable } from "../handlers/lib/auth/apiKeys";
 import { SCOPES } from "../handlers/routes";
-import { isStorageUnavailable } from "../handlers/lib/faults";
-import { API_KEYS_TABLE } from "../handlers/lib/tables";
+import { isStorageUnavailable } from "../handlers/lib/primitives/faults";
+import { API_KEYS_TABLE } from "../handlers/lib/primitives/tables";
 import { localTableName, PROJECT, stackConfigFile, stackSettings } from "../local/config";
 import { LOCAL_CREDENTIALS, LOCAL_REGION, runningLocalStack, type RunningLocalStack } from "../local/stack";
 import { ApiKeyStore } from "./keyStore";

@@ -2,7 +2,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PROJECT_ROOT } from "../components/bundle";
-import { buildOpenApiDocument } from "../handlers/lib/openapi";
+import { buildOpenApiDocument } from "../handlers/lib/api/openapi";
 
 export const OPENAPI_FILE = path.join(PROJECT_ROOT, "docs", "openapi.json");
 

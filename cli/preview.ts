@@ -8,8 +8,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { PROJECT_ROOT } from "../components/bundle";
-import { buildStack, PROJECT } from "../components/mockStack";
-import { diffPreviews, previewOf, renderDiff, renderMermaid, renderTree, withReadmeDiagram, type StackPreview } from "./stackPreview";
+import { buildStack, PROJECT } from "./preview/mockStack";
+import { diffPreviews, previewOf, renderDiff, renderMermaid, renderTree, withReadmeDiagram, type StackPreview } from "./preview/stackPreview";
 
 const USAGE = `Usage: npm run preview -- --stack <stack> [options]
 

@@ -18,7 +18,7 @@ import {
   StartMessageMoveTaskCommand,
   type ListMessageMoveTasksResultEntry,
 } from "@aws-sdk/client-sqs";
-import { errorName } from "../handlers/lib/faults";
+import { errorName } from "../handlers/lib/primitives/faults";
 import { LOCAL_STACK, PROJECT } from "../local/config";
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from "../local/stack";
 

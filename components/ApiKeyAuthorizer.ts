@@ -6,7 +6,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { API_KEYS_TABLE, ENV } from "../handlers/lib/tables";
+import { API_KEYS_TABLE, ENV } from "../handlers/lib/primitives/tables";
 import { AUTHORIZER_HANDLER } from "../handlers/routes";
 import { tableKeys } from "./EventStore";
 import { createHandlerFunction, type HandlerFunction, type HandlerFunctionArgs } from "./handlerFunction";

@@ -5,7 +5,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ENV } from "../handlers/lib/tables";
+import { ENV } from "../handlers/lib/primitives/tables";
 import { handlerFacts, HANDLERS, ROUTES, routeKey, type HandlerName, type HandlerSpec, type RouteSpec } from "../handlers/routes";
 import { ApiDomain, requireDomainName, type ApiDomainArgs } from "./ApiDomain";
 import { ApiKeyAuthorizer, type ApiKeyAuthorizerArgs } from "./ApiKeyAuthorizer";

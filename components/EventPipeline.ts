@@ -13,8 +13,8 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { AcceptedEvent, PipelineEvent, PipelineOrigin } from "../handlers/lib/pipeline";
-import { PIPELINE_ENV, PIPELINE_ERRORS } from "../handlers/lib/pipeline";
+import type { AcceptedEvent, PipelineEvent, PipelineOrigin } from "../handlers/lib/pipeline/pipeline";
+import { PIPELINE_ENV, PIPELINE_ERRORS } from "../handlers/lib/pipeline/pipeline";
 import { createKey, keyScope, topicKeyPolicy } from "./encryptionKeys";
 import { serializedCallback } from "./EventConsumer";
 import type { EventStore } from "./EventStore";

@@ -9,8 +9,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { EventsTableAction } from "../handlers/routes";
-import { eventStoreEnvironment } from "../handlers/lib/config";
-import { EVENTS_TABLE, keyAttributes, STATUS_INDEX, type TableDefinition } from "../handlers/lib/tables";
+import { eventStoreEnvironment } from "../handlers/lib/ops/config";
+import { EVENTS_TABLE, keyAttributes, STATUS_INDEX, type TableDefinition } from "../handlers/lib/primitives/tables";
 import { EventConsumer, type EventConsumerHandler, type EventConsumerOptions } from "./EventConsumer";
 import type { GrantStatement } from "./handlerFunction";
 import { applyTransform, physicalName, requireInteger, type Transform } from "./naming";

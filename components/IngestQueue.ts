@@ -16,7 +16,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ENV } from "../handlers/lib/tables";
+import { ENV } from "../handlers/lib/primitives/tables";
 import { INGEST_QUEUE, ingestQueueVisibilitySeconds, PROCESSOR_HANDLER, type IngestQueueAction } from "../handlers/routes";
 import type { EventStore } from "./EventStore";
 import { createHandlerFunction, type FunctionArgs, type GrantStatement, type HandlerFunction } from "./handlerFunction";

@@ -3,7 +3,7 @@
  * topic (optionally to an e-mail address).
  *
  * Dashboard rows: the API (requests, 4xx, 5xx, latency p50/p99), the business counts the ingest
- * handler writes as embedded-metric-format log lines (handlers/lib/metrics.ts), every function
+ * handler writes as embedded-metric-format log lines (handlers/lib/ops/metrics.ts), every function
  * (errors, throttles, duration p50/p99, concurrent executions), the events table (consumed write
  * and read units, throttled requests per operation the handlers use, status-index write
  * throttling), and stream consumers (iterator age, dead-letter queue depth).
@@ -24,8 +24,8 @@ import { metrics as dynamodbMetrics } from "@pulumi/awsx/classic/dynamodb";
 import { metrics as lambdaMetrics } from "@pulumi/awsx/classic/lambda";
 import { metrics as sqsMetrics } from "@pulumi/awsx/classic/sqs";
 import * as pulumi from "@pulumi/pulumi";
-import { INGEST_METRICS, METRIC_DIMENSIONS, METRICS_NAMESPACE, PROCESSOR_METRICS } from "../handlers/lib/metrics";
-import { STATUS_INDEX } from "../handlers/lib/tables";
+import { INGEST_METRICS, METRIC_DIMENSIONS, METRICS_NAMESPACE, PROCESSOR_METRICS } from "../handlers/lib/ops/metrics";
+import { STATUS_INDEX } from "../handlers/lib/primitives/tables";
 import { HANDLERS } from "../handlers/routes";
 import type { EventConsumer } from "./EventConsumer";
 import type { EventIngestionApi } from "./EventIngestionApi";

@@ -11,7 +11,7 @@
  * execution fails, Pipes returns the message to the buffer, and SQS dead-letters it after
  * `maxReceiveCount` receives: nothing is dropped silently (docs/adr/0018).
  */
-import { PIPELINE_ERRORS } from "../handlers/lib/pipeline";
+import { PIPELINE_ERRORS } from "../handlers/lib/pipeline/pipeline";
 
 /** Errors of the Lambda service itself (not of the function's code): always worth a retry. */
 export const LAMBDA_SERVICE_ERRORS = [

@@ -1,8 +1,8 @@
 /** Lambda entry for the API key authorizer. */
-import { createAuthorizer, dynamoKeyLookup } from "./lib/authorize";
-import { requireEnv } from "./lib/config";
-import { createDocumentClient } from "./lib/store";
-import { ENV } from "./lib/tables";
+import { createAuthorizer, dynamoKeyLookup } from "./lib/auth/authorize";
+import { requireEnv } from "./lib/ops/config";
+import { createDocumentClient } from "./lib/store/store";
+import { ENV } from "./lib/primitives/tables";
 
 // Two attempts, not three: the worst case (2 × 2 s plus backoff) must end inside the 5 s function
 // timeout, so a hung keys table fails the invocation with a logged reason, not a silent timeout.

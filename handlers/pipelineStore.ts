@@ -1,12 +1,12 @@
 /**
  * Lambda entry of the SNS pipeline's last stage: the event as the user's stages left it, stored
- * through the shared event writer (handlers/lib/pipeline.ts, handlers/lib/eventWriter.ts).
+ * through the shared event writer (handlers/lib/pipeline/pipeline.ts, handlers/lib/store/eventWriter.ts).
  */
-import { ingestConfigFromEnv } from "./lib/config";
-import { createEventWriter } from "./lib/eventWriter";
-import { log } from "./lib/log";
-import { PipelineError, storeAccepted, type AcceptedEvent, type StoreResult } from "./lib/pipeline";
-import { createDocumentClient, EventRepository } from "./lib/store";
+import { ingestConfigFromEnv } from "./lib/ops/config";
+import { createEventWriter } from "./lib/store/eventWriter";
+import { log } from "./lib/ops/log";
+import { PipelineError, storeAccepted, type AcceptedEvent, type StoreResult } from "./lib/pipeline/pipeline";
+import { createDocumentClient, EventRepository } from "./lib/store/store";
 
 const config = ingestConfigFromEnv();
 const writer = createEventWriter({ repository: new EventRepository(createDocumentClient(), config.eventsTable), config });

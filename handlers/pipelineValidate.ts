@@ -1,11 +1,11 @@
 /**
  * Lambda entry of the SNS pipeline's first stage: one buffered SNS message → the event, read and
- * validated exactly as POST /events reads its body (handlers/lib/pipeline.ts).
+ * validated exactly as POST /events reads its body (handlers/lib/pipeline/pipeline.ts).
  */
-import { requireEnv } from "./lib/config";
-import { log } from "./lib/log";
-import { acceptMessage, PIPELINE_ENV, PipelineError, type AcceptedEvent, type BufferedMessage } from "./lib/pipeline";
-import { ENV } from "./lib/tables";
+import { requireEnv } from "./lib/ops/config";
+import { log } from "./lib/ops/log";
+import { acceptMessage, PIPELINE_ENV, PipelineError, type AcceptedEvent, type BufferedMessage } from "./lib/pipeline/pipeline";
+import { ENV } from "./lib/primitives/tables";
 
 const options = { pipeline: requireEnv(process.env, PIPELINE_ENV.name), maxEventBytes: Number(requireEnv(process.env, ENV.maxEventBytes)) };
 

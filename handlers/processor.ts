@@ -1,9 +1,9 @@
 /** Lambda entry of the ingest queue's processor (queued mode). Clients and config are built once per cold start. */
-import { requireEnv, storeConfigFromEnv } from "./lib/config";
-import { createQueueProcessor } from "./lib/processQueue";
-import { createSqsClient } from "./lib/queueSender";
-import { createDocumentClient, EventRepository } from "./lib/store";
-import { ENV } from "./lib/tables";
+import { requireEnv, storeConfigFromEnv } from "./lib/ops/config";
+import { createQueueProcessor } from "./lib/queue/processQueue";
+import { createSqsClient } from "./lib/queue/queueSender";
+import { createDocumentClient, EventRepository } from "./lib/store/store";
+import { ENV } from "./lib/primitives/tables";
 
 const config = storeConfigFromEnv();
 export const handler = createQueueProcessor({

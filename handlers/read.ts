@@ -1,6 +1,6 @@
 /** Lambda entry for GET /events/{event_id}, GET /events and GET /inbox. */
-import { storeConfigFromEnv } from "./lib/config";
-import { createReadHandler } from "./lib/readEvents";
-import { createDocumentClient } from "./lib/store";
+import { storeConfigFromEnv } from "./lib/ops/config";
+import { createReadHandler } from "./lib/api/readEvents";
+import { createDocumentClient } from "./lib/store/store";
 
 export const handler = createReadHandler({ doc: createDocumentClient(), ...storeConfigFromEnv() });

@@ -3,10 +3,10 @@
  * start. INGEST_QUEUE_URL is set only in queued mode: verified deliveries then go to the ingest
  * queue (202), as POST /events does.
  */
-import { ingestConfigFromEnv } from "./lib/config";
-import { createSqsClient, QueueSender } from "./lib/queueSender";
-import { createDocumentClient, EventRepository } from "./lib/store";
-import { ENV } from "./lib/tables";
+import { ingestConfigFromEnv } from "./lib/ops/config";
+import { createSqsClient, QueueSender } from "./lib/queue/queueSender";
+import { createDocumentClient, EventRepository } from "./lib/store/store";
+import { ENV } from "./lib/primitives/tables";
 import { createWebhookHandler, webhookWriter } from "./lib/webhooks/receiveWebhook";
 import { ssmSecretStore } from "./lib/webhooks/secrets";
 import { webhookConfigFromEnv } from "./lib/webhooks/sources";

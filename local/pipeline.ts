@@ -18,7 +18,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { StateMachine } from "aws-local-stepfunctions";
 import { stageEntry, stageTasks, type PipelineStage, type RetryArgs } from "../components/EventPipeline";
 import { OWN_STAGE_MEMORY_MB, OWN_STAGE_TIMEOUT_SECONDS, pipelineDefinition, STATE_NAMES, type StateMachineDefinition } from "../components/pipelineDefinition";
-import { PIPELINE_ENV } from "../handlers/lib/pipeline";
+import { PIPELINE_ENV } from "../handlers/lib/pipeline/pipeline";
 import type { LambdaHost, LocalFunction } from "./lambdaHost";
 import { FunctionTimeoutError } from "./lambdaHost";
 import { LOCAL_STACK, PROJECT } from "./config";

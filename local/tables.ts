@@ -1,7 +1,7 @@
 /** DynamoDB tables from the shared definitions, created idempotently (local stack, key CLI, tests). */
 import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { keyAttributes, type TableDefinition } from "../handlers/lib/tables";
-import { errorName } from "../handlers/lib/faults";
+import { keyAttributes, type TableDefinition } from "../handlers/lib/primitives/tables";
+import { errorName } from "../handlers/lib/primitives/faults";
 
 /** CreateTable input from a table definition: on-demand, every index projecting all attributes. */
 export function createTableInput(definition: TableDefinition, name: string) {

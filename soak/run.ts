@@ -22,7 +22,7 @@ import * as path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { PROJECT_ROOT } from "../components/bundle";
-import { createDocumentClient } from "../handlers/lib/store";
+import { createDocumentClient } from "../handlers/lib/store/store";
 import type { RequestLogEntry } from "../local/gateway";
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalStack } from "../local/stack";
 import { runStorageOutage } from "./storageOutage";

@@ -14,7 +14,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
-import { createDocumentClient } from "../handlers/lib/store";
+import { createDocumentClient } from "../handlers/lib/store/store";
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalStack } from "../local/stack";
 import { startDynamoProxy, type DynamoProxy } from "../test/support/dynamoProxy";
 

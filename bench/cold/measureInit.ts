@@ -5,7 +5,7 @@
 import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { ENV } from "../../handlers/lib/tables";
+import { ENV } from "../../handlers/lib/primitives/tables";
 
 const run = promisify(execFile);
 const PROBE = path.join(__dirname, "initProbe.mjs");

@@ -2,8 +2,8 @@
  * The workload: a typical event of exactly 300 bytes of JSON (an order webhook with metadata and an
  * occurred_at), the 25-event batch made of it, and the settings the handlers run with here.
  */
-import { LIMITS } from "../../handlers/lib/limits";
-import { EVENTS_TABLE } from "../../handlers/lib/tables";
+import { LIMITS } from "../../handlers/lib/primitives/limits";
+import { EVENTS_TABLE } from "../../handlers/lib/primitives/tables";
 
 export const TYPICAL_EVENT_BYTES = 300;
 export const BATCH_SIZE = 25;

@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { EVENTS_TABLE } from "../../handlers/lib/tables";
+import { EVENTS_TABLE } from "../../handlers/lib/primitives/tables";
 import { ensureTable } from "../../local/tables";
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from "../../local/stack";
 import { BENCH_EVENTS_TABLE } from "../lib/fixtures";

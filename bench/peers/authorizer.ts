@@ -3,9 +3,9 @@
  * against ours (the shipped authorizer: GetItem by key id, SHA-256, constant-time compare), on the
  * same dynalite with the same number of keys, each key checked in turn, checks interleaved.
  */
-import { createAuthorizer, dynamoKeyLookup } from "../../handlers/lib/authorize";
-import { setLogSink } from "../../handlers/lib/log";
-import { API_KEYS_TABLE } from "../../handlers/lib/tables";
+import { createAuthorizer, dynamoKeyLookup } from "../../handlers/lib/auth/authorize";
+import { setLogSink } from "../../handlers/lib/ops/log";
+import { API_KEYS_TABLE } from "../../handlers/lib/primitives/tables";
 import { ApiKeyStore } from "../../cli/keyStore";
 import { startDynalite } from "../../test/support/dynalite";
 import { authorizerEvent } from "../../test/support/events";

@@ -14,9 +14,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { deflateRawSync } from "node:zlib";
 import * as pulumi from "@pulumi/pulumi";
-import { ingestConfigFromEnv } from "../../handlers/lib/config";
-import { createIngestHandler } from "../../handlers/lib/ingestEvent";
-import { createDocumentClient, EventRepository } from "../../handlers/lib/store";
+import { ingestConfigFromEnv } from "../../handlers/lib/ops/config";
+import { createIngestHandler } from "../../handlers/lib/api/ingestEvent";
+import { createDocumentClient, EventRepository } from "../../handlers/lib/store/store";
 import { BUILD_DIR } from "../cold/packagings";
 
 /** Packages the closure would load by `require` at init, as the serializer emits for node_modules. */

@@ -5,11 +5,11 @@
  * the operations.)
  */
 import { expect } from "chai";
-import { createAckHandler } from "../../handlers/lib/ackEvent";
-import { createIngestHandler } from "../../handlers/lib/ingestEvent";
-import type { Response } from "../../handlers/lib/http";
-import { EventRepository } from "../../handlers/lib/store";
-import { EVENTS_TABLE } from "../../handlers/lib/tables";
+import { createAckHandler } from "../../handlers/lib/api/ackEvent";
+import { createIngestHandler } from "../../handlers/lib/api/ingestEvent";
+import type { Response } from "../../handlers/lib/http/http";
+import { EventRepository } from "../../handlers/lib/store/store";
+import { EVENTS_TABLE } from "../../handlers/lib/primitives/tables";
 import { useDynalite } from "../support/dynalite";
 import { httpEvent, postEvent, TIME_EPOCH } from "../support/events";
 import { expectProblem, jsonBody } from "../support/http";

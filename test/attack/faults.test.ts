@@ -7,13 +7,13 @@
  */
 import { expect } from "chai";
 import { GetCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { createAckHandler } from "../../handlers/lib/ackEvent";
-import { createIngestHandler } from "../../handlers/lib/ingestEvent";
-import type { Response } from "../../handlers/lib/http";
-import { RETRY_AFTER_SECONDS } from "../../handlers/lib/limits";
-import { createReadHandler } from "../../handlers/lib/readEvents";
-import { createDocumentClient, DYNAMODB_CLIENT_DEFAULTS, EventRepository } from "../../handlers/lib/store";
-import { EVENTS_TABLE } from "../../handlers/lib/tables";
+import { createAckHandler } from "../../handlers/lib/api/ackEvent";
+import { createIngestHandler } from "../../handlers/lib/api/ingestEvent";
+import type { Response } from "../../handlers/lib/http/http";
+import { RETRY_AFTER_SECONDS } from "../../handlers/lib/primitives/limits";
+import { createReadHandler } from "../../handlers/lib/api/readEvents";
+import { createDocumentClient, DYNAMODB_CLIENT_DEFAULTS, EventRepository } from "../../handlers/lib/store/store";
+import { EVENTS_TABLE } from "../../handlers/lib/primitives/tables";
 import { HANDLERS } from "../../handlers/routes";
 import { TEST_CREDENTIALS, useDynalite } from "../support/dynalite";
 import { startDynamoProxy, type DynamoProxy, type ProxiedRequest, type ProxyAction } from "../support/dynamoProxy";

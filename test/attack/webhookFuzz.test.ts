@@ -9,7 +9,7 @@
  */
 import { expect } from "chai";
 import fc from "fast-check";
-import type { Response } from "../../handlers/lib/http";
+import type { Response } from "../../handlers/lib/http/http";
 import { WEBHOOK_SCHEMES, type WebhookScheme } from "../../handlers/lib/webhooks/signatures";
 import { useDynalite } from "../support/dynalite";
 import { webhookEvent, webhookFixture, type WebhookFixture } from "../support/webhookHandler";

@@ -5,7 +5,7 @@
  *
  * Where each answer comes from decides where its case lives:
  * 1. HANDLER_CASES      — what a route's own function answers, per route key: extend this when
- *                         you add a route or a status to handlers/lib/openapi.ts OPERATIONS.
+ *                         you add a route or a status to handlers/lib/api/openapi.ts OPERATIONS.
  * 2. gatewayCases()     — API Gateway's answers, the same on every route, generated from the route
  *                         table: 401/403 on authorized routes, 413 over 10 MB, 431, the handler's
  *                         403 insufficient_scope; 500/503 when the function fails or hangs.
@@ -15,8 +15,8 @@
  * 5. AWS_ONLY           — statuses only deployed stacks produce, each with the reason.
  */
 import { randomUUID } from "node:crypto";
-import { EXAMPLES } from "../../handlers/lib/openapi";
-import { LIMITS } from "../../handlers/lib/limits";
+import { EXAMPLES } from "../../handlers/lib/api/openapi";
+import { LIMITS } from "../../handlers/lib/primitives/limits";
 import { HANDLERS, ROUTES, SCOPES, routeKey, type RouteSpec, type Scope } from "../../handlers/routes";
 
 /** Which server answers: the local stack, or an emulator whose functions fail (see contract.test.ts). */

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import { getHttpOperationsFromSpec } from "@stoplight/prism-http";
 import { validateOutput } from "@stoplight/prism-http/dist/validator";
-import { buildOpenApiDocument } from "../../handlers/lib/openapi";
+import { buildOpenApiDocument } from "../../handlers/lib/api/openapi";
 import { ROUTES, routeKey, SCOPES, type RouteSpec, type Scope } from "../../handlers/routes";
 import { ApiKeyStore } from "../../cli/keyStore";
 import type { LocalStack } from "../../local/stack";

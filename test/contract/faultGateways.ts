@@ -7,7 +7,7 @@
  */
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { eventStoreEnvironment } from "../../handlers/lib/config";
+import { eventStoreEnvironment } from "../../handlers/lib/ops/config";
 import { HANDLERS, SCOPES, type HandlerName } from "../../handlers/routes";
 import { createGateway } from "../../local/gateway";
 import { LambdaHost, type LocalFunction } from "../../local/lambdaHost";

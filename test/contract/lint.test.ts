@@ -1,7 +1,7 @@
 /**
  * docs/openapi.json as third-party tools see it: Redocly's `recommended` ruleset and Spectral's
  * `spectral:oas` report no error, and no warning beyond those the generator accepts on purpose
- * (LINT_WARNINGS_ACCEPTED in handlers/lib/openapi.ts, each with its reason).
+ * (LINT_WARNINGS_ACCEPTED in handlers/lib/api/openapi.ts, each with its reason).
  */
 import { expect } from "chai";
 import { createConfig, lintFromString } from "@redocly/openapi-core";
@@ -9,7 +9,7 @@ import { Document, Spectral } from "@stoplight/spectral-core";
 import { Json as JsonParser } from "@stoplight/spectral-parsers";
 import { oas } from "@stoplight/spectral-rulesets";
 import { renderOpenApi } from "../../cli/openapi";
-import { LINT_WARNINGS_ACCEPTED } from "../../handlers/lib/openapi";
+import { LINT_WARNINGS_ACCEPTED } from "../../handlers/lib/api/openapi";
 
 interface Finding {
   rule: string;

@@ -5,12 +5,12 @@
  */
 import { expect } from "chai";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
-import { createAckHandler } from "../../handlers/lib/ackEvent";
-import { generateApiKey, verifyApiKey, type ApiKeyRecord } from "../../handlers/lib/apiKeys";
-import { createAuthorizer } from "../../handlers/lib/authorize";
-import { createIngestHandler } from "../../handlers/lib/ingestEvent";
-import { EventRepository } from "../../handlers/lib/store";
-import { EVENTS_TABLE } from "../../handlers/lib/tables";
+import { createAckHandler } from "../../handlers/lib/api/ackEvent";
+import { generateApiKey, verifyApiKey, type ApiKeyRecord } from "../../handlers/lib/auth/apiKeys";
+import { createAuthorizer } from "../../handlers/lib/auth/authorize";
+import { createIngestHandler } from "../../handlers/lib/api/ingestEvent";
+import { EventRepository } from "../../handlers/lib/store/store";
+import { EVENTS_TABLE } from "../../handlers/lib/primitives/tables";
 import { findRoute, SCOPES } from "../../handlers/routes";
 import { useDynalite } from "../support/dynalite";
 import { authorizerEvent, httpEvent, postEvent } from "../support/events";

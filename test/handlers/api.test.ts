@@ -4,13 +4,13 @@
  */
 import { expect } from "chai";
 import { gzipSync } from "node:zlib";
-import { createAckHandler } from "../../handlers/lib/ackEvent";
-import { encodeCursor } from "../../handlers/lib/cursor";
-import { createIngestHandler } from "../../handlers/lib/ingestEvent";
-import { createReadHandler } from "../../handlers/lib/readEvents";
-import { createDocumentClient, EventRepository } from "../../handlers/lib/store";
-import { EVENTS_TABLE } from "../../handlers/lib/tables";
-import type { Response } from "../../handlers/lib/http";
+import { createAckHandler } from "../../handlers/lib/api/ackEvent";
+import { encodeCursor } from "../../handlers/lib/store/cursor";
+import { createIngestHandler } from "../../handlers/lib/api/ingestEvent";
+import { createReadHandler } from "../../handlers/lib/api/readEvents";
+import { createDocumentClient, EventRepository } from "../../handlers/lib/store/store";
+import { EVENTS_TABLE } from "../../handlers/lib/primitives/tables";
+import type { Response } from "../../handlers/lib/http/http";
 import { useDynalite } from "../support/dynalite";
 import { httpEvent, postEvent, TIME_EPOCH } from "../support/events";
 import { throttlingRequestHandler } from "../support/faults";

@@ -4,10 +4,10 @@
  */
 import { expect } from "chai";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
-import { API_KEY_PATTERN, generateApiKey, sha256Hex, verifyApiKey, type ApiKeyRecord, type KeyLookup } from "../../handlers/lib/apiKeys";
-import { createAuthorizer, dynamoKeyLookup } from "../../handlers/lib/authorize";
-import { createDocumentClient } from "../../handlers/lib/store";
-import { API_KEYS_TABLE } from "../../handlers/lib/tables";
+import { API_KEY_PATTERN, generateApiKey, sha256Hex, verifyApiKey, type ApiKeyRecord, type KeyLookup } from "../../handlers/lib/auth/apiKeys";
+import { createAuthorizer, dynamoKeyLookup } from "../../handlers/lib/auth/authorize";
+import { createDocumentClient } from "../../handlers/lib/store/store";
+import { API_KEYS_TABLE } from "../../handlers/lib/primitives/tables";
 import { TEST_CREDENTIALS, useDynalite } from "../support/dynalite";
 import { authorizerEvent } from "../support/events";
 import { closedEndpoint } from "../support/faults";
@@ -179,7 +179,7 @@ describe("API key authorizer (against dynalite)", () => {
   });
 });
 
-describe("API keys (handlers/lib/apiKeys)", () => {
+describe("API keys (handlers/lib/auth/apiKeys)", () => {
   describe("generateApiKey", () => {
     it("stores only the SHA-256 of the secret, never the plaintext key or secret", async () => {
       const now = new Date("2026-01-01T00:00:00.000Z");

@@ -4,13 +4,13 @@
  */
 import { expect } from "chai";
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { createEventWriter, idempotencyNamespace, isWriteFault, UNPROCESSED_RETRY_BUDGET_MS, type WriteOutcome } from "../../handlers/lib/eventWriter";
-import { EVENT_ID_PATTERN } from "../../handlers/lib/ids";
-import { LIMITS } from "../../handlers/lib/limits";
-import type { EventInput } from "../../handlers/lib/schema";
-import { DYNAMODB_CLIENT_DEFAULTS, EventRepository } from "../../handlers/lib/store";
+import { createEventWriter, idempotencyNamespace, isWriteFault, UNPROCESSED_RETRY_BUDGET_MS, type WriteOutcome } from "../../handlers/lib/store/eventWriter";
+import { EVENT_ID_PATTERN } from "../../handlers/lib/primitives/ids";
+import { LIMITS } from "../../handlers/lib/primitives/limits";
+import type { EventInput } from "../../handlers/lib/events/schema";
+import { DYNAMODB_CLIENT_DEFAULTS, EventRepository } from "../../handlers/lib/store/store";
 import { HANDLERS } from "../../handlers/routes";
-import { EVENTS_TABLE } from "../../handlers/lib/tables";
+import { EVENTS_TABLE } from "../../handlers/lib/primitives/tables";
 import { useDynalite } from "../support/dynalite";
 
 const NOW = Date.UTC(2026, 0, 2, 3, 4, 5, 678);

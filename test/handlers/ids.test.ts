@@ -1,6 +1,6 @@
-/** Event ids (handlers/lib/ids): layout, ordering, randomness, idempotent derivation, sharding. */
+/** Event ids (handlers/lib/primitives/ids): layout, ordering, randomness, idempotent derivation, sharding. */
 import { expect } from "chai";
-import { crockfordBase32, EVENT_ID_PATTERN, idempotentEventId, newEventId, shardOf } from "../../handlers/lib/ids";
+import { crockfordBase32, EVENT_ID_PATTERN, idempotentEventId, newEventId, shardOf } from "../../handlers/lib/primitives/ids";
 
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const T = Date.UTC(2026, 0, 1, 12, 0, 0, 0);
@@ -11,7 +11,7 @@ function bitsOf(eventId: string): string {
   return [...eventId.slice(4)].map((c) => CROCKFORD.indexOf(c).toString(2).padStart(5, "0")).join("");
 }
 
-describe("event ids (handlers/lib/ids)", () => {
+describe("event ids (handlers/lib/primitives/ids)", () => {
   describe("crockfordBase32", () => {
     it("writes bytes big-endian, left-padded to whole characters, in the Crockford alphabet", () => {
       expect(crockfordBase32(new Uint8Array([]))).to.equal("");

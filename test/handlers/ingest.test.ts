@@ -4,14 +4,14 @@
  */
 import { expect } from "chai";
 import { GetItemCommand } from "@aws-sdk/client-dynamodb";
-import type { IngestConfig } from "../../handlers/lib/config";
-import { EVENT_ID_PATTERN, shardOf } from "../../handlers/lib/ids";
-import { createIngestHandler } from "../../handlers/lib/ingestEvent";
-import { LIMITS, RETRY_AFTER_SECONDS } from "../../handlers/lib/limits";
-import { dynamoItemSize } from "../../handlers/lib/record";
-import type { HttpEvent } from "../../handlers/lib/request";
-import { createDocumentClient, EventRepository, type PutOutcome } from "../../handlers/lib/store";
-import { EVENTS_TABLE } from "../../handlers/lib/tables";
+import type { IngestConfig } from "../../handlers/lib/ops/config";
+import { EVENT_ID_PATTERN, shardOf } from "../../handlers/lib/primitives/ids";
+import { createIngestHandler } from "../../handlers/lib/api/ingestEvent";
+import { LIMITS, RETRY_AFTER_SECONDS } from "../../handlers/lib/primitives/limits";
+import { dynamoItemSize } from "../../handlers/lib/events/record";
+import type { HttpEvent } from "../../handlers/lib/http/request";
+import { createDocumentClient, EventRepository, type PutOutcome } from "../../handlers/lib/store/store";
+import { EVENTS_TABLE } from "../../handlers/lib/primitives/tables";
 import { TEST_CREDENTIALS, useDynalite } from "../support/dynalite";
 import { DEFAULT_CALLER, httpEvent, postEvent, TIME_EPOCH } from "../support/events";
 import { closedEndpoint, throttlingRequestHandler } from "../support/faults";

@@ -1,6 +1,6 @@
-/** The strict JSON reader (handlers/lib/json): what it accepts, and where and why it rejects. */
+/** The strict JSON reader (handlers/lib/primitives/json): what it accepts, and where and why it rejects. */
 import { expect } from "chai";
-import { FORBIDDEN_KEYS, JsonInputError, NumberValue, readJson, writeJson, type JsonErrorCode, type JsonValue } from "../../handlers/lib/json";
+import { FORBIDDEN_KEYS, JsonInputError, NumberValue, readJson, writeJson, type JsonErrorCode, type JsonValue } from "../../handlers/lib/primitives/json";
 
 const DEEP = { maxDepth: 64 };
 
@@ -21,7 +21,7 @@ function expectRejected(text: string, code: JsonErrorCode, pointer: string, maxD
   return error;
 }
 
-describe("readJson (handlers/lib/json)", () => {
+describe("readJson (handlers/lib/primitives/json)", () => {
   describe("accepts", () => {
     it("every kind of JSON value, equal to what JSON.parse returns", () => {
       const text = ` {"s":"tab\\t quote\\" slash\\/ é \\u00e9 😀 \\ud83d\\ude00","n":[0,-1,1.5,-2.25e-3,1e2,1E+2,100e-2],

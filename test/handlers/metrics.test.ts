@@ -1,9 +1,9 @@
 /**
- * Business metrics in CloudWatch embedded metric format: the lines handlers/lib/metrics.ts writes,
+ * Business metrics in CloudWatch embedded metric format: the lines handlers/lib/ops/metrics.ts writes,
  * and the counts the ingest handler reports for single events and batches (against dynalite).
  */
 import { expect } from "chai";
-import { createIngestHandler } from "../../handlers/lib/ingestEvent";
+import { createIngestHandler } from "../../handlers/lib/api/ingestEvent";
 import {
   countRejection,
   INGEST_METRICS,
@@ -11,9 +11,9 @@ import {
   METRICS_NAMESPACE,
   newIngestTally,
   writeIngestMetrics,
-} from "../../handlers/lib/metrics";
-import { createDocumentClient, EventRepository } from "../../handlers/lib/store";
-import { EVENTS_TABLE } from "../../handlers/lib/tables";
+} from "../../handlers/lib/ops/metrics";
+import { createDocumentClient, EventRepository } from "../../handlers/lib/store/store";
+import { EVENTS_TABLE } from "../../handlers/lib/primitives/tables";
 import { TEST_CREDENTIALS, useDynalite } from "../support/dynalite";
 import { httpEvent, postEvent, TIME_EPOCH } from "../support/events";
 import { closedEndpoint } from "../support/faults";

@@ -1,10 +1,10 @@
-/** The SNS pipeline's own stages as functions (handlers/lib/pipeline.ts): reading a buffered message, and storing. */
+/** The SNS pipeline's own stages as functions (handlers/lib/pipeline/pipeline.ts): reading a buffered message, and storing. */
 import { expect } from "chai";
 import { createHash } from "node:crypto";
-import { createEventWriter } from "../../handlers/lib/eventWriter";
-import { acceptMessage, PipelineError, storeAccepted, type AcceptedEvent, type BufferedMessage } from "../../handlers/lib/pipeline";
-import { EventRepository } from "../../handlers/lib/store";
-import { EVENTS_TABLE } from "../../handlers/lib/tables";
+import { createEventWriter } from "../../handlers/lib/store/eventWriter";
+import { acceptMessage, PipelineError, storeAccepted, type AcceptedEvent, type BufferedMessage } from "../../handlers/lib/pipeline/pipeline";
+import { EventRepository } from "../../handlers/lib/store/store";
+import { EVENTS_TABLE } from "../../handlers/lib/primitives/tables";
 import { useDynalite } from "../support/dynalite";
 
 const OPTIONS = { pipeline: "payments", maxEventBytes: 1024 };
@@ -34,7 +34,7 @@ function rejection(fn: () => unknown): { name: string; cause: { code: string; er
   throw new Error("expected a rejection");
 }
 
-describe("pipeline stages (handlers/lib/pipeline.ts)", () => {
+describe("pipeline stages (handlers/lib/pipeline/pipeline.ts)", () => {
   describe("acceptMessage: the validation stage", () => {
     it("unwraps the SNS envelope: the event, keyed on the SNS message id, with the topic, the publish time and the message's SHA-256", () => {
       const message = JSON.stringify(EVENT);

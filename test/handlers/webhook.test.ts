@@ -5,11 +5,11 @@
 import { expect } from "chai";
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { Context } from "aws-lambda";
-import { EVENT_ID_PATTERN } from "../../handlers/lib/ids";
-import { createQueueProcessor } from "../../handlers/lib/processQueue";
-import { createSqsClient, QueueSender } from "../../handlers/lib/queueSender";
-import { EventRepository } from "../../handlers/lib/store";
-import { RETRY_AFTER_SECONDS } from "../../handlers/lib/limits";
+import { EVENT_ID_PATTERN } from "../../handlers/lib/primitives/ids";
+import { createQueueProcessor } from "../../handlers/lib/queue/processQueue";
+import { createSqsClient, QueueSender } from "../../handlers/lib/queue/queueSender";
+import { EventRepository } from "../../handlers/lib/store/store";
+import { RETRY_AFTER_SECONDS } from "../../handlers/lib/primitives/limits";
 import { WEBHOOK_SCHEMES, generateSecret, type WebhookScheme } from "../../handlers/lib/webhooks/signatures";
 import { startLocalSqs, type LocalSqs } from "../../local/sqs/server";
 import { sqsRecord } from "../../local/sqs/poller";

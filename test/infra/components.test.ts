@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { EventIngestionApi, executionPath, routeSlug } from "../../components/EventIngestionApi";
 import { EventStore } from "../../components/EventStore";
 import { ROUTES } from "../../handlers/routes";
-import { buildStack, type BuiltStack } from "../../components/mockStack";
+import { buildStack, type BuiltStack } from "../../cli/preview/mockStack";
 
 const resolve = <T>(output: pulumi.Output<T>): Promise<T> => new Promise((r) => output.apply(r));
 

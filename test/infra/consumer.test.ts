@@ -15,7 +15,7 @@ import { marshall } from "@aws-sdk/util-dynamodb";
 import { EventConsumer, NEW_EVENTS_FILTER, STREAM_READ_ACTIONS } from "../../components/EventConsumer";
 import { EventStore } from "../../components/EventStore";
 import { expectLeastPrivilege, policyOf } from "../support/leastPrivilege";
-import { ACCOUNT, buildStack, REGION, type BuiltStack, type MockResource } from "../../components/mockStack";
+import { ACCOUNT, buildStack, REGION, type BuiltStack, type MockResource } from "../../cli/preview/mockStack";
 import { EVERYTHING_ON, sharedStack } from "../support/sharedStacks";
 import { XRAY_WRITE_ACTIONS } from "../../components/handlerFunction";
 

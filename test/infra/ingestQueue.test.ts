@@ -6,11 +6,11 @@
  */
 import { expect } from "chai";
 import { DEAD_LETTER_RETENTION_SECONDS, INGEST_QUEUE_RETENTION_SECONDS } from "../../components/IngestQueue";
-import { PROCESSOR_METRICS } from "../../handlers/lib/metrics";
-import { ENV } from "../../handlers/lib/tables";
+import { PROCESSOR_METRICS } from "../../handlers/lib/ops/metrics";
+import { ENV } from "../../handlers/lib/primitives/tables";
 import { HANDLERS, PROCESSOR_HANDLER } from "../../handlers/routes";
 import { expectLeastPrivilege, policyOf } from "../support/leastPrivilege";
-import { ACCOUNT, buildStack, REGION, type BuiltStack, type MockResource } from "../../components/mockStack";
+import { ACCOUNT, buildStack, REGION, type BuiltStack, type MockResource } from "../../cli/preview/mockStack";
 import { sharedStack } from "../support/sharedStacks";
 
 const QUEUE = "aws:sqs/queue:Queue";

@@ -4,7 +4,7 @@
  */
 import { expect } from "chai";
 import { deriveName, NAME_RULES, type NameKind } from "../../components/naming";
-import { buildStack, type BuiltStack } from "../../components/mockStack";
+import { buildStack, type BuiltStack } from "../../cli/preview/mockStack";
 import { EVERYTHING_ON, sharedStack } from "../support/sharedStacks";
 
 /** Resource types whose `name` input is an AWS name, and the rule it must meet. */

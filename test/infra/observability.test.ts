@@ -10,9 +10,9 @@ import { PROJECT_ROOT } from "../../components/bundle";
 import { EventIngestionApi } from "../../components/EventIngestionApi";
 import { EventStore } from "../../components/EventStore";
 import { Observability } from "../../components/Observability";
-import { INGEST_METRICS, METRICS_NAMESPACE } from "../../handlers/lib/metrics";
+import { INGEST_METRICS, METRICS_NAMESPACE } from "../../handlers/lib/ops/metrics";
 import { HANDLERS } from "../../handlers/routes";
-import { buildStack, type BuiltStack, type MockResource } from "../../components/mockStack";
+import { buildStack, type BuiltStack, type MockResource } from "../../cli/preview/mockStack";
 import { EVERYTHING_ON, sharedStack } from "../support/sharedStacks";
 
 const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";

@@ -10,7 +10,7 @@ import { XRAY_WRITE_ACTIONS } from "../../components/handlerFunction";
 import { CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS } from "../../components/EventIngestionApi";
 import { HANDLERS } from "../../handlers/routes";
 import { expectLeastPrivilege, policyOf } from "../support/leastPrivilege";
-import { buildStack, REGION, type BuiltStack } from "../../components/mockStack";
+import { buildStack, REGION, type BuiltStack } from "../../cli/preview/mockStack";
 import { EVERYTHING_ON, sharedStack } from "../support/sharedStacks";
 
 const FUNCTION = "aws:lambda/function:Function";

@@ -15,7 +15,7 @@ import { EventStore } from "../../components/EventStore";
 import { KEY_ADMINISTRATION_ACTIONS, LOGS_KEY_ACTIONS, SNS_PUBLISH_KEY_ACTIONS } from "../../components/encryptionKeys";
 import { LAMBDA_SERVICE_ERRORS, STATE_NAMES } from "../../components/pipelineDefinition";
 import { expectLeastPrivilege, policyOf, type PolicyStatement } from "../support/leastPrivilege";
-import { ACCOUNT, buildStack, REGION, type BuiltStack, type MockResource } from "../../components/mockStack";
+import { ACCOUNT, buildStack, REGION, type BuiltStack, type MockResource } from "../../cli/preview/mockStack";
 import { sharedStack } from "../support/sharedStacks";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

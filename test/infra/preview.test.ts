@@ -10,7 +10,7 @@ import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { PROJECT_ROOT } from "../../components/bundle";
-import { buildStack, PROJECT, type BuiltStack } from "../../components/mockStack";
+import { buildStack, PROJECT, type BuiltStack } from "../../cli/preview/mockStack";
 import { AUTHORIZER_HANDLER, handlerFacts, HANDLERS, ROUTES, routeKey, type HandlerName } from "../../handlers/routes";
 import { runPreviewCli } from "../../cli/preview";
 import {
@@ -23,7 +23,7 @@ import {
   withReadmeDiagram,
   type PreviewResource,
   type StackPreview,
-} from "../../cli/stackPreview";
+} from "../../cli/preview/stackPreview";
 import { sharedStack } from "../support/sharedStacks";
 
 const FUNCTION = "aws:lambda/function:Function";

@@ -11,9 +11,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { ACCESS_LOG_FORMAT } from "../../components/EventIngestionApi";
 import { EventStore } from "../../components/EventStore";
 import { AUTHORIZER_HANDLER, HANDLERS, ROUTES, routeKey, type HandlerName } from "../../handlers/routes";
-import { API_KEYS_TABLE, ENV, EVENTS_TABLE, STATUS_INDEX } from "../../handlers/lib/tables";
+import { API_KEYS_TABLE, ENV, EVENTS_TABLE, STATUS_INDEX } from "../../handlers/lib/primitives/tables";
 import { expectLeastPrivilege, policyOf } from "../support/leastPrivilege";
-import { ACCOUNT, buildStack, REGION, type BuiltStack } from "../../components/mockStack";
+import { ACCOUNT, buildStack, REGION, type BuiltStack } from "../../cli/preview/mockStack";
 
 const TABLE = "aws:dynamodb/table:Table";
 const FUNCTION = "aws:lambda/function:Function";

@@ -9,7 +9,7 @@ import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import { generateSecret } from "../../handlers/lib/webhooks/signatures";
 import { WEBHOOK_ENV } from "../../handlers/lib/webhooks/sources";
 import { expectLeastPrivilege, policyOf } from "../support/leastPrivilege";
-import { ACCOUNT, buildStack, REGION, type BuiltStack, type MockResource } from "../../components/mockStack";
+import { ACCOUNT, buildStack, REGION, type BuiltStack, type MockResource } from "../../cli/preview/mockStack";
 
 const PARAMETER = "aws:ssm/parameter:Parameter";
 const FUNCTION = "aws:lambda/function:Function";

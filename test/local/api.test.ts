@@ -6,7 +6,7 @@ import { expect } from "chai";
 import * as fs from "node:fs";
 import { gzipSync } from "node:zlib";
 import { ApiKeyStore } from "../../cli/keyStore";
-import { buildOpenApiDocument } from "../../handlers/lib/openapi";
+import { buildOpenApiDocument } from "../../handlers/lib/api/openapi";
 import type { LocalStack } from "../../local/stack";
 import { call, captureHandlerLogs, localDocumentClient, startTestStack, tempDataDir, type HandlerLogs } from "../support/localStack";
 

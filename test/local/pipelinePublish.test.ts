@@ -6,7 +6,7 @@
 import { expect } from "chai";
 import * as fs from "node:fs";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import { idempotentEventId } from "../../handlers/lib/ids";
+import { idempotentEventId } from "../../handlers/lib/primitives/ids";
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalStack } from "../../local/stack";
 import { call, captureHandlerLogs, startTestStack, tempDataDir, type HandlerLogs } from "../support/localStack";
 

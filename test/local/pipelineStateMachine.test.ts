@@ -7,9 +7,9 @@
 import { expect } from "chai";
 import { LambdaHost } from "../../local/lambdaHost";
 import { LocalPipeline } from "../../local/pipeline";
-import { eventStoreEnvironment } from "../../handlers/lib/config";
-import { EVENTS_TABLE } from "../../handlers/lib/tables";
-import { idempotentEventId } from "../../handlers/lib/ids";
+import { eventStoreEnvironment } from "../../handlers/lib/ops/config";
+import { EVENTS_TABLE } from "../../handlers/lib/primitives/tables";
+import { idempotentEventId } from "../../handlers/lib/primitives/ids";
 import type { PipelineStage, StageCallback } from "../../components/EventPipeline";
 import { paymentStages } from "../../pipelines/payments";
 import { startDynalite, TEST_CREDENTIALS, type TestDynamo } from "../support/dynalite";

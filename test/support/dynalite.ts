@@ -6,8 +6,8 @@ import type { AddressInfo } from "node:net";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
-import { createDocumentClient } from "../../handlers/lib/store";
-import type { TableDefinition } from "../../handlers/lib/tables";
+import { createDocumentClient } from "../../handlers/lib/store/store";
+import type { TableDefinition } from "../../handlers/lib/primitives/tables";
 import { ensureTable } from "../../local/tables";
 import { captureLogs, type CapturedLogs } from "./logs";
 // dynalite ships no types.

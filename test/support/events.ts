@@ -3,7 +3,7 @@
  * lower-cased header names, the Lambda authorizer's context under requestContext.authorizer.lambda.
  */
 import type { APIGatewayRequestAuthorizerEventV2 } from "aws-lambda";
-import type { AuthorizerContext, HttpEvent } from "../../handlers/lib/request";
+import type { AuthorizerContext, HttpEvent } from "../../handlers/lib/http/request";
 
 /** API Gateway's request time in the events below: 2026-01-01T00:00:00.000Z. */
 export const TIME_EPOCH = Date.UTC(2026, 0, 1);

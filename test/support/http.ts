@@ -1,7 +1,7 @@
 /** Assertions on handler responses: JSON bodies and RFC 9457 problems. */
 import { expect } from "chai";
-import { PROBLEM_TYPE_PREFIX, type FieldError, type Response } from "../../handlers/lib/http";
-import type { HttpEvent } from "../../handlers/lib/request";
+import { PROBLEM_TYPE_PREFIX, type FieldError, type Response } from "../../handlers/lib/http/http";
+import type { HttpEvent } from "../../handlers/lib/http/request";
 
 export interface ProblemBody {
   type: string;

@@ -1,7 +1,7 @@
 /** The least-privilege rule every function role in the stack must follow, for any test to apply. */
 import { expect } from "chai";
 import { XRAY_WRITE_ACTIONS } from "../../components/handlerFunction";
-import type { BuiltStack, MockResource } from "../../components/mockStack";
+import type { BuiltStack, MockResource } from "../../cli/preview/mockStack";
 
 export interface PolicyStatement {
   Effect: string;

@@ -4,7 +4,7 @@
  * handlers' JSON log lines captured instead of printed.
  */
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { createDocumentClient } from "../../handlers/lib/store";
+import { createDocumentClient } from "../../handlers/lib/store/store";
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalStack, type LocalStack, type LocalStackOptions } from "../../local/stack";
 import { tempDir } from "./tempDirs";
 
@@ -45,7 +45,7 @@ export function localDocumentClient(stack: Pick<LocalStack, "dynamoEndpoint">): 
 }
 
 export interface HandlerLogs {
-  /** Parsed log lines the bundles wrote to stdout (they carry their own copy of handlers/lib/log.ts). */
+  /** Parsed log lines the bundles wrote to stdout (they carry their own copy of handlers/lib/ops/log.ts). */
   readonly lines: Record<string, unknown>[];
   /** Lines with `message` (`authorize` from the authorizer, `request` from the HTTP handlers) for one request id. */
   of(message: string, requestId: string): Record<string, unknown>[];

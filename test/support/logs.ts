@@ -1,5 +1,5 @@
-/** Captures the handlers' structured log lines (handlers/lib/log.ts) instead of printing them. */
-import { setLogSink } from "../../handlers/lib/log";
+/** Captures the handlers' structured log lines (handlers/lib/ops/log.ts) instead of printing them. */
+import { setLogSink } from "../../handlers/lib/ops/log";
 
 export interface CapturedLogs {
   /** Raw lines, exactly as they would reach stdout. */

@@ -3,7 +3,7 @@
  * registered (each build takes about a second). A test that creates components itself must call
  * `buildStack` first, so that its resources register under mocks of its own.
  */
-import { buildStack, type BuiltStack } from "../../components/mockStack";
+import { buildStack, type BuiltStack } from "../../cli/preview/mockStack";
 
 const built = new Map<string, Promise<BuiltStack>>();
 

@@ -3,10 +3,10 @@
  * in-memory secret store (the SSM path is exercised by the local stack tests), plus events for it.
  */
 import { randomUUID } from "node:crypto";
-import type { QueueSender } from "../../handlers/lib/queueSender";
-import type { HttpEvent } from "../../handlers/lib/request";
-import { EventRepository } from "../../handlers/lib/store";
-import { EVENTS_TABLE } from "../../handlers/lib/tables";
+import type { QueueSender } from "../../handlers/lib/queue/queueSender";
+import type { HttpEvent } from "../../handlers/lib/http/request";
+import { EventRepository } from "../../handlers/lib/store/store";
+import { EVENTS_TABLE } from "../../handlers/lib/primitives/tables";
 import { createWebhookHandler, webhookWriter } from "../../handlers/lib/webhooks/receiveWebhook";
 import { SecretsUnavailableError, type SecretStore } from "../../handlers/lib/webhooks/secrets";
 import { generateSecret, type WebhookScheme } from "../../handlers/lib/webhooks/signatures";

@@ -9,20 +9,20 @@
  * use), 413 for a body over maxEventBytes, the 400/415/422 of POST /events for verified content
  * that cannot be stored as sent, 503 when the secrets or the table cannot be reached.
  */
-import { header, isJsonContentType, json, problem, type ProblemInit, type Response } from "../http";
-import { acceptance, invalidEvent, parseDocument } from "../ingestEvent";
-import { createEventWriter, type EventWriter, type EventWriterDependencies, type WriteOutcome } from "../eventWriter";
-import { createQueuedWriter, type QueuedOutcome } from "../queuedWriter";
-import type { QueueSender } from "../queueSender";
-import type { EventRecord } from "../record";
-import { LIMITS, RETRY_AFTER_SECONDS } from "../limits";
-import { EVENT_TYPE_PATTERN, EventInputSchema, IdempotencyKeySchema, schemaErrors } from "../schema";
-import { httpHandler, type HttpEvent, type RequestContext } from "../request";
-import { decodeBody } from "../transport";
+import { header, isJsonContentType, json, problem, type ProblemInit, type Response } from "../http/http";
+import { acceptance, invalidEvent, parseDocument } from "../api/ingestEvent";
+import { createEventWriter, type EventWriter, type EventWriterDependencies, type WriteOutcome } from "../store/eventWriter";
+import { createQueuedWriter, type QueuedOutcome } from "../queue/queuedWriter";
+import type { QueueSender } from "../queue/queueSender";
+import type { EventRecord } from "../events/record";
+import { LIMITS, RETRY_AFTER_SECONDS } from "../primitives/limits";
+import { EVENT_TYPE_PATTERN, EventInputSchema, IdempotencyKeySchema, schemaErrors } from "../events/schema";
+import { httpHandler, type HttpEvent, type RequestContext } from "../http/request";
+import { decodeBody } from "../http/transport";
 import { SecretsUnavailableError, type SecretStore } from "./secrets";
 import { verifySignature, type VerificationFailure, type WebhookScheme } from "./signatures";
 import type { WebhookConfig, WebhookSource } from "./sources";
-import type { JsonValue } from "../json";
+import type { JsonValue } from "../primitives/json";
 
 export interface WebhookDependencies {
   config: WebhookConfig & { maxEventBytes: number };

@@ -5,11 +5,11 @@
  */
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEventV2WithLambdaAuthorizer } from "aws-lambda";
-import { findRoute, SCOPES, type Scope } from "../routes";
+import { findRoute, SCOPES, type Scope } from "../../routes";
 import { problem, type Response } from "./http";
-import { RETRY_AFTER_SECONDS } from "./limits";
-import { log, type LogFields } from "./log";
-import { errorName, isOutcomeUnknown, isStorageUnavailable, QueueSendError } from "./faults";
+import { RETRY_AFTER_SECONDS } from "../primitives/limits";
+import { log, type LogFields } from "../ops/log";
+import { errorName, isOutcomeUnknown, isStorageUnavailable, QueueSendError } from "../primitives/faults";
 
 /** What the API key authorizer puts in `requestContext.authorizer.lambda`. */
 export interface AuthorizerContext {

@@ -1,15 +1,15 @@
 /** GET /events/{event_id}, GET /events and GET /inbox: reads from the table and the status index. */
 import { GetCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { z } from "zod/mini";
-import { InvalidCursorError } from "./cursor";
-import { json, problem, type FieldError, type Response } from "./http";
-import { EVENT_ID_PATTERN } from "./ids";
-import { LIMITS } from "./limits";
-import { EventLister, type ListQuery } from "./listing";
-import { publicEvent, type EventRecord } from "./record";
-import { httpHandler, type HttpEvent, type RequestContext } from "./request";
-import { EVENT_STATUSES, InboxQuerySchema, ListEventsQuerySchema, schemaErrors } from "./schema";
-import { EVENTS_TABLE } from "./tables";
+import { InvalidCursorError } from "../store/cursor";
+import { json, problem, type FieldError, type Response } from "../http/http";
+import { EVENT_ID_PATTERN } from "../primitives/ids";
+import { LIMITS } from "../primitives/limits";
+import { EventLister, type ListQuery } from "../store/listing";
+import { publicEvent, type EventRecord } from "../events/record";
+import { httpHandler, type HttpEvent, type RequestContext } from "../http/request";
+import { EVENT_STATUSES, InboxQuerySchema, ListEventsQuerySchema, schemaErrors } from "../events/schema";
+import { EVENTS_TABLE } from "../primitives/tables";
 
 export interface ReadDependencies {
   doc: DynamoDBDocumentClient;

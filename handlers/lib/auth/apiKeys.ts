@@ -5,8 +5,8 @@
  * constant time, also when the id is unknown, so a miss and a wrong secret look the same.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { crockfordBase32 } from "./ids";
-import { SCOPES, type Scope } from "../routes";
+import { crockfordBase32 } from "../primitives/ids";
+import { SCOPES, type Scope } from "../../routes";
 
 export const API_KEY_PREFIX = "eik_";
 export const API_KEY_PATTERN = /^eik_([0-9a-hjkmnp-tv-z]{16})_([0-9a-hjkmnp-tv-z]{32})$/;

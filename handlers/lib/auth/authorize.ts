@@ -9,10 +9,10 @@ import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWith
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { verifyApiKey, type ApiKeyRecord, type KeyLookup } from "./apiKeys";
-import { log } from "./log";
-import type { AuthorizerContext } from "./request";
-import { errorName } from "./faults";
-import { API_KEYS_TABLE } from "./tables";
+import { log } from "../ops/log";
+import type { AuthorizerContext } from "../http/request";
+import { errorName } from "../primitives/faults";
+import { API_KEYS_TABLE } from "../primitives/tables";
 
 export type AuthorizerResult = APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext | Record<string, never>>;
 

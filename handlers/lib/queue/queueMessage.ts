@@ -9,12 +9,12 @@
  * it is a permanent failure (the processor sends it on to the dead-letter queue).
  */
 import * as z from "zod/mini";
-import { EVENT_ID_PATTERN, shardOf } from "./ids";
-import { JsonInputError, NumberValue, readJson, writeJson, type JsonValue } from "./json";
-import { LIMITS } from "./limits";
-import { dynamoItemSize, requestFingerprint, SCHEMA_VERSION, statusShardKey, type EventRecord } from "./record";
-import { EventInputSchema, IdempotencyKeySchema, schemaErrors } from "./schema";
-import { STATUS_INDEX } from "./tables";
+import { EVENT_ID_PATTERN, shardOf } from "../primitives/ids";
+import { JsonInputError, NumberValue, readJson, writeJson, type JsonValue } from "../primitives/json";
+import { LIMITS } from "../primitives/limits";
+import { dynamoItemSize, requestFingerprint, SCHEMA_VERSION, statusShardKey, type EventRecord } from "../events/record";
+import { EventInputSchema, IdempotencyKeySchema, schemaErrors } from "../events/schema";
+import { STATUS_INDEX } from "../primitives/tables";
 
 export const QUEUE_MESSAGE_VERSION = 1;
 /** SQS's limit on one message body, and on the bodies of one SendMessageBatch together. */

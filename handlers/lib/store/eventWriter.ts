@@ -4,13 +4,13 @@
  * guard), then stored idempotently (`writeOne`, `writeMany`). Sources read and validate with
  * json.ts and schema.ts, then call this; they never build records or talk to the table themselves.
  */
-import type { ProblemInit } from "./http";
-import { idempotentEventId, newEventId } from "./ids";
-import { LIMITS } from "./limits";
-import { buildEventRecord, dynamoItemSize, type EventRecord, type EventSource } from "./record";
-import type { EventInput } from "./schema";
+import type { ProblemInit } from "../http/http";
+import { idempotentEventId, newEventId } from "../primitives/ids";
+import { LIMITS } from "../primitives/limits";
+import { buildEventRecord, dynamoItemSize, type EventRecord, type EventSource } from "../events/record";
+import type { EventInput } from "../events/schema";
 import { BATCH_WRITE_MAX_ITEMS, type EventRepository } from "./store";
-import { isOutcomeUnknown, isStorageUnavailable } from "./faults";
+import { isOutcomeUnknown, isStorageUnavailable } from "../primitives/faults";
 
 export interface EventWriterDependencies {
   repository: EventRepository;

@@ -1,5 +1,5 @@
 /** The handlers' configuration, read once per cold start from the environment the deploy sets. */
-import { ENV } from "./tables";
+import { ENV } from "../primitives/tables";
 
 export interface StoreConfig {
   eventsTable: string;

@@ -9,11 +9,11 @@
  * unreachable: queued, and the processor settles it (a repeat collapses into one item; a reused key
  * keeps the first event and sends the other to the dead-letter queue).
  */
-import type { EventRecord } from "./record";
-import type { EventRepository } from "./store";
-import type { ProblemInit } from "./http";
-import { repeatOutcome, type WriteFault, type WriteOutcome } from "./eventWriter";
-import { QueueSendError } from "./faults";
+import type { EventRecord } from "../events/record";
+import type { EventRepository } from "../store/store";
+import type { ProblemInit } from "../http/http";
+import { repeatOutcome, type WriteFault, type WriteOutcome } from "../store/eventWriter";
+import { QueueSendError } from "../primitives/faults";
 import { encodeQueueMessage, QUEUE_MESSAGE_MAX_BYTES } from "./queueMessage";
 import type { QueueSender } from "./queueSender";
 

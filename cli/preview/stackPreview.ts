@@ -1,13 +1,13 @@
 /**
  * What `pulumi up` would create, read from the program built under the same Pulumi mocks the
- * infra tests use (components/mockStack.ts): a resource tree with the settings that matter, the
+ * infra tests use (cli/preview/mockStack.ts): a resource tree with the settings that matter, the
  * same as data, a diff between two stacks, and a Mermaid diagram. Nothing here knows the
  * project's resources by name: settings are the registered inputs, references between resources
  * are found by the ARNs, ids and names in those inputs, so a resource another component adds
  * shows up without a change here.
  */
-import { UNRESERVED_CONCURRENCY_MINIMUM } from "../components/handlerFunction";
-import type { BuiltStack, MockResource } from "../components/mockStack";
+import { UNRESERVED_CONCURRENCY_MINIMUM } from "../../components/handlerFunction";
+import type { BuiltStack, MockResource } from "./mockStack";
 
 export type SettingValue = string | number | boolean;
 

@@ -1,6 +1,6 @@
 /** HTTP responses in the shape API Gateway (payload format 2.0) expects, errors as RFC 9457. */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { writeJson } from "./json";
+import { writeJson } from "../primitives/json";
 
 export type Response = APIGatewayProxyStructuredResultV2 & { statusCode: number; headers: Record<string, string> };
 

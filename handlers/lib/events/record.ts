@@ -1,9 +1,9 @@
 /** The stored event: validated input plus server-owned enrichment. */
 import { createHash } from "node:crypto";
 import type { EventInput } from "./schema";
-import { STATUS_INDEX } from "./tables";
-import { shardOf } from "./ids";
-import { decimalParts, NumberValue } from "./json";
+import { STATUS_INDEX } from "../primitives/tables";
+import { shardOf } from "../primitives/ids";
+import { decimalParts, NumberValue } from "../primitives/json";
 
 export const SCHEMA_VERSION = 1;
 export type EventStatus = "pending" | "delivered" | "failed" | "replayed";

@@ -4,12 +4,12 @@
  * it is. UpdateItem is the only action this needs (and the only one the ack function may use).
  */
 import { UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { errorName } from "./faults";
-import { json, problem, type Response } from "./http";
-import { EVENT_ID_PATTERN, shardOf } from "./ids";
-import { statusShardKey, type EventRecord } from "./record";
-import { httpHandler, type RequestContext } from "./request";
-import { EVENTS_TABLE, STATUS_INDEX } from "./tables";
+import { errorName } from "../primitives/faults";
+import { json, problem, type Response } from "../http/http";
+import { EVENT_ID_PATTERN, shardOf } from "../primitives/ids";
+import { statusShardKey, type EventRecord } from "../events/record";
+import { httpHandler, type RequestContext } from "../http/request";
+import { EVENTS_TABLE, STATUS_INDEX } from "../primitives/tables";
 
 export interface AckDependencies {
   doc: DynamoDBDocumentClient;

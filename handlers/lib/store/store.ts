@@ -1,10 +1,10 @@
 /** DynamoDB access for the handlers: clients, the conditional put, and fault classification. */
 import { DynamoDBClient, type DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
-import type { EventRecord } from "./record";
-import { EVENTS_TABLE } from "./tables";
-import { errorName } from "./faults";
-import { wrapImpreciseNumber } from "./json";
+import type { EventRecord } from "../events/record";
+import { EVENTS_TABLE } from "../primitives/tables";
+import { errorName } from "../primitives/faults";
+import { wrapImpreciseNumber } from "../primitives/json";
 
 /**
  * Three attempts with short per-attempt timeouts, so the worst case (about 3 × 2 s plus backoff)

@@ -10,13 +10,13 @@
  * `IdempotencyConflict` are permanent (to the failure queue at once), `StorageUnavailable` is retried.
  */
 import { createHash } from "node:crypto";
-import type { EventWriter } from "./eventWriter";
-import { isStorageUnavailable } from "./faults";
-import { readJson, JsonInputError, NumberValue, type JsonValue } from "./json";
-import { LIMITS } from "./limits";
-import { EventInputSchema, IdempotencyKeySchema, schemaErrors, type EventInput } from "./schema";
+import type { EventWriter } from "../store/eventWriter";
+import { isStorageUnavailable } from "../primitives/faults";
+import { readJson, JsonInputError, NumberValue, type JsonValue } from "../primitives/json";
+import { LIMITS } from "../primitives/limits";
+import { EventInputSchema, IdempotencyKeySchema, schemaErrors, type EventInput } from "../events/schema";
 
-/** Environment variables of the pipeline's own stages (besides the event store's, handlers/lib/config.ts). */
+/** Environment variables of the pipeline's own stages (besides the event store's, handlers/lib/ops/config.ts). */
 export const PIPELINE_ENV = { name: "PIPELINE_NAME" } as const;
 
 /** The message attribute a publisher sets to make two publications one event. */

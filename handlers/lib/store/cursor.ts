@@ -7,7 +7,7 @@
  * It is not a secret: forging one grants nothing beyond what the read scope already allows.
  */
 import { createHash } from "node:crypto";
-import { EVENT_ID_PATTERN } from "./ids";
+import { EVENT_ID_PATTERN } from "../primitives/ids";
 
 /** Where a shard stands: not started, after this (created_at, event_id), or exhausted. */
 export type ShardPosition = { after: { createdAt: string; eventId: string } } | "start" | "done";

@@ -4,7 +4,7 @@
  */
 import * as z from "zod/mini";
 import { en } from "zod/locales";
-import { LIMITS } from "./limits";
+import { LIMITS } from "../primitives/limits";
 
 export const EVENT_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/;
 /** Printable ASCII, as RFC 9110 field values allow without encoding. */

@@ -14,9 +14,9 @@
  */
 import { QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { decodeCursor, encodeCursor, type CursorState, type ShardPosition } from "./cursor";
-import { LIMITS } from "./limits";
-import { statusShardKey, type EventRecord, type EventStatus } from "./record";
-import { EVENTS_TABLE, STATUS_INDEX } from "./tables";
+import { LIMITS } from "../primitives/limits";
+import { statusShardKey, type EventRecord, type EventStatus } from "../events/record";
+import { EVENTS_TABLE, STATUS_INDEX } from "../primitives/tables";
 
 export interface ListQuery {
   statuses: readonly EventStatus[];

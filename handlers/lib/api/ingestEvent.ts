@@ -4,12 +4,12 @@
  * write; a batch item fails alone and is reported in its place. In queued mode (a `queue`), the
  * write step sends the prepared records to the ingest queue instead (queuedWriter.ts): 202.
  */
-import { decodeBody } from "./transport";
-import { header, isJsonContentType, json, problem, type FieldError, type ProblemInit, type Response } from "./http";
-import { readJson, JsonInputError, writeJson, type JsonValue } from "./json";
-import { LIMITS, RETRY_AFTER_SECONDS } from "./limits";
-import type { EventRecord } from "./record";
-import { createEventWriter, type Prepared, type WriteFault, type WriteOutcome } from "./eventWriter";
+import { decodeBody } from "../http/transport";
+import { header, isJsonContentType, json, problem, type FieldError, type ProblemInit, type Response } from "../http/http";
+import { readJson, JsonInputError, writeJson, type JsonValue } from "../primitives/json";
+import { LIMITS, RETRY_AFTER_SECONDS } from "../primitives/limits";
+import type { EventRecord } from "../events/record";
+import { createEventWriter, type Prepared, type WriteFault, type WriteOutcome } from "../store/eventWriter";
 import {
   BatchItemSchema,
   BatchRequestSchema,
@@ -17,14 +17,14 @@ import {
   IdempotencyKeySchema,
   schemaErrors,
   type EventInput,
-} from "./schema";
-import type { EventRepository } from "./store";
-import type { IngestConfig } from "./config";
-import { errorName, isStorageUnavailable, QueueSendError } from "./faults";
-import { createQueuedWriter, type QueuedOutcome } from "./queuedWriter";
-import type { QueueSender } from "./queueSender";
-import { httpHandler, queueFaultDetail, type HttpEvent, type RequestContext } from "./request";
-import { countRejection, newIngestTally, writeIngestMetrics, type IngestTally } from "./metrics";
+} from "../events/schema";
+import type { EventRepository } from "../store/store";
+import type { IngestConfig } from "../ops/config";
+import { errorName, isStorageUnavailable, QueueSendError } from "../primitives/faults";
+import { createQueuedWriter, type QueuedOutcome } from "../queue/queuedWriter";
+import type { QueueSender } from "../queue/queueSender";
+import { httpHandler, queueFaultDetail, type HttpEvent, type RequestContext } from "../http/request";
+import { countRejection, newIngestTally, writeIngestMetrics, type IngestTally } from "../ops/metrics";
 
 export interface IngestDependencies {
   repository: EventRepository;

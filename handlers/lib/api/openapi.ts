@@ -14,10 +14,10 @@
  * documented (route, status) through the local stack and validates the answer against this document.
  */
 import * as z from "zod/mini";
-import { ROUTES, routeKey, type RouteSpec } from "../routes";
-import { API_KEY_PREFIX } from "./apiKeys";
-import { LIMITS, RETRY_AFTER_SECONDS } from "./limits";
-import { BatchItemSchema, BatchRequestSchema, EventInputSchema, EVENT_STATUSES, IdempotencyKeySchema, InboxQuerySchema, ListEventsQuerySchema } from "./schema";
+import { ROUTES, routeKey, type RouteSpec } from "../../routes";
+import { API_KEY_PREFIX } from "../auth/apiKeys";
+import { LIMITS, RETRY_AFTER_SECONDS } from "../primitives/limits";
+import { BatchItemSchema, BatchRequestSchema, EventInputSchema, EVENT_STATUSES, IdempotencyKeySchema, InboxQuerySchema, ListEventsQuerySchema } from "../events/schema";
 
 type Json = Record<string, unknown>;
 

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import { PROJECT_ROOT } from "./bundle";
+import { PROJECT_ROOT } from "../../components/bundle";
 
 export const PROJECT = "event-ingestion";
 export const ACCOUNT = "123456789012";

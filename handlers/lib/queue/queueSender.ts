@@ -5,7 +5,7 @@
  * own: a batch entry SQS refused fails alone, and says that it was not queued.
  */
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient, type SQSClientConfig } from "@aws-sdk/client-sqs";
-import { errorName, QueueSendError } from "./faults";
+import { errorName, QueueSendError } from "../primitives/faults";
 import { QUEUE_MESSAGE_MAX_BYTES } from "./queueMessage";
 
 /** SQS's limit on entries per SendMessageBatch. */

@@ -15,12 +15,12 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import { ChangeMessageVisibilityCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { createEventWriter } from "./eventWriter";
-import { errorName } from "./faults";
-import { log } from "./log";
-import { newProcessorTally, writeProcessorMetrics, type ProcessorTally } from "./metrics";
+import { createEventWriter } from "../store/eventWriter";
+import { errorName } from "../primitives/faults";
+import { log } from "../ops/log";
+import { newProcessorTally, writeProcessorMetrics, type ProcessorTally } from "../ops/metrics";
 import { decodeQueueMessage } from "./queueMessage";
-import type { EventRepository } from "./store";
+import type { EventRepository } from "../store/store";
 
 export interface ProcessorDependencies {
   repository: EventRepository;

@@ -69,6 +69,7 @@ async function main(): Promise<void> {
   const lines = [
     "event-ingestion local stack",
     `  API        ${stack.url}`,
+    `  Console    ${stack.consoleUrl}  (events, inbox, queue, pipeline, webhooks, deliveries, catalogue)`,
     `  DynamoDB   ${stack.dynamoEndpoint}  (tables ${stack.eventsTable}, ${stack.apiKeysTable})`,
     stack.queue
       ? `  Mode       queued: POST /events answers 202; the processor stores from the ingest queue\n  SQS        ${stack.queue.sqsEndpoint}  (queue ${stack.queue.queueUrl}, DLQ ${stack.queue.deadLetterQueueUrl}; npm run redrive)`

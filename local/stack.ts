@@ -10,7 +10,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { SQSClient } from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand, ListMessageMoveTasksCommand, ReceiveMessageCommand, SQSClient, StartMessageMoveTaskCommand } from "@aws-sdk/client-sqs";
 import { eventStoreEnvironment } from "../handlers/lib/ops/config";
 import { createDocumentClient } from "../handlers/lib/store/store";
 import { API_KEYS_TABLE, ENV, EVENTS_TABLE } from "../handlers/lib/primitives/tables";
@@ -29,6 +29,7 @@ import { webhookEnvironment } from "../handlers/lib/webhooks/sources";
 import { guardLocalListener } from "./localGuard";
 import { startEventSourcePoller, type EventSourcePoller } from "./sqs/poller";
 import { startLocalSqs } from "./sqs/server";
+import { createConsole, mountConsole, type ConsoleQueue } from "./console/server";
 
 // dynalite ships no types.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -87,6 +88,8 @@ export interface LocalStackOptions {
 
 export interface LocalStack {
   url: string;
+  /** The local console, served on the API's port. */
+  consoleUrl: string;
   dynamoEndpoint: string;
   eventsTable: string;
   apiKeysTable: string;
@@ -211,16 +214,30 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const authorizer = await host_.load("authorizer", AUTHORIZER_HANDLER.entry, { ...sdkEnvironment, [ENV.apiKeysTable]: apiKeysTable });
     if (queue) await queue.startProcessor(await host_.load("processor", PROCESSOR_HANDLER.entry, { ...sdkEnvironment, ...storeEnvironment, ...queueEnvironment }, PROCESSOR_HANDLER.memoryMb));
 
+    // The console (/_console) reads through the API with the local key and watches the webhook function.
+    let apiUrl = "";
+    let pipelineRunner: LocalPipeline | undefined;
+    const localConsole = createConsole({
+      apiUrl: () => apiUrl,
+      apiKey: () => fs.readFileSync(keyFile, "utf8").trim(),
+      webhookSources: () => webhookStore.list().map((s) => ({ name: s.name, scheme: s.scheme })),
+      ...(queue ? { queue: queue.console } : {}),
+      ...(settings.pipeline ? { pipeline: { name: "payments", failures: () => pipelineRunner?.failed ?? [], redrive: () => pipelineRunner?.redrive() ?? 0 } } : {}),
+    });
+    cleanups.push(() => localConsole.close());
+    functions.webhook = localConsole.observeWebhook(functions.webhook);
     const gateway = createGateway({
       functions,
       functionTimeoutsMs,
       authorizer: { fn: authorizer, timeoutMs: AUTHORIZER_HANDLER.timeoutSeconds * 1000, cacheTtlSeconds: settings.authorizerCacheTtlSeconds },
       ...(options.onRequest ? { onRequest: options.onRequest } : {}),
     });
-    guardLocalListener(gateway, { refuseBrowsers: false }); // web apps in development may call the API
+    mountConsole(gateway, localConsole);
+    guardLocalListener(gateway, { refuseBrowsers: false }); // web apps in development may call the API; the console guards itself too
     await listen(gateway, options.port, host, "PORT");
     cleanups.push(() => closeServer(gateway));
     const url = `http://${host}:${(gateway.address() as AddressInfo).port}`;
+    apiUrl = url;
     const running: RunningLocalStack = { pid: process.pid, url, dynamoEndpoint, authorizerCacheTtlSeconds: settings.authorizerCacheTtlSeconds };
     const stackFile = path.join(options.dataDir, LOCAL_STACK_FILE);
     fs.writeFileSync(stackFile, JSON.stringify(running, null, 2) + "\n", { mode: 0o600 });
@@ -229,6 +246,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let pipeline: LocalStack["pipeline"];
     if (settings.pipeline) {
       const runner = await LocalPipeline.start({ name: "payments", stages: paymentStages, host: host_, region: LOCAL_REGION, environment: { ...sdkEnvironment, ...storeEnvironment } });
+      pipelineRunner = runner;
       cleanups.push(() => runner.idle());
       const sns = createSnsEndpoint([runner]);
       guardLocalListener(sns, { refuseBrowsers: true }); // only tools publish
@@ -239,6 +257,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     return {
       url,
+      consoleUrl: `${url}/_console`,
       dynamoEndpoint,
       eventsTable,
       apiKeysTable,
@@ -324,9 +343,46 @@ async function startQueueFor(options: LocalStackOptions, settings: StackSettings
     await pause();
     client.destroy();
   });
+  const consoleQueue: ConsoleQueue = {
+    async depths() {
+      const attributes = async (url: string) =>
+        (await client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }))).Attributes ?? {};
+      const [ingestAttributes, dlqAttributes] = await Promise.all([attributes(sqs.queueUrl(queueName)), attributes(sqs.queueUrl(dlqName))]);
+      return {
+        visible: Number(ingestAttributes.ApproximateNumberOfMessages ?? 0),
+        inFlight: Number(ingestAttributes.ApproximateNumberOfMessagesNotVisible ?? 0),
+        deadLetter: Number(dlqAttributes.ApproximateNumberOfMessages ?? 0),
+        oldestAgeSeconds: sqs.store.counts(queueName).oldestAgeSeconds,
+      };
+    },
+    async deadLetters() {
+      // A peek: visibility 0 leaves them where they are (the DLQ has no redrive policy to count receives against).
+      const received = await client.send(
+        new ReceiveMessageCommand({ QueueUrl: sqs.queueUrl(dlqName), MaxNumberOfMessages: 10, VisibilityTimeout: 0, MessageSystemAttributeNames: ["ApproximateReceiveCount", "SentTimestamp"] }),
+      );
+      return (received.Messages ?? []).map((m) => ({
+        message_id: m.MessageId ?? "",
+        receive_count: Number(m.Attributes?.ApproximateReceiveCount ?? 0),
+        sent_at: new Date(Number(m.Attributes?.SentTimestamp ?? 0)).toISOString(),
+        body: m.Body ?? "",
+      }));
+    },
+    async redrive() {
+      // What `npm run redrive` does: an SQS message move task from the DLQ to its source, awaited.
+      const { TaskHandle } = await client.send(new StartMessageMoveTaskCommand({ SourceArn: dlq.arn, DestinationArn: ingest.arn }));
+      for (let waited = 0; waited < 30_000; waited += 100) {
+        const { Results } = await client.send(new ListMessageMoveTasksCommand({ SourceArn: dlq.arn }));
+        const task = Results?.find((t) => t.TaskHandle === TaskHandle) ?? Results?.[0];
+        if (task && task.Status !== "RUNNING") return { status: task.Status, moved: task.ApproximateNumberOfMessagesMoved ?? 0 };
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return { status: "RUNNING" };
+    },
+  };
   return {
     sqsEndpoint: sqs.endpoint,
     queueUrl: sqs.queueUrl(queueName),
+    console: consoleQueue,
     startProcessor(fn: LocalFunction) {
       processor = fn;
       resume();

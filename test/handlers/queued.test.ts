@@ -64,7 +64,7 @@ describe("queued mode: ingest → SQS → processor (handlers against dynalite a
     const config = { eventsTable: table, ...CONFIG };
     const queued = createIngestHandler({ repository, config, queue: sender });
     const direct = createIngestHandler({ repository: new EventRepository(suite.dynamo.doc, table), config });
-    const processor = createQueueProcessor({ repository, sqs: client, queueUrl, statusIndexShards: CONFIG.statusIndexShards });
+    const processor = createQueueProcessor({ repository, sqs: client, queueUrl, ...CONFIG });
     const receive = async (visibility = 60): Promise<Message[]> =>
       (await client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: visibility, MessageSystemAttributeNames: ["All"] }))).Messages ?? [];
     const send = (body: string) => client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
@@ -95,7 +95,7 @@ describe("queued mode: ingest → SQS → processor (handlers against dynalite a
       expect(response.headers.location).to.equal(`/events/${body.event_id}`);
       expect(await s.items()).to.have.length(0);
       const [message] = await s.receive();
-      const decoded = decodeQueueMessage(message!.Body!, CONFIG.statusIndexShards);
+      const decoded = decodeQueueMessage(message!.Body!, { ...CONFIG, nowMs: Date.now() });
       expect(decoded.ok).to.equal(true);
       expect((decoded as { record: EventRecord }).record).to.include({ event_id: body.event_id, status: "pending", event_type: "order.created" });
     });
@@ -303,7 +303,7 @@ describe("queued mode: ingest → SQS → processor (handlers against dynalite a
     it("reports only the unprocessable messages, logs each with its reason and makes it visible again at once so it reaches the DLQ quickly", async () => {
       const s = await setup();
       await s.queued(postEvent({ event_type: "good", payload: {} }, { headers: { "idempotency-key": "k-1" } }));
-      const valid = decodeQueueMessage((await s.receive(0))[0]!.Body!, 8) as { ok: true; record: EventRecord };
+      const valid = decodeQueueMessage((await s.receive(0))[0]!.Body!, { ...CONFIG, nowMs: Date.now() }) as { ok: true; record: EventRecord };
       expect(valid.record.request_sha256).to.be.a("string");
       const tampered = encodeQueueMessage({ ...valid.record, payload: { changed: true } });
       await s.send("{not json");

@@ -226,7 +226,7 @@ describe("POST /webhooks/{source} in queued mode (webhookWriter with a queue, ag
     const queueUrl = sqs.queueUrl(name);
     const senderClient = options.sqsEndpoint ? createSqsClient({ endpoint: options.sqsEndpoint, region: REGION, credentials: TEST_CREDENTIALS }) : client;
     const fx = await webhookFixture(suite, { queue: new QueueSender(senderClient, queueUrl) });
-    const processor = createQueueProcessor({ repository: new EventRepository(suite.dynamo.doc, fx.table), sqs: client, queueUrl, statusIndexShards: 8 });
+    const processor = createQueueProcessor({ repository: new EventRepository(suite.dynamo.doc, fx.table), sqs: client, queueUrl, statusIndexShards: 8, maxEventBytes: 65_536 });
     const processQueue = async () => {
       const messages = (await client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }))).Messages ?? [];
       const records = messages.map((m) => sqsRecord(m, sqs.store.arnOf(name), REGION));

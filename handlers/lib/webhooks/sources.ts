@@ -4,9 +4,13 @@
  * sources from its environment. The environment carries parameter NAMES only, never a secret.
  */
 import { WEBHOOK_SCHEMES, DEFAULT_TOLERANCE_SECONDS, type WebhookScheme } from "./signatures";
+import { WEBHOOK_SOURCE_NAME } from "../events/record";
 
-/** A source name is a path segment and part of `webhook.<source>`, so it fits the event_type pattern. */
-export const WEBHOOK_SOURCE_NAME = /^[a-z0-9][a-z0-9_-]{0,39}$/;
+/**
+ * A source name is a path segment and part of `webhook.<source>`, so it fits the event_type pattern;
+ * defined with the stored record, whose `source.webhook` the queue processor checks against it.
+ */
+export { WEBHOOK_SOURCE_NAME };
 
 export interface WebhookSource {
   name: string;

@@ -325,6 +325,24 @@ describe("queued mode: ingest → SQS → processor (handlers against dynalite a
       expect(back.every((m) => m.Attributes!.ApproximateReceiveCount === "2")).to.equal(true);
     });
 
+    it("sends a forged message on to the DLQ with a metric, never to the table: an admin source, an inherited attribute name, another key's idempotent id", async () => {
+      const s = await setup();
+      await s.queued(postEvent({ event_type: "good", payload: {} }, { headers: { "idempotency-key": "k-1" } }));
+      const [message] = await s.receive(0);
+      const { record } = decodeQueueMessage(message!.Body!, { ...CONFIG, nowMs: Date.now() }) as { ok: true; record: EventRecord };
+      await s.send(encodeQueueMessage({ ...record, source: { api_key_id: "0123456789abcdef", role: "admin" } as EventRecord["source"] }));
+      await s.send(encodeQueueMessage({ ...record, toString: "x" } as EventRecord));
+      await s.send(encodeQueueMessage({ ...record, source: { api_key_id: "aaaaaaaaaaaaaaaa" } }));
+      const batch = (await s.receive()).filter((m) => m.Body !== message!.Body);
+      expect(batch).to.have.length(3);
+      const { failed } = await s.process(batch);
+      expect(failed).to.have.members(batch.map((m) => m.MessageId));
+      expect(await s.items()).to.have.length(0);
+      const reasons = suite.logs.withMessage("message can never be stored; it goes to the dead-letter queue").map((l) => l.reason);
+      expect(reasons).to.have.members(["invalid_enrichment", "invalid_enrichment", "invalid_event_id"]);
+      expect(suite.logs.withMessage("metrics").at(-1)).to.include({ EventsStored: 0, MessagesUnprocessable: 3 });
+    });
+
     it("reports every message failed when storage is unreachable, leaves them invisible for the visibility timeout, and counts them as retried", async () => {
       const s = await setup({ dynamoEndpoint: await closedEndpoint() });
       await s.queued(postEvent({ event_type: "a", payload: {} }));

@@ -151,7 +151,7 @@ export function decodeQueueMessage(body: string, checks: MessageChecks): Decoded
     return refuse("fingerprint_mismatch", "request_sha256 does not match the event's content");
   }
   const source: EventSource = sent.source;
-  if ("webhook" in source && source.delivery_id !== sent.idempotency_key) {
+  if (Object.hasOwn(source, "webhook") && (source as { delivery_id?: string }).delivery_id !== sent.idempotency_key) {
     return refuse("invalid_enrichment", "a webhook delivery's idempotency_key is its source.delivery_id");
   }
 

@@ -95,9 +95,9 @@ export interface EventWriter {
  * carry a `kind:` prefix, which no key id contains, so no two origins share a namespace.
  */
 export function idempotencyNamespace(origin: EventSource): string {
-  if ("api_key_id" in origin) return origin.api_key_id;
-  if ("webhook" in origin) return `webhook:${origin.webhook}`;
-  return `pipeline:${origin.pipeline}`;
+  if (Object.hasOwn(origin, "api_key_id")) return (origin as { api_key_id: string }).api_key_id;
+  if (Object.hasOwn(origin, "webhook")) return `webhook:${(origin as { webhook: string }).webhook}`;
+  return `pipeline:${(origin as { pipeline: string }).pipeline}`;
 }
 
 /**

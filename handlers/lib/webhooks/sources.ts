@@ -3,7 +3,7 @@
  * its secrets), how the `webhookSources` config value reads, and how the webhook function learns its
  * sources from its environment. The environment carries parameter NAMES only, never a secret.
  */
-import { WEBHOOK_SCHEMES, DEFAULT_TOLERANCE_SECONDS, type WebhookScheme } from "./signatures";
+import { WEBHOOK_SCHEMES, DEFAULT_TOLERANCE_SECONDS, secretProblem, type WebhookScheme } from "./signatures";
 import { WEBHOOK_SOURCE_NAME } from "../events/record";
 
 /**
@@ -88,10 +88,25 @@ export function encodeSecrets(secrets: readonly string[]): string {
   return JSON.stringify(secrets);
 }
 
-export function decodeSecrets(value: string): string[] {
-  const parsed: unknown = JSON.parse(value);
-  if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((s) => typeof s === "string" && s !== "")) {
-    throw new Error("a webhook secret parameter must hold a JSON array of one or two non-empty strings");
+/**
+ * The secrets a parameter value holds, each re-checked with the strength rule `secretProblem`
+ * applies where secrets are set: a hand-edited parameter (`[""]`, `["whsec_A"]`, whose key decodes
+ * to zero bytes) must fail closed, never verify deliveries with an empty or weak HMAC key. The
+ * error never quotes a secret.
+ */
+export function decodeSecrets(value: string, scheme: WebhookScheme): string[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new Error("a webhook secret parameter must hold a JSON array of one or two secrets");
   }
+  if (!Array.isArray(parsed) || parsed.length === 0 || parsed.length > 2 || !parsed.every((s) => typeof s === "string")) {
+    throw new Error("a webhook secret parameter must hold a JSON array of one or two secrets");
+  }
+  parsed.forEach((secret: string, i) => {
+    const problem = secretProblem(scheme, secret);
+    if (problem) throw new Error(`secret ${i + 1} of the parameter ${problem}`);
+  });
   return parsed as string[];
 }

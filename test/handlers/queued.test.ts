@@ -27,6 +27,7 @@ import { sqsRecord } from "../../local/sqs/poller";
 import { TEST_CREDENTIALS, useDynalite } from "../support/dynalite";
 import { httpEvent, postEvent } from "../support/events";
 import { closedEndpoint } from "../support/faults";
+import { editingSqsProxy, failingSqs } from "../support/sqsFaults";
 import { expectProblem, jsonBody } from "../support/http";
 
 const REGION = "eu-north-1";
@@ -50,7 +51,7 @@ describe("queued mode: ingest → SQS → processor (handlers against dynalite a
   });
 
   /** A fresh table and queue, a direct and a queued ingest handler over them, and the processor. */
-  async function setup(options: { sqsEndpoint?: string; dynamoEndpoint?: string } = {}) {
+  async function setup(options: { sqsEndpoint?: string; dynamoEndpoint?: string; maxEventBytes?: number } = {}) {
     const table = await suite.freshTable(EVENTS_TABLE, "events");
     const name = `ingest-${++queue}`;
     sqs.store.createQueue(name, { VisibilityTimeout: 60 });
@@ -61,7 +62,7 @@ describe("queued mode: ingest → SQS → processor (handlers against dynalite a
       options.sqsEndpoint ? createSqsClient({ endpoint: options.sqsEndpoint, region: REGION, credentials: TEST_CREDENTIALS }) : client,
       queueUrl,
     );
-    const config = { eventsTable: table, ...CONFIG };
+    const config = { eventsTable: table, ...CONFIG, ...(options.maxEventBytes ? { maxEventBytes: options.maxEventBytes } : {}) };
     const queued = createIngestHandler({ repository, config, queue: sender });
     const direct = createIngestHandler({ repository: new EventRepository(suite.dynamo.doc, table), config });
     const processor = createQueueProcessor({ repository, sqs: client, queueUrl, ...CONFIG });
@@ -205,6 +206,106 @@ describe("queued mode: ingest → SQS → processor (handlers against dynalite a
       expect(error).to.be.instanceOf(QueueSendError);
       expect(error).to.include({ mayHaveBeenQueued: false, code: "InvalidMessageContents" });
       expect(s.depth().visible).to.equal(2);
+    });
+  });
+
+  describe("what SQS cannot take, or does not confirm (issue 26)", () => {
+    const batchOf = (...events: unknown[]) => httpEvent({ routeKey: "POST /events/batch", body: JSON.stringify({ events }) });
+    const results = (response: { body?: string }) => jsonBody<{ results: { status: number; error?: { code: string; detail: string } }[] }>(response as never).results;
+
+    it("answers 413, not 503 'retry later', for a record over SQS's message limit (maxEventBytes large enough to reach it); nothing queued", async () => {
+      const s = await setup({ maxEventBytes: 400_000 });
+      const big = { event_type: "t", payload: { blob: "x".repeat(270_000) } };
+      const event = postEvent(big);
+      const problem = expectProblem(await s.queued(event), event, 413, "item_too_large");
+      expect(problem.detail).to.match(/SQS's limit is 262144/);
+      const batch = await s.queued(batchOf(big, { event_type: "t", payload: {} }));
+      expect(results(batch).map((r) => [r.status, r.error?.code])).to.deep.equal([
+        [413, "item_too_large"],
+        [202, undefined],
+      ]);
+      expect(batch.headers["retry-after"]).to.equal(undefined);
+      expect(s.depth().visible).to.equal(1);
+    });
+
+    it("reports 'may or may not have been queued' for each item of a batch when SQS never answers", async function () {
+      this.timeout(30_000);
+      const silent = net.createServer(() => {});
+      await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+      try {
+        const s = await setup({ sqsEndpoint: `http://127.0.0.1:${(silent.address() as AddressInfo).port}` });
+        const response = await s.queued(batchOf({ event_type: "a", payload: {} }, { event_type: "b", payload: {} }, { event_type: "c", payload: {} }));
+        expect(response.statusCode).to.equal(207);
+        for (const result of results(response)) {
+          expect(result).to.include({ status: 503 });
+          expect(result.error!.code).to.equal("queue_unavailable");
+          expect(result.error!.detail).to.match(/may or may not have been queued/);
+        }
+      } finally {
+        silent.close();
+      }
+    });
+
+    it("splits bodies that together exceed SQS's batch byte limit across SendMessageBatch calls, each within it", async () => {
+      const s = await setup();
+      const proxy = await editingSqsProxy(sqs.endpoint, (_action, answer) => answer);
+      const sizes: number[] = [];
+      const proxied = createSqsClient({ endpoint: proxy.endpoint, region: REGION, credentials: TEST_CREDENTIALS });
+      proxied.middlewareStack.add(
+        (next) => async (args) => {
+          const input = args.input as { Entries?: { MessageBody?: string }[] };
+          if (input.Entries) sizes.push(input.Entries.reduce((sum, e) => sum + Buffer.byteLength(e.MessageBody ?? "", "utf8"), 0));
+          return next(args);
+        },
+        { step: "initialize", name: "countBatchBytes" },
+      );
+      try {
+        const sender = new QueueSender(proxied, s.queueUrl);
+        const body = (c: string) => c.repeat(100 * 1024);
+        const sent = await Promise.allSettled(["a", "b", "c", "d"].map((c) => sender.send(body(c))));
+        expect(sent.map((r) => r.status)).to.deep.equal(["fulfilled", "fulfilled", "fulfilled", "fulfilled"]);
+        expect(proxy.calls.filter((c) => c === "SendMessageBatch").length).to.equal(2);
+        expect(sizes.every((n) => n <= 256 * 1024), String(sizes)).to.equal(true);
+        expect(s.depth().visible).to.equal(4);
+      } finally {
+        proxied.destroy();
+        await proxy.close();
+      }
+    });
+
+    it("fails an entry left out of a SendMessageBatch answer with outcome unknown; its batch-mates are queued", async () => {
+      const s = await setup();
+      const proxy = await editingSqsProxy(sqs.endpoint, (action, answer) =>
+        action === "SendMessageBatch" ? { ...answer, Successful: (answer.Successful as { Id: string }[]).filter((e) => e.Id !== "1") } : answer,
+      );
+      try {
+        const sender = new QueueSender(createSqsClient({ endpoint: proxy.endpoint, region: REGION, credentials: TEST_CREDENTIALS }), s.queueUrl);
+        const sent = await Promise.allSettled([sender.send("first"), sender.send("second"), sender.send("third")]);
+        expect(sent.map((r) => r.status)).to.deep.equal(["fulfilled", "rejected", "fulfilled"]);
+        expect((sent[1] as PromiseRejectedResult).reason).to.be.instanceOf(QueueSendError).and.include({ mayHaveBeenQueued: true, code: "unreported" });
+
+        const queuedHandler = createIngestHandler({ repository: new EventRepository(suite.dynamo.doc, s.table), config: { eventsTable: s.table, ...CONFIG }, queue: sender });
+        const response = await queuedHandler(batchOf({ event_type: "a", payload: {} }, { event_type: "b", payload: {} }));
+        expect(results(response).map((r) => r.status)).to.deep.equal([202, 503]);
+        expect(results(response)[1]!.error!.detail).to.match(/may or may not have been queued/);
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    it("reports an SQS 5xx as outcome unknown, for one event and for each batch item", async () => {
+      const failing = await failingSqs();
+      try {
+        const s = await setup({ sqsEndpoint: failing.endpoint });
+        const event = postEvent({ event_type: "t", payload: {} });
+        const problem = expectProblem(await s.queued(event), event, 503, "queue_unavailable");
+        expect(problem.detail).to.match(/may or may not have been queued/);
+        const response = await s.queued(batchOf({ event_type: "a", payload: {} }, { event_type: "b", payload: {} }));
+        for (const result of results(response)) expect(result.error!.detail).to.match(/may or may not have been queued/);
+        expect(failing.calls.length).to.be.greaterThan(2); // the SDK retried: a 5xx is worth retrying
+      } finally {
+        await failing.close();
+      }
     });
   });
 

@@ -5,6 +5,7 @@
  * (createEventWriter().prepare), then one attribute is forged at a time.
  */
 import { expect } from "chai";
+import fc from "fast-check";
 import { createEventWriter, type ArrivalFacts } from "../../handlers/lib/store/eventWriter";
 import { decodeQueueMessage, encodeQueueMessage, MESSAGE_MAX_AGE_MS, type MessageChecks } from "../../handlers/lib/queue/queueMessage";
 import { idempotentEventId, newEventId } from "../../handlers/lib/primitives/ids";
@@ -195,6 +196,26 @@ describe("queue messages: the processor re-validates a record as strictly as a p
       }
       expect(minimalJsonBytes(readJson("[]", { maxDepth: 1 }))).to.equal(2);
       expect(minimalJsonBytes(readJson('{"a":{},"b":[1,2]}', { maxDepth: 2 }))).to.equal('{"a":{},"b":[1,2]}'.length);
+
+      // Any text that reads as a value is at least as long as the value's shortest JSON.
+      const digits = fc.stringMatching(/^[0-9]{1,20}$/);
+      const literal = fc
+        .tuple(fc.boolean(), digits, fc.option(digits), fc.option(fc.tuple(fc.constantFrom("e", "E", "e+", "e-"), fc.integer({ min: 0, max: 60 }))))
+        .map(([negative, int, frac, exp]) => `${negative ? "-" : ""}${int.replace(/^0+(?=\d)/, "")}${frac === null ? "" : `.${frac}`}${exp === null ? "" : `${exp[0]}${exp[1]}`}`);
+      fc.assert(
+        fc.property(fc.array(fc.oneof(literal, fc.json()), { maxLength: 8 }), fc.constantFrom("", " ", "\n  "), (items, space) => {
+          const text = `[${space}${items.join(`,${space}`)}${space}]`;
+          let value;
+          try {
+            value = readJson(text, { maxDepth: 40 });
+          } catch {
+            return; // not storable (e.g. -0, too many digits): the producer refused it too
+          }
+          expect(minimalJsonBytes(value), text).to.be.at.most(Buffer.byteLength(text, "utf8"));
+          expect(minimalJsonBytes(value), text).to.be.at.most(Buffer.byteLength(writeJson(value), "utf8"));
+        }),
+        { numRuns: 500 },
+      );
 
       const record = produced({ event_type: "t", payload: payload as Record<string, unknown> });
       expect(accepted(encodeQueueMessage(record), { ...CHECKS, maxEventBytes: Buffer.byteLength(text, "utf8") })).to.deep.equal(record);

@@ -147,7 +147,7 @@ async function processorThroughput(rounds: number): Promise<QueuedBenchResult["p
     for (let round = 0; round < rounds + 1; round++) {
       const table = await freshTable(dynamo, round);
       const repository = new EventRepository(dynamo.doc, table);
-      const handler = createQueueProcessor({ repository, sqs, queueUrl: "http://127.0.0.1:9/none", statusIndexShards: INGEST_SETTINGS.statusIndexShards });
+      const handler = createQueueProcessor({ repository, sqs, queueUrl: "http://127.0.0.1:9/none", statusIndexShards: INGEST_SETTINGS.statusIndexShards, maxEventBytes: INGEST_SETTINGS.maxEventBytes });
       const processorBatches = batchesOf(freshRecords());
       const bareBatches = batchesOf(freshRecords());
       const runProcessor = () =>

@@ -1,14 +1,16 @@
 /** Lambda entry of the ingest queue's processor (queued mode). Clients and config are built once per cold start. */
-import { requireEnv, storeConfigFromEnv } from "./lib/ops/config";
+import { ingestConfigFromEnv, requireEnv } from "./lib/ops/config";
 import { createQueueProcessor } from "./lib/queue/processQueue";
 import { createSqsClient } from "./lib/queue/queueSender";
 import { createDocumentClient, EventRepository } from "./lib/store/store";
 import { ENV } from "./lib/primitives/tables";
 
-const config = storeConfigFromEnv();
+const config = ingestConfigFromEnv();
 export const handler = createQueueProcessor({
   repository: new EventRepository(createDocumentClient(), config.eventsTable),
   sqs: createSqsClient(),
   queueUrl: requireEnv(process.env, ENV.ingestQueueUrl),
   statusIndexShards: config.statusIndexShards,
+  maxEventBytes: config.maxEventBytes,
+  ...(config.retentionDays === undefined ? {} : { retentionDays: config.retentionDays }),
 });

@@ -19,6 +19,14 @@ const FEE = { basisPoints: 140, fixedMinor: 25 };
 /** Risk bands by amount in major units (EUR 10,000 is "high"). */
 const RISK_THRESHOLDS = { high: 10_000, medium: 1_000 };
 
+/**
+ * The exponent of a known currency, else undefined. An own-property check: `currency in …` or a
+ * plain lookup also finds inherited names, so "constructor" would pass with a function for exponent.
+ */
+function exponentOf(currency: unknown): number | undefined {
+  return typeof currency === "string" && Object.hasOwn(CURRENCY_EXPONENTS, currency) ? CURRENCY_EXPONENTS[currency] : undefined;
+}
+
 /** A permanent failure: the message goes to the failure queue at once (no retry). */
 function rejected(message: string): Error {
   const error = new Error(message);
@@ -33,7 +41,7 @@ export const validatePayment: StageCallback = async (event) => {
   if (typeof amount !== "number" || !Number.isSafeInteger(amount) || amount <= 0) {
     throw rejected("payload.amount must be a positive whole number of minor units (cents)");
   }
-  if (typeof currency !== "string" || !(currency in CURRENCY_EXPONENTS)) {
+  if (exponentOf(currency) === undefined) {
     throw rejected(`payload.currency must be one of ${Object.keys(CURRENCY_EXPONENTS).join(", ")}`);
   }
   return event;
@@ -49,7 +57,9 @@ export const computeFee: StageCallback = async (event) => {
 /** Adds `metadata.risk_band`: low, medium or high by amount, one band up when the card is foreign. */
 export const assignRiskBand: StageCallback = async (event) => {
   const { amount, currency, country, card_country: cardCountry } = event.payload;
-  const major = amount / 10 ** CURRENCY_EXPONENTS[currency]!;
+  const exponent = exponentOf(currency);
+  if (exponent === undefined) throw rejected(`payload.currency must be one of ${Object.keys(CURRENCY_EXPONENTS).join(", ")}`);
+  const major = amount / 10 ** exponent;
   const bands = ["low", "medium", "high"];
   let band = major >= RISK_THRESHOLDS.high ? 2 : major >= RISK_THRESHOLDS.medium ? 1 : 0;
   if (typeof country === "string" && typeof cardCountry === "string" && country !== cardCountry) band = Math.min(band + 1, 2);

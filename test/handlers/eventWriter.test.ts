@@ -109,8 +109,6 @@ describe("eventWriter (the write path shared by every source)", () => {
       let thrown: unknown;
       await w.writeOne(collision).catch((error: unknown) => (thrown = error));
       expect(String(thrown)).to.match(/already taken/);
-      const [outcome] = await w.writeMany([collision], { conditionalForAll: true });
-      expect(outcome).to.include({ status: 500 });
       expect((await items())[0]).to.include({ request_id: "r1" });
     });
   });
@@ -133,7 +131,7 @@ describe("eventWriter (the write path shared by every source)", () => {
       expect(await items()).to.have.length(3);
     });
 
-    it("with conditionalForAll, answers a redelivered record that was acknowledged meanwhile as a duplicate and leaves it delivered (a batch write would reset it)", async () => {
+    it("writeOne (the processor's write) answers a redelivered record that was acknowledged meanwhile as a duplicate and leaves it delivered (a batch write would reset it)", async () => {
       const { table, writer: w, items } = await writer();
       const prepared = w.prepare(input, { origin: { api_key_id: "0123456789abcdef" }, requestId: "r" });
       if (!prepared.ok) throw new Error("expected a record");
@@ -142,11 +140,11 @@ describe("eventWriter (the write path shared by every source)", () => {
         suite.dynamo.doc.send(new UpdateCommand({ TableName: table, Key: { event_id: prepared.record.event_id }, UpdateExpression: "SET #s = :d", ExpressionAttributeNames: { "#s": "status" }, ExpressionAttributeValues: { ":d": "delivered" } }));
       await ack();
 
-      const redelivered = await w.writeMany([prepared.record], { conditionalForAll: true });
-      expect(redelivered[0]).to.include({ status: 200, duplicate: true });
+      const redelivered = await w.writeOne(prepared.record);
+      expect(redelivered).to.include({ status: 200, duplicate: true });
       expect((await items())[0]).to.include({ status: "delivered" });
 
-      // The default (BatchWriteItem for a record without a key) overwrites: why the option exists.
+      // writeMany (BatchWriteItem for a record without a key) overwrites: why the processor never uses it.
       await w.writeMany([prepared.record]);
       expect((await items())[0]).to.include({ status: "pending" });
     });

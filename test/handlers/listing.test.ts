@@ -37,13 +37,13 @@ describe("listing merge and per-request budget (issue 16)", function () {
   after(async () => proxy?.close());
 
   /** `count` events, event i created at T0 + i ms with type `typeOf(i)`, written straight to the table. */
-  async function seeded(count: number, typeOf: (i: number) => string) {
+  async function seeded(count: number, typeOf: (i: number) => string, noteBytes = 400) {
     const table = await suite.freshTable(EVENTS_TABLE, "listing");
     const records: EventRecord[] = [];
     for (let i = 0; i < count; i++) {
       const eventId = newEventId(T0 + i);
       records.push(
-        buildEventRecord({ event_type: typeOf(i), payload: { i, note: "x".repeat(400) } }, { eventId, nowMs: T0 + i, receivedAtMs: T0 + i, requestId: `r${i}`, source: { api_key_id: "0123456789abcdef" }, statusIndexShards: SHARDS }),
+        buildEventRecord({ event_type: typeOf(i), payload: { i, note: "x".repeat(noteBytes) } }, { eventId, nowMs: T0 + i, receivedAtMs: T0 + i, requestId: `r${i}`, source: { api_key_id: "0123456789abcdef" }, statusIndexShards: SHARDS }),
       );
     }
     for (let at = 0; at < records.length; at += 25) {
@@ -60,7 +60,7 @@ describe("listing merge and per-request budget (issue 16)", function () {
       expect(response.statusCode, response.body).to.equal(200);
       return { page: jsonBody<Page>(response), queries: proxy.count("Query") - queriesBefore };
     };
-    return { records, list, close: () => doc.destroy() };
+    return { records, list, table, doc, close: () => doc.destroy() };
   }
 
   it("returns the newest match on the first request even when every other shard's pages are filtered out (limit 1)", async () => {
@@ -87,6 +87,28 @@ describe("listing merge and per-request budget (issue 16)", function () {
     } while (cursor && requests < 50);
     expect(cursor).to.equal(undefined);
     expect(requests).to.be.within(2, 10);
+    close();
+  });
+
+  it("stops at the read-unit budget on its own: with ~1.2 KB items a Query costs ~4.5 units, so the budget (64) ends the request after about two rounds, below the Query cap", async () => {
+    const { list, table, doc, close } = await seeded(800, () => "noise", 1_200);
+    const lister = new EventLister(doc, table, SHARDS);
+    const queriesBefore = proxy.count("Query");
+    const page = await lister.list({ statuses: ["pending"], eventType: "none", limit: 100, order: "newest" });
+    const queries = proxy.count("Query") - queriesBefore;
+    expect(page.items).to.deep.equal([]);
+    expect(page.budgetReached).to.equal(true);
+    expect(page.nextCursor).to.be.a("string");
+    expect(queries).to.equal(page.queries);
+    // More than the first round (which always runs), and the Query cap (32) did not bind.
+    expect(queries).to.be.above(SHARDS).and.below(LIMITS.listMaxQueries);
+    const perQuery = page.readUnits / queries;
+    expect(perQuery).to.be.within(3, 6);
+    // The budget ended it: within one Query's cost of 64, never a round beyond it.
+    expect(page.readUnits).to.be.at.least(LIMITS.listMaxReadUnits - perQuery).and.at.most(LIMITS.listMaxReadUnits + perQuery);
+    // Through the route the same budget holds.
+    const { queries: viaRoute } = await list({ status: "pending", event_type: "none", limit: "100" });
+    expect(viaRoute).to.equal(queries);
     close();
   });
 

@@ -27,6 +27,7 @@ import { sqsRecord } from "../../local/sqs/poller";
 import { TEST_CREDENTIALS, useDynalite } from "../support/dynalite";
 import { httpEvent, postEvent } from "../support/events";
 import { closedEndpoint } from "../support/faults";
+import { editingSqsProxy, failingSqs } from "../support/sqsFaults";
 import { expectProblem, jsonBody } from "../support/http";
 
 const REGION = "eu-north-1";
@@ -50,7 +51,7 @@ describe("queued mode: ingest → SQS → processor (handlers against dynalite a
   });
 
   /** A fresh table and queue, a direct and a queued ingest handler over them, and the processor. */
-  async function setup(options: { sqsEndpoint?: string; dynamoEndpoint?: string } = {}) {
+  async function setup(options: { sqsEndpoint?: string; dynamoEndpoint?: string; maxEventBytes?: number } = {}) {
     const table = await suite.freshTable(EVENTS_TABLE, "events");
     const name = `ingest-${++queue}`;
     sqs.store.createQueue(name, { VisibilityTimeout: 60 });
@@ -61,10 +62,10 @@ describe("queued mode: ingest → SQS → processor (handlers against dynalite a
       options.sqsEndpoint ? createSqsClient({ endpoint: options.sqsEndpoint, region: REGION, credentials: TEST_CREDENTIALS }) : client,
       queueUrl,
     );
-    const config = { eventsTable: table, ...CONFIG };
+    const config = { eventsTable: table, ...CONFIG, ...(options.maxEventBytes ? { maxEventBytes: options.maxEventBytes } : {}) };
     const queued = createIngestHandler({ repository, config, queue: sender });
     const direct = createIngestHandler({ repository: new EventRepository(suite.dynamo.doc, table), config });
-    const processor = createQueueProcessor({ repository, sqs: client, queueUrl, statusIndexShards: CONFIG.statusIndexShards });
+    const processor = createQueueProcessor({ repository, sqs: client, queueUrl, ...CONFIG });
     const receive = async (visibility = 60): Promise<Message[]> =>
       (await client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: visibility, MessageSystemAttributeNames: ["All"] }))).Messages ?? [];
     const send = (body: string) => client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
@@ -95,7 +96,7 @@ describe("queued mode: ingest → SQS → processor (handlers against dynalite a
       expect(response.headers.location).to.equal(`/events/${body.event_id}`);
       expect(await s.items()).to.have.length(0);
       const [message] = await s.receive();
-      const decoded = decodeQueueMessage(message!.Body!, CONFIG.statusIndexShards);
+      const decoded = decodeQueueMessage(message!.Body!, { ...CONFIG, nowMs: Date.now() });
       expect(decoded.ok).to.equal(true);
       expect((decoded as { record: EventRecord }).record).to.include({ event_id: body.event_id, status: "pending", event_type: "order.created" });
     });
@@ -208,6 +209,106 @@ describe("queued mode: ingest → SQS → processor (handlers against dynalite a
     });
   });
 
+  describe("what SQS cannot take, or does not confirm (issue 26)", () => {
+    const batchOf = (...events: unknown[]) => httpEvent({ routeKey: "POST /events/batch", body: JSON.stringify({ events }) });
+    const results = (response: { body?: string }) => jsonBody<{ results: { status: number; error?: { code: string; detail: string } }[] }>(response as never).results;
+
+    it("answers 413, not 503 'retry later', for a record over SQS's message limit (maxEventBytes large enough to reach it); nothing queued", async () => {
+      const s = await setup({ maxEventBytes: 400_000 });
+      const big = { event_type: "t", payload: { blob: "x".repeat(270_000) } };
+      const event = postEvent(big);
+      const problem = expectProblem(await s.queued(event), event, 413, "item_too_large");
+      expect(problem.detail).to.match(/SQS's limit is 262144/);
+      const batch = await s.queued(batchOf(big, { event_type: "t", payload: {} }));
+      expect(results(batch).map((r) => [r.status, r.error?.code])).to.deep.equal([
+        [413, "item_too_large"],
+        [202, undefined],
+      ]);
+      expect(batch.headers["retry-after"]).to.equal(undefined);
+      expect(s.depth().visible).to.equal(1);
+    });
+
+    it("reports 'may or may not have been queued' for each item of a batch when SQS never answers", async function () {
+      this.timeout(30_000);
+      const silent = net.createServer(() => {});
+      await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+      try {
+        const s = await setup({ sqsEndpoint: `http://127.0.0.1:${(silent.address() as AddressInfo).port}` });
+        const response = await s.queued(batchOf({ event_type: "a", payload: {} }, { event_type: "b", payload: {} }, { event_type: "c", payload: {} }));
+        expect(response.statusCode).to.equal(207);
+        for (const result of results(response)) {
+          expect(result).to.include({ status: 503 });
+          expect(result.error!.code).to.equal("queue_unavailable");
+          expect(result.error!.detail).to.match(/may or may not have been queued/);
+        }
+      } finally {
+        silent.close();
+      }
+    });
+
+    it("splits bodies that together exceed SQS's batch byte limit across SendMessageBatch calls, each within it", async () => {
+      const s = await setup();
+      const proxy = await editingSqsProxy(sqs.endpoint, (_action, answer) => answer);
+      const sizes: number[] = [];
+      const proxied = createSqsClient({ endpoint: proxy.endpoint, region: REGION, credentials: TEST_CREDENTIALS });
+      proxied.middlewareStack.add(
+        (next) => async (args) => {
+          const input = args.input as { Entries?: { MessageBody?: string }[] };
+          if (input.Entries) sizes.push(input.Entries.reduce((sum, e) => sum + Buffer.byteLength(e.MessageBody ?? "", "utf8"), 0));
+          return next(args);
+        },
+        { step: "initialize", name: "countBatchBytes" },
+      );
+      try {
+        const sender = new QueueSender(proxied, s.queueUrl);
+        const body = (c: string) => c.repeat(100 * 1024);
+        const sent = await Promise.allSettled(["a", "b", "c", "d"].map((c) => sender.send(body(c))));
+        expect(sent.map((r) => r.status)).to.deep.equal(["fulfilled", "fulfilled", "fulfilled", "fulfilled"]);
+        expect(proxy.calls.filter((c) => c === "SendMessageBatch").length).to.equal(2);
+        expect(sizes.every((n) => n <= 256 * 1024), String(sizes)).to.equal(true);
+        expect(s.depth().visible).to.equal(4);
+      } finally {
+        proxied.destroy();
+        await proxy.close();
+      }
+    });
+
+    it("fails an entry left out of a SendMessageBatch answer with outcome unknown; its batch-mates are queued", async () => {
+      const s = await setup();
+      const proxy = await editingSqsProxy(sqs.endpoint, (action, answer) =>
+        action === "SendMessageBatch" ? { ...answer, Successful: (answer.Successful as { Id: string }[]).filter((e) => e.Id !== "1") } : answer,
+      );
+      try {
+        const sender = new QueueSender(createSqsClient({ endpoint: proxy.endpoint, region: REGION, credentials: TEST_CREDENTIALS }), s.queueUrl);
+        const sent = await Promise.allSettled([sender.send("first"), sender.send("second"), sender.send("third")]);
+        expect(sent.map((r) => r.status)).to.deep.equal(["fulfilled", "rejected", "fulfilled"]);
+        expect((sent[1] as PromiseRejectedResult).reason).to.be.instanceOf(QueueSendError).and.include({ mayHaveBeenQueued: true, code: "unreported" });
+
+        const queuedHandler = createIngestHandler({ repository: new EventRepository(suite.dynamo.doc, s.table), config: { eventsTable: s.table, ...CONFIG }, queue: sender });
+        const response = await queuedHandler(batchOf({ event_type: "a", payload: {} }, { event_type: "b", payload: {} }));
+        expect(results(response).map((r) => r.status)).to.deep.equal([202, 503]);
+        expect(results(response)[1]!.error!.detail).to.match(/may or may not have been queued/);
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    it("reports an SQS 5xx as outcome unknown, for one event and for each batch item", async () => {
+      const failing = await failingSqs();
+      try {
+        const s = await setup({ sqsEndpoint: failing.endpoint });
+        const event = postEvent({ event_type: "t", payload: {} });
+        const problem = expectProblem(await s.queued(event), event, 503, "queue_unavailable");
+        expect(problem.detail).to.match(/may or may not have been queued/);
+        const response = await s.queued(batchOf({ event_type: "a", payload: {} }, { event_type: "b", payload: {} }));
+        for (const result of results(response)) expect(result.error!.detail).to.match(/may or may not have been queued/);
+        expect(failing.calls.length).to.be.greaterThan(2); // the SDK retried: a 5xx is worth retrying
+      } finally {
+        await failing.close();
+      }
+    });
+  });
+
   describe("Idempotency-Key in queued mode (docs/adr/0016)", () => {
     const keyed = (body: unknown) => postEvent(body, { headers: { "idempotency-key": "order-42" } });
 
@@ -303,7 +404,7 @@ describe("queued mode: ingest → SQS → processor (handlers against dynalite a
     it("reports only the unprocessable messages, logs each with its reason and makes it visible again at once so it reaches the DLQ quickly", async () => {
       const s = await setup();
       await s.queued(postEvent({ event_type: "good", payload: {} }, { headers: { "idempotency-key": "k-1" } }));
-      const valid = decodeQueueMessage((await s.receive(0))[0]!.Body!, 8) as { ok: true; record: EventRecord };
+      const valid = decodeQueueMessage((await s.receive(0))[0]!.Body!, { ...CONFIG, nowMs: Date.now() }) as { ok: true; record: EventRecord };
       expect(valid.record.request_sha256).to.be.a("string");
       const tampered = encodeQueueMessage({ ...valid.record, payload: { changed: true } });
       await s.send("{not json");
@@ -323,6 +424,24 @@ describe("queued mode: ingest → SQS → processor (handlers against dynalite a
       const back = await s.receive();
       expect(back.map((m) => m.MessageId)).to.have.members(failed);
       expect(back.every((m) => m.Attributes!.ApproximateReceiveCount === "2")).to.equal(true);
+    });
+
+    it("sends a forged message on to the DLQ with a metric, never to the table: an admin source, an inherited attribute name, another key's idempotent id", async () => {
+      const s = await setup();
+      await s.queued(postEvent({ event_type: "good", payload: {} }, { headers: { "idempotency-key": "k-1" } }));
+      const [message] = await s.receive(0);
+      const { record } = decodeQueueMessage(message!.Body!, { ...CONFIG, nowMs: Date.now() }) as { ok: true; record: EventRecord };
+      await s.send(encodeQueueMessage({ ...record, source: { api_key_id: "0123456789abcdef", role: "admin" } as EventRecord["source"] }));
+      await s.send(encodeQueueMessage({ ...record, toString: "x" } as EventRecord));
+      await s.send(encodeQueueMessage({ ...record, source: { api_key_id: "aaaaaaaaaaaaaaaa" } }));
+      const batch = (await s.receive()).filter((m) => m.Body !== message!.Body);
+      expect(batch).to.have.length(3);
+      const { failed } = await s.process(batch);
+      expect(failed).to.have.members(batch.map((m) => m.MessageId));
+      expect(await s.items()).to.have.length(0);
+      const reasons = suite.logs.withMessage("message can never be stored; it goes to the dead-letter queue").map((l) => l.reason);
+      expect(reasons).to.have.members(["invalid_enrichment", "invalid_enrichment", "invalid_event_id"]);
+      expect(suite.logs.withMessage("metrics").at(-1)).to.include({ EventsStored: 0, MessagesUnprocessable: 3 });
     });
 
     it("reports every message failed when storage is unreachable, leaves them invisible for the visibility timeout, and counts them as retried", async () => {

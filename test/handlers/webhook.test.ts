@@ -3,6 +3,7 @@
  * a verified delivery is stored once as a normal event; every rejection writes nothing.
  */
 import { expect } from "chai";
+import { createHmac } from "node:crypto";
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { Context } from "aws-lambda";
 import { EVENT_ID_PATTERN } from "../../handlers/lib/primitives/ids";
@@ -157,6 +158,40 @@ describe("POST /webhooks/{source} (webhook handler against dynalite)", () => {
       expect(await fx.items()).to.have.length(0);
     });
 
+    it("reads no secret for a delivery without its signature headers or with a stale timestamp (401 first)", async () => {
+      for (const [source, scheme] of [["acme", "standard"], ["github", "github"], ["payments", "stripe"]] as const) {
+        const delivery = await sign(scheme);
+        const unsigned = { ...delivery, headers: { "content-type": "application/json" } };
+        const event = webhookEvent(source, unsigned);
+        expectProblem(await fx.handler(event), event, 401, "missing_signature_headers");
+      }
+      const stale = webhookEvent("acme", await signDelivery("standard", { secret: fx.secrets.acme![0]!, body: '{"type":"t"}', timestampSeconds: Math.floor(Date.now() / 1000) - 3_600 }));
+      expectProblem(await fx.handler(stale), stale, 401, "timestamp_out_of_tolerance");
+      expect(fx.reads).to.deep.equal({});
+      // A signed one is read as before.
+      await fx.handler(webhookEvent("acme", await sign("standard")));
+      expect(fx.reads).to.deep.equal({ acme: 1 });
+    });
+
+    it("answers 503 when the secret parameter holds an empty or weak secret, never verifying with it (whsec_A is a zero-byte key)", async () => {
+      const body = '{"type":"forged"}';
+      const nowSeconds = Math.floor(Date.now() / 1000);
+      const emptyKeySignature = createHmac("sha256", Buffer.alloc(0)).update(`msg_1.${nowSeconds}.${body}`).digest("base64");
+      const forged = { body, headers: { "content-type": "application/json", "webhook-id": "msg_1", "webhook-timestamp": String(nowSeconds), "webhook-signature": `v1,${emptyKeySignature}` } };
+      for (const value of ["", '""', "[]", '[""]', '["whsec_A"]', '["whsec_"]']) {
+        fx.parameters.acme = value;
+        const event = webhookEvent("acme", forged);
+        const response = await fx.handler(event);
+        expectProblem(response, event, 503, "secrets_unavailable");
+        expect(response.headers["retry-after"]).to.equal(String(RETRY_AFTER_SECONDS));
+      }
+      fx.parameters.github = '["short"]';
+      const github = webhookEvent("github", await signDelivery("github", { secret: "short", body: '{"zen":"x"}' }));
+      expectProblem(await fx.handler(github), github, 503, "secrets_unavailable");
+      expect(await fx.items()).to.have.length(0);
+      expect(suite.logs.raw.join("\n")).to.not.include("whsec_A");
+    });
+
     it("answers 503 with Retry-After when the secrets cannot be read, and writes nothing", async () => {
       fx.unavailable.add("payments");
       const event = webhookEvent("payments", await sign("stripe"));
@@ -226,7 +261,7 @@ describe("POST /webhooks/{source} in queued mode (webhookWriter with a queue, ag
     const queueUrl = sqs.queueUrl(name);
     const senderClient = options.sqsEndpoint ? createSqsClient({ endpoint: options.sqsEndpoint, region: REGION, credentials: TEST_CREDENTIALS }) : client;
     const fx = await webhookFixture(suite, { queue: new QueueSender(senderClient, queueUrl) });
-    const processor = createQueueProcessor({ repository: new EventRepository(suite.dynamo.doc, fx.table), sqs: client, queueUrl, statusIndexShards: 8 });
+    const processor = createQueueProcessor({ repository: new EventRepository(suite.dynamo.doc, fx.table), sqs: client, queueUrl, statusIndexShards: 8, maxEventBytes: 65_536 });
     const processQueue = async () => {
       const messages = (await client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }))).Messages ?? [];
       const records = messages.map((m) => sqsRecord(m, sqs.store.arnOf(name), REGION));

@@ -4,6 +4,7 @@
  * and a missing header, with the code of the check that failed.
  */
 import { expect } from "chai";
+import { createHmac } from "node:crypto";
 import {
   generateSecret,
   secretProblem,
@@ -12,6 +13,7 @@ import {
   type VerifyOptions,
   type WebhookScheme,
 } from "../../handlers/lib/webhooks/signatures";
+import { decodeSecrets, encodeSecrets } from "../../handlers/lib/webhooks/sources";
 import { sampleBody, SIGNATURE_HEADERS, signDelivery, type SignedDelivery } from "../support/webhookSenders";
 
 const NOW = 1_767_225_600; // 2026-01-01T00:00:00Z
@@ -104,6 +106,35 @@ describe("webhook signature schemes (signed by the senders' libraries)", () => {
       expect(verify("standard", { body, headers: { ...good.headers, "webhook-signature": `v2,${good.headers["webhook-signature"]!.slice(3)}` } }, { secrets: [secret] })).to.deep.equal({ ok: false, code: "invalid_signature" });
     });
 
+    it("Standard Webhooks: refuses an empty signature (`v1,`) and every truncated prefix of the right one", async () => {
+      const secret = generateSecret("standard");
+      const body = sampleBody("standard");
+      const good = await signDelivery("standard", { secret, body, timestampSeconds: NOW, deliveryId: "msg_1" });
+      const right = good.headers["webhook-signature"]!.slice(3);
+      const digest = Buffer.from(right, "base64");
+      expect(verify("standard", good, { secrets: [secret] }).ok).to.equal(true);
+      const candidates = ["v1,", "v1,=", ...[1, 4, 16, 31].map((n) => `v1,${digest.subarray(0, n).toString("base64")}`), `v1,${right.slice(0, -4)}`];
+      for (const signature of candidates) {
+        expect(verify("standard", { body, headers: { ...good.headers, "webhook-signature": signature } }, { secrets: [secret] }), signature).to.deep.equal({ ok: false, code: "invalid_signature" });
+      }
+    });
+
+    it("GitHub and Stripe: refuse an empty or truncated hex signature", async () => {
+      const github = generateSecret("github");
+      const signed = await signDelivery("github", { secret: github, body: sampleBody("github") });
+      const hex = signed.headers["x-hub-signature-256"]!.slice("sha256=".length);
+      for (const value of ["sha256=", `sha256=${hex.slice(0, 2)}`, `sha256=${hex.slice(0, 62)}`]) {
+        expect(verify("github", { ...signed, headers: { ...signed.headers, "x-hub-signature-256": value } }, { secrets: [github] }), value).to.deep.equal({ ok: false, code: "invalid_signature" });
+      }
+      const stripeSecret = generateSecret("stripe");
+      const body = sampleBody("stripe");
+      const good = await signDelivery("stripe", { secret: stripeSecret, body, timestampSeconds: NOW });
+      const v1 = /v1=([0-9a-f]+)/.exec(good.headers["stripe-signature"]!)![1]!;
+      for (const value of [`t=${NOW},v1=`, `t=${NOW},v1=${v1.slice(0, 2)}`, `t=${NOW},v1=${v1.slice(0, 62)}`]) {
+        expect(verify("stripe", { body, headers: { "stripe-signature": value } }, { secrets: [stripeSecret] }), value).to.deep.equal({ ok: false, code: "invalid_signature" });
+      }
+    });
+
     it("Stripe: accepts several v1 entries where one matches, and ignores v0", async () => {
       const secret = generateSecret("stripe");
       const body = sampleBody("stripe");
@@ -123,6 +154,34 @@ describe("webhook signature schemes (signed by the senders' libraries)", () => {
       expect(secretProblem("stripe", "sk_live_abc")).to.match(/whsec_/);
       expect(secretProblem("github", "short")).to.match(/16 characters/);
       expect(secretProblem("github", " padded-secret-value ")).to.match(/whitespace/);
+    });
+
+    it("decodeSecrets re-checks every secret in a parameter with the scheme's rule: never an empty or weak HMAC key", () => {
+      for (const scheme of WEBHOOK_SCHEMES) {
+        const good = generateSecret(scheme);
+        expect(decodeSecrets(encodeSecrets([good]), scheme)).to.deep.equal([good]);
+        expect(decodeSecrets(encodeSecrets([good, generateSecret(scheme)]), scheme)).to.have.length(2);
+        for (const value of ["", '""', "[]", '[""]', "{}", "[1]", encodeSecrets([good, good, good])]) {
+          expect(() => decodeSecrets(value, scheme), `${scheme} ${value}`).to.throw(/secret/);
+        }
+      }
+      // whsec_A decodes to a zero-byte key: anyone could sign with it.
+      expect(() => decodeSecrets('["whsec_A"]', "standard")).to.throw(/24 to 64/);
+      expect(() => decodeSecrets('["whsec_A"]', "stripe")).to.throw(/16 characters/);
+      expect(() => decodeSecrets('["short"]', "github")).to.throw(/16 characters/);
+      try {
+        decodeSecrets('["s3cr3t-but-short"," padded-secret-value "]', "github");
+        expect.fail("accepted a padded secret");
+      } catch (error) {
+        expect((error as Error).message).to.not.include("padded-secret-value"); // never quotes a secret
+      }
+    });
+
+    it("never verifies with an empty key, even when a caller skipped decodeSecrets", async () => {
+      const body = sampleBody("standard");
+      const emptyKeySignature = createHmac("sha256", Buffer.alloc(0)).update(`msg_1.${NOW}.${body}`).digest("base64");
+      const headers = { "webhook-id": "msg_1", "webhook-timestamp": String(NOW), "webhook-signature": `v1,${emptyKeySignature}` };
+      expect(() => verify("standard", { body, headers }, { secrets: ["whsec_A"] })).to.throw(/empty HMAC key/);
     });
   });
 });

@@ -147,7 +147,7 @@ describe("queued mode over HTTP (local stack)", function () {
     await stack.queue!.pauseProcessor();
     await call(stack, "POST", "/events", { key, body: { event_type: "e2e.casualty", payload: { lost: false } } });
     const [casualty] = (await sqs.send(new ReceiveMessageCommand({ QueueUrl: stack.queue!.queueUrl, VisibilityTimeout: 0 }))).Messages!;
-    const record = (decodeQueueMessage(casualty!.Body!, stack.settings.statusIndexShards) as { ok: true; record: EventRecord }).record;
+    const record = (decodeQueueMessage(casualty!.Body!, { ...stack.settings, nowMs: Date.now() }) as { ok: true; record: EventRecord }).record;
     await sqs.send(new PurgeQueueCommand({ QueueUrl: stack.queue!.queueUrl }));
     await sqs.send(new SendMessageCommand({ QueueUrl: stack.queue!.deadLetterQueueUrl, MessageBody: encodeQueueMessage(record) }));
     expect(await depth(stack.queue!.deadLetterQueueUrl)).to.equal(2);

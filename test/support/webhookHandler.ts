@@ -8,7 +8,7 @@ import type { HttpEvent } from "../../handlers/lib/http/request";
 import { EventRepository } from "../../handlers/lib/store/store";
 import { EVENTS_TABLE } from "../../handlers/lib/primitives/tables";
 import { createWebhookHandler, webhookWriter } from "../../handlers/lib/webhooks/receiveWebhook";
-import { SecretsUnavailableError, type SecretStore } from "../../handlers/lib/webhooks/secrets";
+import { SecretsUnavailableError, secretsFromParameter, type SecretStore } from "../../handlers/lib/webhooks/secrets";
 import { generateSecret, type WebhookScheme } from "../../handlers/lib/webhooks/signatures";
 import type { WebhookSource } from "../../handlers/lib/webhooks/sources";
 import type { DynaliteSuite } from "./dynalite";
@@ -24,6 +24,11 @@ export interface WebhookFixture {
   secrets: Record<string, string[]>;
   /** Source names whose secrets the store cannot read (→ 503). */
   unavailable: Set<string>;
+  /**
+   * Raw parameter values by source name: the store then reads the source's secrets from this
+   * value as the SSM store does (secretsFromParameter), instead of from `secrets`.
+   */
+  parameters: Record<string, string>;
   /** How often the store was asked, by source name. */
   reads: Record<string, number>;
   items(): Promise<Record<string, unknown>[]>;
@@ -38,11 +43,13 @@ export async function webhookFixture(
   const table = await suite.freshTable(EVENTS_TABLE, "webhook-events");
   const secrets: Record<string, string[]> = Object.fromEntries(TEST_SOURCES.map((s) => [s.name, [generateSecret(s.scheme)]]));
   const unavailable = new Set<string>();
+  const parameters: Record<string, string> = {};
   const reads: Record<string, number> = {};
   const store: SecretStore = {
     async secretsOf(source) {
       reads[source.name] = (reads[source.name] ?? 0) + 1;
       if (unavailable.has(source.name)) throw new SecretsUnavailableError(source.name, "ThrottlingException");
+      if (Object.hasOwn(parameters, source.name)) return secretsFromParameter(source, parameters[source.name]);
       return secrets[source.name]!;
     },
   };
@@ -59,6 +66,7 @@ export async function webhookFixture(
     handler,
     secrets,
     unavailable,
+    parameters,
     reads,
     items: () => suite.dynamo.scanAll(table),
     sourceFor: (scheme) => TEST_SOURCES.find((s) => s.scheme === scheme)!.name,

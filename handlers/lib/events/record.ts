@@ -45,6 +45,11 @@ export type EventSource =
   | { webhook: string; delivery_id?: string }
   | { pipeline: string; sns_message_id?: string };
 
+/** An API key's id, as `source.api_key_id` stores it: 16 lowercase Crockford base32 characters. */
+export const API_KEY_ID_PATTERN = /^[0-9a-hjkmnp-tv-z]{16}$/;
+/** A webhook source's configured name, as `source.webhook` stores it. */
+export const WEBHOOK_SOURCE_NAME = /^[a-z0-9][a-z0-9_-]{0,39}$/;
+
 export interface EnrichmentContext {
   eventId: string;
   nowMs: number;

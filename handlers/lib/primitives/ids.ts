@@ -69,6 +69,18 @@ export function idempotentEventId(namespace: string, idempotencyKey: string): st
   return EVENT_ID_PREFIX + crockfordBase32(digest.subarray(0, 16));
 }
 
+/**
+ * The milliseconds a fresh id (newEventId) carries in its first 10 characters (2 zero padding bits
+ * and 48 bits of time), or undefined when `eventId` is not an event id. An idempotent id's leading
+ * characters are hash bits, so this is meaningful only for ids made by newEventId.
+ */
+export function eventIdTimeMs(eventId: string): number | undefined {
+  if (!EVENT_ID_PATTERN.test(eventId)) return undefined;
+  let value = 0;
+  for (const c of eventId.slice(EVENT_ID_PREFIX.length, EVENT_ID_PREFIX.length + 10)) value = value * 32 + CROCKFORD.indexOf(c);
+  return value;
+}
+
 /** Which of `shards` status-index partitions an event lives in; stable for a given id. */
 export function shardOf(eventId: string, shards: number): number {
   // FNV-1a: cheap, and the id's random tail spreads it evenly.

@@ -286,6 +286,40 @@ export function writeJson(value: unknown): string {
   return JSON.stringify(value) ?? "null";
 }
 
+/**
+ * The length in UTF-8 bytes of the shortest JSON text that reads back as `value`: no whitespace,
+ * the shortest escape of each string, each number as its shortest literal (`1e20`, not
+ * `100000000000000000000`). Any text a client sent for the value was at least this long, so a value
+ * read from a body of at most N bytes measures at most N here, however it was written. The queue
+ * processor checks payloads against maxEventBytes with it (writeJson can lengthen a number).
+ */
+export function minimalJsonBytes(value: unknown): number {
+  if (value instanceof NumberValue) return minimalNumberLength(value.value);
+  if (typeof value === "number") return minimalNumberLength(String(value));
+  if (Array.isArray(value)) return value.reduce<number>((sum, v) => sum + minimalJsonBytes(v === undefined ? null : v), value.length === 0 ? 2 : value.length + 1);
+  if (value !== null && typeof value === "object") {
+    let size = 2;
+    let members = 0;
+    for (const [key, v] of Object.entries(value)) {
+      if (v === undefined) continue;
+      size += Buffer.byteLength(JSON.stringify(key), "utf8") + 1 + minimalJsonBytes(v);
+      members += 1;
+    }
+    return size + Math.max(0, members - 1);
+  }
+  return Buffer.byteLength(JSON.stringify(value) ?? "null", "utf8");
+}
+
+/** The shortest JSON literal of a number: plain digits or `<digits>e<exponent>`, whichever is shorter. */
+function minimalNumberLength(literal: string): number {
+  const { digits, exponent } = decimalParts(literal);
+  if (digits === "") return 1; // 0
+  const sign = literal.startsWith("-") ? 1 : 0;
+  const scientific = digits.length + 1 + String(exponent).length;
+  const plain = exponent >= 0 ? digits.length + exponent : -exponent < digits.length ? digits.length + 1 : 2 - exponent;
+  return sign + Math.min(plain, exponent === 0 ? plain : scientific);
+}
+
 /** Numbers a double carries exactly come back as numbers; the rest keep their digits. */
 export function wrapImpreciseNumber(digits: string): number | NumberValue {
   const value = Number(digits);

@@ -8,7 +8,8 @@
  * - Already stored with the same content: a redelivery or an idempotent repeat; done, and the
  *   stored item is left as it is (an event acknowledged since keeps `delivered`).
  * - Storage trouble: reported as failed; SQS delivers it again after the visibility timeout.
- * - Can never be stored (unreadable, invalid, or an Idempotency-Key reused with another body):
+ * - Can never be stored (unreadable, invalid or not as a producer derives it, see queueMessage.ts,
+ *   or an Idempotency-Key reused with another body):
  *   a log line and a metric, made visible again at once and reported as failed, so it reaches the
  *   dead-letter queue after maxReceiveCount quick receives instead of waiting out each timeout.
  */
@@ -27,6 +28,12 @@ export interface ProcessorDependencies {
   sqs: SQSClient;
   queueUrl: string;
   statusIndexShards: number;
+  /** The producers' event body limit (config maxEventBytes): a message's payload must fit it. */
+  maxEventBytes: number;
+  /** TTL horizon in days, undefined when TTL is off: the stored ttl is derived with it. */
+  retentionDays?: number;
+  /** Clock, epoch milliseconds. */
+  now?: () => number;
 }
 
 /** A message that no retry can store. */
@@ -38,11 +45,17 @@ export class PermanentMessageFailure extends Error {
 }
 
 export function createQueueProcessor(deps: ProcessorDependencies) {
+  const now = deps.now ?? Date.now;
   // The same idempotent write as direct mode; the record was enriched by the ingest function.
   const writer = createEventWriter({ repository: deps.repository, config: { statusIndexShards: deps.statusIndexShards } });
 
   async function processMessage(message: SQSRecord, tally: ProcessorTally): Promise<void> {
-    const decoded = decodeQueueMessage(message.body, deps.statusIndexShards);
+    const decoded = decodeQueueMessage(message.body, {
+      statusIndexShards: deps.statusIndexShards,
+      maxEventBytes: deps.maxEventBytes,
+      ...(deps.retentionDays === undefined ? {} : { retentionDays: deps.retentionDays }),
+      nowMs: now(),
+    });
     if (!decoded.ok) return permanentFailure(message, tally, decoded.reason, decoded.detail);
     const record = decoded.record;
     let outcome;

@@ -3,18 +3,35 @@
  * `{"v":1,"record":{...}}`, written with the lossless JSON writer (a payload number beyond a
  * double's precision keeps every digit) and read back with the strict reader.
  *
- * The processor trusts nothing in a message: it re-validates the client's part with the request
- * schema, the server-owned part with the schema below, the fingerprint against the content and
- * the item size against DynamoDB's limit. A message that fails any check can never be stored, so
- * it is a permanent failure (the processor sends it on to the dead-letter queue).
+ * The processor trusts nothing in a message (anything that may sqs:SendMessage to the queue can
+ * write one): it re-validates the client's part with the request schema and the payload against
+ * maxEventBytes, the server-owned part with the schema below (own attribute names only; `source`
+ * exactly one producer's shape), and rebuilds the record with buildEventRecord, the producers' own
+ * builder, to check every derivation: the event id from the origin and idempotency key (or the
+ * creation time it carries), the status shard, the fingerprint, the timestamps' bounds; `ttl` is
+ * derived again. A message that fails any check can never be stored, so it is a permanent failure
+ * (the processor sends it on to the dead-letter queue and counts it). docs/adr/0025 says why
+ * messages are not signed.
  */
 import * as z from "zod/mini";
-import { EVENT_ID_PATTERN, shardOf } from "../primitives/ids";
-import { JsonInputError, NumberValue, readJson, writeJson, type JsonValue } from "../primitives/json";
+import { EVENT_ID_PATTERN, eventIdTimeMs, idempotentEventId } from "../primitives/ids";
+import { JsonInputError, minimalJsonBytes, NumberValue, readJson, writeJson, type JsonValue } from "../primitives/json";
 import { LIMITS } from "../primitives/limits";
-import { dynamoItemSize, requestFingerprint, SCHEMA_VERSION, statusShardKey, type EventRecord } from "../events/record";
+import {
+  API_KEY_ID_PATTERN,
+  buildEventRecord,
+  canonicalJson,
+  dynamoItemSize,
+  requestFingerprint,
+  SCHEMA_VERSION,
+  WEBHOOK_SOURCE_NAME,
+  type EventRecord,
+  type EventSource,
+} from "../events/record";
 import { EventInputSchema, IdempotencyKeySchema, schemaErrors } from "../events/schema";
 import { STATUS_INDEX } from "../primitives/tables";
+import { INGEST_QUEUE } from "../../routes";
+import { idempotencyNamespace } from "../store/eventWriter";
 
 export const QUEUE_MESSAGE_VERSION = 1;
 /** SQS's limit on one message body, and on the bodies of one SendMessageBatch together. */
@@ -33,13 +50,27 @@ export function encodeQueueMessage(record: EventRecord): string {
   return writeJson({ v: QUEUE_MESSAGE_VERSION, record }).replace(NOT_SQS_SAFE, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
 }
 
-/** Server-owned attributes, as buildEventRecord sets them on a new event. */
+/**
+ * Where a queued event may come from: exactly the two producers that may send to the ingest queue
+ * (POST /events with an API key, and the webhook function). The SNS pipeline stores directly and
+ * never sends here, so a `pipeline` source in a message is forged.
+ */
+const QueuedSourceSchema = z.union([
+  z.strictObject({ api_key_id: z.string().check(z.regex(API_KEY_ID_PATTERN, "must be an API key id")) }),
+  z.strictObject({
+    webhook: z.string().check(z.regex(WEBHOOK_SOURCE_NAME, "must be a webhook source name")),
+    delivery_id: z.optional(IdempotencyKeySchema),
+  }),
+]);
+
+/** Server-owned attributes, as buildEventRecord sets them on a new event; the derivations are checked below. */
 const EnrichmentSchema = z.object({
   event_id: z.string().check(z.regex(EVENT_ID_PATTERN, "must be an event id")),
   created_at: z.iso.datetime(),
   received_at: z.iso.datetime(),
-  request_id: z.string().check(z.minLength(1), z.maxLength(256)),
-  source: z.record(z.string(), z.string()),
+  // API Gateway's request id (base64 or a UUID): printable ASCII, no spaces.
+  request_id: z.string().check(z.regex(/^[\x21-\x7e]{1,256}$/, "must be 1 to 256 printable ASCII characters")),
+  source: QueuedSourceSchema,
   status: z.literal("pending"),
   delivery_attempts: z.literal(0),
   delivered_at: z.null(),
@@ -51,46 +82,119 @@ const EnrichmentSchema = z.object({
 });
 
 const INPUT_FIELDS = ["event_type", "payload", "metadata", "occurred_at"] as const;
+/** Every attribute a record may have; checked as own names, so `toString` or `__proto__` is unknown. */
+const RECORD_FIELDS: ReadonlySet<string> = new Set([...INPUT_FIELDS, ...Object.keys(EnrichmentSchema.def.shape)]);
+
+/**
+ * How far the producer's clock may be ahead of the processor's: `created_at` after now + this is
+ * refused (an event from the future would top every listing).
+ */
+export const MESSAGE_CLOCK_SKEW_MS = 5 * 60_000;
+/**
+ * The oldest a message can legitimately be: its time in the ingest queue and then in the DLQ
+ * (SQS counts a dead letter's age from its first enqueue) before one redrive. An older
+ * `created_at` would also make the derived ttl expire at once.
+ */
+export const MESSAGE_MAX_AGE_MS = (INGEST_QUEUE.retentionSeconds + INGEST_QUEUE.deadLetterRetentionSeconds) * 1000 + MESSAGE_CLOCK_SKEW_MS;
+
+/** What the processor checks a message against: the settings the producers enrich with. */
+export interface MessageChecks {
+  statusIndexShards: number;
+  /** The producers' limit on an event body; the payload must fit it however it was written. */
+  maxEventBytes: number;
+  /** TTL horizon in days; undefined when TTL is off. The stored `ttl` is derived with it. */
+  retentionDays?: number;
+  /** The processor's clock, epoch ms. */
+  nowMs: number;
+}
 
 export type DecodedMessage = { ok: true; record: EventRecord } | { ok: false; reason: string; detail: string };
 
-/** The record in a message body, or why it can never be stored. */
-export function decodeQueueMessage(body: string, statusIndexShards: number): DecodedMessage {
+const refuse = (reason: string, detail: string): DecodedMessage => ({ ok: false, reason, detail });
+
+/**
+ * The record in a message body, or why it can never be stored. The record returned is rebuilt by
+ * buildEventRecord from the message's validated parts, and every attribute the message sent must
+ * equal the rebuilt one (the event id, the status shard, the fingerprint, the timestamps' form),
+ * except `ttl`, which is derived again from `created_at` with this function's retention.
+ */
+export function decodeQueueMessage(body: string, checks: MessageChecks): DecodedMessage {
   let document: JsonValue;
   try {
     document = readJson(body, { maxDepth: MESSAGE_MAX_DEPTH });
   } catch (error) {
     if (!(error instanceof JsonInputError)) throw error;
-    return { ok: false, reason: error.code, detail: `${error.message} at ${error.pointer || "/"}` };
+    return refuse(error.code, `${error.message} at ${error.pointer || "/"}`);
   }
-  if (!isObject(document) || document.v !== QUEUE_MESSAGE_VERSION || !isObject(document.record) || Object.keys(document).length !== 2) {
-    return { ok: false, reason: "unknown_envelope", detail: `expected {"v":${QUEUE_MESSAGE_VERSION},"record":{...}}` };
+  if (!isObject(document) || !Object.hasOwn(document, "record") || document.v !== QUEUE_MESSAGE_VERSION || !isObject(document.record) || Object.keys(document).length !== 2) {
+    return refuse("unknown_envelope", `expected {"v":${QUEUE_MESSAGE_VERSION},"record":{...}}`);
   }
   const record = document.record;
+  const unknown = Object.keys(record).filter((k) => !RECORD_FIELDS.has(k));
+  if (unknown.length > 0) return refuse("invalid_enrichment", `unknown attributes ${unknown.map((k) => JSON.stringify(k)).join(", ")}`);
   const input = EventInputSchema.safeParse(pick(record, INPUT_FIELDS));
-  if (!input.success) return { ok: false, reason: "invalid_event", detail: describeErrors(schemaErrors(input.error), "/record") };
+  if (!input.success) return refuse("invalid_event", describeErrors(schemaErrors(input.error), "/record"));
   const enrichment = EnrichmentSchema.safeParse(omit(record, INPUT_FIELDS));
-  if (!enrichment.success) return { ok: false, reason: "invalid_enrichment", detail: describeErrors(schemaErrors(enrichment.error), "/record") };
-  const unknown = Object.keys(record).filter((k) => !(INPUT_FIELDS as readonly string[]).includes(k) && !(k in EnrichmentSchema.def.shape));
-  if (unknown.length > 0) return { ok: false, reason: "invalid_enrichment", detail: `unknown attributes ${unknown.join(", ")}` };
+  if (!enrichment.success) return refuse("invalid_enrichment", describeErrors(schemaErrors(enrichment.error), "/record"));
+  // The computed status-index key widens zod's inferred type; the schema checked these attributes.
+  const sent = enrichment.data as unknown as Omit<EventRecord, (typeof INPUT_FIELDS)[number]>;
 
-  const typed = record as unknown as EventRecord;
+  const payloadBytes = minimalJsonBytes(input.data.payload);
+  if (payloadBytes > checks.maxEventBytes) {
+    return refuse("payload_too_large", `the payload is at least ${payloadBytes} bytes as JSON; the producers' limit (maxEventBytes) is ${checks.maxEventBytes}`);
+  }
   // The fingerprint comes with an idempotency key (it tells a repeat from a reused key) and only then.
-  if ((typed.idempotency_key === undefined) !== (typed.request_sha256 === undefined)) {
-    return { ok: false, reason: "invalid_enrichment", detail: "request_sha256 and idempotency_key go together" };
+  if ((sent.idempotency_key === undefined) !== (sent.request_sha256 === undefined)) {
+    return refuse("invalid_enrichment", "request_sha256 and idempotency_key go together");
   }
-  if (typed.request_sha256 !== undefined && requestFingerprint(input.data) !== typed.request_sha256) {
-    return { ok: false, reason: "fingerprint_mismatch", detail: "request_sha256 does not match the event's content" };
+  if (sent.request_sha256 !== undefined && requestFingerprint(input.data) !== sent.request_sha256) {
+    return refuse("fingerprint_mismatch", "request_sha256 does not match the event's content");
   }
-  const shardKey = (typed as unknown as Record<string, string>)[STATUS_INDEX.partitionKey.name];
-  if (shardKey !== statusShardKey("pending", shardOf(typed.event_id, statusIndexShards))) {
-    return { ok: false, reason: "invalid_enrichment", detail: `${STATUS_INDEX.partitionKey.name} does not match the event id and ${statusIndexShards} shards` };
+  const source: EventSource = sent.source;
+  if (Object.hasOwn(source, "webhook") && (source as { delivery_id?: string }).delivery_id !== sent.idempotency_key) {
+    return refuse("invalid_enrichment", "a webhook delivery's idempotency_key is its source.delivery_id");
   }
-  const itemBytes = dynamoItemSize(record);
+
+  const createdMs = Date.parse(sent.created_at);
+  const receivedMs = Date.parse(sent.received_at);
+  if (createdMs > checks.nowMs + MESSAGE_CLOCK_SKEW_MS || createdMs < checks.nowMs - MESSAGE_MAX_AGE_MS) {
+    return refuse("invalid_enrichment", `created_at ${sent.created_at} is not a time this message can have been produced at`);
+  }
+  if (receivedMs > createdMs + MESSAGE_CLOCK_SKEW_MS) return refuse("invalid_enrichment", "received_at is after created_at");
+  // A fresh id carries its creation time (newEventId(now) with created_at = now); a keyed one is
+  // derived from the origin's namespace and the key, so no message can take another key's id.
+  const eventId =
+    sent.idempotency_key === undefined ? sent.event_id : idempotentEventId(idempotencyNamespace(source), sent.idempotency_key);
+  if (sent.idempotency_key === undefined ? eventIdTimeMs(sent.event_id) !== createdMs : eventId !== sent.event_id) {
+    return refuse("invalid_event_id", `event_id is not the one its ${sent.idempotency_key === undefined ? "created_at" : "source and idempotency_key"} derive`);
+  }
+
+  const rebuilt = buildEventRecord(input.data, {
+    eventId,
+    nowMs: createdMs,
+    receivedAtMs: receivedMs,
+    requestId: sent.request_id,
+    source,
+    statusIndexShards: checks.statusIndexShards,
+    ...(checks.retentionDays === undefined ? {} : { retentionDays: checks.retentionDays }),
+    ...(sent.idempotency_key === undefined ? {} : { idempotencyKey: sent.idempotency_key }),
+  });
+  const shardKey = STATUS_INDEX.partitionKey.name;
+  if (rebuilt.status_shard !== sent.status_shard) {
+    return refuse("invalid_enrichment", `${shardKey} does not match the event id and ${checks.statusIndexShards} shards`);
+  }
+  const { ttl: _sentTtl, ...sentWithoutTtl } = record;
+  const { ttl: _rebuiltTtl, ...rebuiltWithoutTtl } = rebuilt;
+  const differing = [...new Set([...Object.keys(sentWithoutTtl), ...Object.keys(rebuiltWithoutTtl)])].filter(
+    (k) => canonicalJson((sentWithoutTtl as Record<string, unknown>)[k]) !== canonicalJson((rebuiltWithoutTtl as Record<string, unknown>)[k]),
+  );
+  if (differing.length > 0) return refuse("invalid_enrichment", `${differing.join(", ")} not as the producer derives ${differing.length === 1 ? "it" : "them"}`);
+
+  const itemBytes = dynamoItemSize(rebuilt as unknown as Record<string, unknown>);
   if (itemBytes > LIMITS.maxItemBytes) {
-    return { ok: false, reason: "item_too_large", detail: `the item would be ${itemBytes} bytes; DynamoDB's limit is ${LIMITS.maxItemBytes}` };
+    return refuse("item_too_large", `the item would be ${itemBytes} bytes; DynamoDB's limit is ${LIMITS.maxItemBytes}`);
   }
-  return { ok: true, record: typed };
+  return { ok: true, record: rebuilt };
 }
 
 function isObject(value: JsonValue | undefined): value is Record<string, JsonValue> {
@@ -98,7 +202,7 @@ function isObject(value: JsonValue | undefined): value is Record<string, JsonVal
 }
 
 function pick(record: Record<string, JsonValue>, keys: readonly string[]): Record<string, JsonValue> {
-  return Object.fromEntries(keys.filter((k) => k in record).map((k) => [k, record[k]!]));
+  return Object.fromEntries(keys.filter((k) => Object.hasOwn(record, k)).map((k) => [k, record[k]!]));
 }
 
 function omit(record: Record<string, JsonValue>, keys: readonly string[]): Record<string, JsonValue> {

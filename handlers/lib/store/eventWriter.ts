@@ -62,13 +62,6 @@ export interface WriteManyOptions {
    * @default UNPROCESSED_RETRY_BUDGET_MS
    */
   retryBudgetMs?: number;
-  /**
-   * Conditional put for every record, never an unconditional batch write. For a caller whose
-   * records may already be stored and changed since (a redelivered queue message whose event was
-   * acknowledged in between): an overwrite would undo that change.
-   * @default false
-   */
-  conditionalForAll?: boolean;
 }
 
 export interface EventWriter {
@@ -95,9 +88,9 @@ export interface EventWriter {
  * carry a `kind:` prefix, which no key id contains, so no two origins share a namespace.
  */
 export function idempotencyNamespace(origin: EventSource): string {
-  if ("api_key_id" in origin) return origin.api_key_id;
-  if ("webhook" in origin) return `webhook:${origin.webhook}`;
-  return `pipeline:${origin.pipeline}`;
+  if (Object.hasOwn(origin, "api_key_id")) return (origin as { api_key_id: string }).api_key_id;
+  if (Object.hasOwn(origin, "webhook")) return `webhook:${(origin as { webhook: string }).webhook}`;
+  return `pipeline:${(origin as { pipeline: string }).pipeline}`;
 }
 
 /**
@@ -156,8 +149,9 @@ export function createEventWriter(deps: EventWriterDependencies): EventWriter {
     if (outcome.created) return { status: 201, record };
     const { existing } = outcome;
     if (record.idempotency_key === undefined) {
-      // A fresh id is taken only by this very record, written before (a redelivery, see
-      // conditionalForAll). Anything else is an id collision, never answered as a duplicate.
+      // A fresh id is taken only by this very record, written before (a redelivered queue
+      // message; the processor writes each with writeOne, never a batch write that would
+      // overwrite an event acknowledged since). Anything else is an id collision, never a duplicate.
       if (existing.request_id === record.request_id && existing.created_at === record.created_at) return { status: 200, record: existing, duplicate: true };
       throw new Error("a fresh event id is already taken by a different event");
     }
@@ -167,7 +161,7 @@ export function createEventWriter(deps: EventWriterDependencies): EventWriter {
   async function writeMany(records: readonly EventRecord[], options: WriteManyOptions = {}): Promise<(WriteOutcome | WriteFault)[]> {
     const deadline = performance.now() + (options.retryBudgetMs ?? UNPROCESSED_RETRY_BUDGET_MS);
     const results: (WriteOutcome | WriteFault)[] = new Array(records.length);
-    const batchable = (record: EventRecord) => record.idempotency_key === undefined && !options.conditionalForAll;
+    const batchable = (record: EventRecord) => record.idempotency_key === undefined;
     const fresh = records.flatMap((record, index) => (batchable(record) ? [index] : []));
     const conditional = records.flatMap((record, index) => (batchable(record) ? [] : [index]));
     const chunks: number[][] = [];

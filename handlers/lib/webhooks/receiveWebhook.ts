@@ -1,7 +1,8 @@
 /**
  * POST /webhooks/{source}: a signed delivery becomes a normal event. Verification comes first and
  * looks only at what the scheme needs (headers and the raw bytes, base64-decoded when API Gateway
- * encoded them); nothing is parsed before the signature holds. Then the same path as POST /events:
+ * encoded them); nothing is parsed before the signature holds, and no secret is read before the
+ * signature headers are present and the signed timestamp is in the window. Then the same path as POST /events:
  * strict JSON reader → event schema → the shared event writer. The delivery id is the idempotency
  * key, so a redelivery is answered 200 and stored once.
  *
@@ -87,12 +88,14 @@ export function createWebhookHandler(deps: WebhookDependencies) {
       return reject({ status: 413, code: "payload_too_large", title: "Request body too large", detail: `the limit is ${deps.config.maxEventBytes} bytes` });
     }
 
+    const lookup = (name: string) => header(event, name);
+    const window = { nowSeconds: Math.floor(now() / 1000), toleranceSeconds: deps.config.toleranceSeconds };
+    // The checks that need no secret first (headers present, timestamp in the window): verifying
+    // against no secrets fails with their code, so an unsigned or stale request causes no SSM read.
+    const unsigned = verifySignature(source.scheme, lookup, raw, { secrets: [], ...window });
+    if (!unsigned.ok && unsigned.code !== "invalid_signature") return unauthorized(unsigned.code);
     const secrets = await deps.secrets.secretsOf(source);
-    const verified = verifySignature(source.scheme, (name) => header(event, name), raw, {
-      secrets,
-      nowSeconds: Math.floor(now() / 1000),
-      toleranceSeconds: deps.config.toleranceSeconds,
-    });
+    const verified = verifySignature(source.scheme, lookup, raw, { secrets, ...window });
     if (!verified.ok) return unauthorized(verified.code);
 
     // Verified: from here on, exactly what POST /events does with a body.

@@ -39,12 +39,21 @@ export function ssmSecretStore(maxAgeSeconds = SECRET_CACHE_SECONDS): SecretStor
         const cause = (error as { cause?: { name?: string } }).cause?.name ?? (error as Error).name ?? "Error";
         throw new SecretsUnavailableError(source.name, cause);
       }
-      if (typeof value !== "string") throw new SecretsUnavailableError(source.name, "parameter not found");
-      try {
-        return decodeSecrets(value);
-      } catch {
-        throw new SecretsUnavailableError(source.name, "parameter value is not a JSON array of secrets");
-      }
+      return secretsFromParameter(source, value);
     },
   };
+}
+
+/**
+ * The accepted secrets in a parameter's value, or SecretsUnavailableError (503, nothing stored)
+ * when it holds none a delivery may be verified with: missing, not a JSON array of one or two
+ * secrets, or a secret that fails the strength rule of its source's scheme (decodeSecrets).
+ */
+export function secretsFromParameter(source: WebhookSource, value: unknown): string[] {
+  if (typeof value !== "string") throw new SecretsUnavailableError(source.name, "parameter not found");
+  try {
+    return decodeSecrets(value, source.scheme);
+  } catch (error) {
+    throw new SecretsUnavailableError(source.name, `parameter value refused: ${(error as Error).message}`);
+  }
 }

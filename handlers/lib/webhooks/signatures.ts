@@ -121,7 +121,9 @@ function verifyStripe(header: HeaderLookup, body: Buffer, options: VerifyOptions
   return INVALID;
 }
 
+/** HMAC-SHA256; a zero-length key is refused (it would let anyone sign), whatever the caller checked. */
 function hmac(key: Buffer, data: Buffer): Buffer {
+  if (key.length === 0) throw new Error("refusing an empty HMAC key");
   return createHmac("sha256", key).update(data).digest();
 }
 

@@ -3,10 +3,14 @@
  * its secrets), how the `webhookSources` config value reads, and how the webhook function learns its
  * sources from its environment. The environment carries parameter NAMES only, never a secret.
  */
-import { WEBHOOK_SCHEMES, DEFAULT_TOLERANCE_SECONDS, type WebhookScheme } from "./signatures";
+import { WEBHOOK_SCHEMES, DEFAULT_TOLERANCE_SECONDS, secretProblem, type WebhookScheme } from "./signatures";
+import { WEBHOOK_SOURCE_NAME } from "../events/record";
 
-/** A source name is a path segment and part of `webhook.<source>`, so it fits the event_type pattern. */
-export const WEBHOOK_SOURCE_NAME = /^[a-z0-9][a-z0-9_-]{0,39}$/;
+/**
+ * A source name is a path segment and part of `webhook.<source>`, so it fits the event_type pattern;
+ * defined with the stored record, whose `source.webhook` the queue processor checks against it.
+ */
+export { WEBHOOK_SOURCE_NAME };
 
 export interface WebhookSource {
   name: string;
@@ -84,10 +88,25 @@ export function encodeSecrets(secrets: readonly string[]): string {
   return JSON.stringify(secrets);
 }
 
-export function decodeSecrets(value: string): string[] {
-  const parsed: unknown = JSON.parse(value);
-  if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((s) => typeof s === "string" && s !== "")) {
-    throw new Error("a webhook secret parameter must hold a JSON array of one or two non-empty strings");
+/**
+ * The secrets a parameter value holds, each re-checked with the strength rule `secretProblem`
+ * applies where secrets are set: a hand-edited parameter (`[""]`, `["whsec_A"]`, whose key decodes
+ * to zero bytes) must fail closed, never verify deliveries with an empty or weak HMAC key. The
+ * error never quotes a secret.
+ */
+export function decodeSecrets(value: string, scheme: WebhookScheme): string[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new Error("a webhook secret parameter must hold a JSON array of one or two secrets");
   }
+  if (!Array.isArray(parsed) || parsed.length === 0 || parsed.length > 2 || !parsed.every((s) => typeof s === "string")) {
+    throw new Error("a webhook secret parameter must hold a JSON array of one or two secrets");
+  }
+  parsed.forEach((secret: string, i) => {
+    const problem = secretProblem(scheme, secret);
+    if (problem) throw new Error(`secret ${i + 1} of the parameter ${problem}`);
+  });
   return parsed as string[];
 }

@@ -143,7 +143,7 @@ describe("the local console (/_console) in headless Chromium", function () {
     await stack.queue!.pauseProcessor();
     await call(stack, "POST", "/events", { key, body: { event_type: "redrive.me", payload: { back: true } } });
     const [message] = (await sqs.send(new ReceiveMessageCommand({ QueueUrl: stack.queue!.queueUrl, VisibilityTimeout: 0 }))).Messages!;
-    const decoded = decodeQueueMessage(message!.Body!, stack.settings.statusIndexShards) as { ok: true; record: EventRecord };
+    const decoded = decodeQueueMessage(message!.Body!, { ...stack.settings, nowMs: Date.now() }) as { ok: true; record: EventRecord };
     await sqs.send(new PurgeQueueCommand({ QueueUrl: stack.queue!.queueUrl }));
     await sqs.send(new SendMessageCommand({ QueueUrl: stack.queue!.deadLetterQueueUrl, MessageBody: encodeQueueMessage(decoded.record) }));
     stack.queue!.resumeProcessor();

@@ -57,11 +57,18 @@ function itemVerdict(item: unknown, requestId: string | undefined, retryAfterMs:
   }
   const problem: ProblemDetails = {
     ...error,
+    // The server points into the batch (`/events/3/payload/x`); the caller sent one event.
+    ...(Array.isArray(error.errors) ? { errors: error.errors.map(relativePointer) as ProblemDetails["errors"] } : {}),
     title: typeof error.title === "string" ? error.title : `HTTP ${item.status}`,
     status: item.status,
     ...(requestId === undefined ? {} : { request_id: requestId }),
   };
   return { kind: "final", outcome: { status: "rejected", problem } };
+}
+
+function relativePointer(fieldError: unknown): unknown {
+  if (!isObject(fieldError) || typeof fieldError.pointer !== "string") return fieldError;
+  return { ...fieldError, pointer: fieldError.pointer.replace(/^\/events\/\d+/, "") };
 }
 
 function acceptedOutcome(status: number, body: unknown): Verdict | undefined {

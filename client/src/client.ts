@@ -7,7 +7,7 @@
  * bounded by `maxQueueSize` and its overflow policy.
  */
 import { backoffDelay, sleep } from "./backoff.js";
-import { resolveOptions, type ClientHooks, type EventClientOptions, type ResolvedOptions } from "./options.js";
+import { resolveOptions, SERVER_LIMITS, type ClientHooks, type EventClientOptions, type ResolvedOptions } from "./options.js";
 import { isAccepted, type FailureReason, type SendOutcome } from "./outcomes.js";
 import { batchBody, batchBytes, encodeEvent, fitsInBatch, takeCount, utf8Length, type PendingEvent, type SendOptions } from "./pendingEvent.js";
 import { post } from "./transport.js";
@@ -61,7 +61,8 @@ export class EventClient<Events extends EventMap = AnyEvents> {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
-  readonly #unsettled = new Set<Promise<SendOutcome>>();
+  #waitingBytes = 0;
+  readonly #unsettled = new Set<PendingEvent>();
   readonly #stats = { enqueued: 0, stored: 0, duplicates: 0, queued: 0, rejected: 0, failed: 0, dropped: 0, requests: 0, retries: 0 };
 
   constructor(options: EventClientOptions) {
@@ -78,7 +79,7 @@ export class EventClient<Events extends EventMap = AnyEvents> {
    */
   send<T extends keyof Events & string>(eventType: T, payload: Events[T], options: SendOptions = {}): Promise<SendOutcome> {
     const idempotencyKey = options.idempotencyKey ?? crypto.randomUUID();
-    const encoded = encodeEvent(eventType, payload, options, idempotencyKey);
+    const event = encodeEvent(this.#seq + 1, eventType, payload, options, idempotencyKey);
     if (this.#closed) return Promise.resolve(this.#refuse(idempotencyKey, "closed"));
     if (this.#held >= this.#options.maxQueueSize) {
       const oldest = this.#options.overflow === "drop-oldest" ? this.#waiting.shift() : undefined;
@@ -87,44 +88,25 @@ export class EventClient<Events extends EventMap = AnyEvents> {
         this.#emit("drop", { reason: "queue_full", eventType, idempotencyKey, total: this.#stats.dropped });
         return Promise.resolve(this.#refuse(idempotencyKey, "queue_full"));
       }
+      this.#waitingBytes -= oldest.itemBytes;
       this.#stats.dropped++;
       this.#emit("drop", { reason: "dropped", eventType: oldest.eventType, idempotencyKey: oldest.idempotencyKey, total: this.#stats.dropped });
       this.#fail(oldest, "dropped");
     }
-
-    let resolve!: (outcome: SendOutcome) => void;
-    const promise = new Promise<SendOutcome>((r) => (resolve = r));
-    let settled = false;
-    const event: PendingEvent = {
-      ...encoded,
-      seq: ++this.#seq,
-      eventType,
-      idempotencyKey,
-      enqueuedAt: Date.now(),
-      attempts: 0,
-      outcomeUnknown: false,
-      settle: (outcome) => {
-        if (settled) return;
-        settled = true;
-        event.outcome = outcome;
-        this.#held--;
-        this.#unsettled.delete(promise);
-        this.#count(outcome);
-        resolve(outcome);
-      },
-    };
+    this.#seq = event.seq;
     this.#held++;
     this.#stats.enqueued++;
-    this.#unsettled.add(promise);
+    this.#unsettled.add(event);
     this.#waiting.push(event);
+    this.#waitingBytes += event.itemBytes;
     this.#pump();
-    return promise;
+    return event.promise;
   }
 
   /** Sends everything queued so far, and resolves once each of those events has its outcome. */
   async flush(): Promise<void> {
     this.#drainUpTo = this.#seq;
-    const pending = [...this.#unsettled];
+    const pending = [...this.#unsettled].map((event) => event.promise);
     this.#pump();
     await Promise.all(pending);
   }
@@ -159,10 +141,12 @@ export class EventClient<Events extends EventMap = AnyEvents> {
     const { maxConcurrentRequests, maxBatchSize } = this.#options;
     while (this.#activeGroups < maxConcurrentRequests && this.#waiting.length > 0 && !this.#stop.signal.aborted) {
       const head = this.#waiting[0]!;
+      // Due: a batch is full (by count or by bytes), or the timer or flush() drains up to here.
+      const due = head.seq <= this.#drainUpTo || this.#waiting.length >= maxBatchSize || this.#waitingBytes > SERVER_LIMITS.batchMaxBytes;
+      if (!due) break;
       const count = fitsInBatch(head) ? takeCount(this.#waiting, maxBatchSize) : 1;
-      const full = count === maxBatchSize || count < this.#waiting.length;
-      if (!full && head.seq > this.#drainUpTo) break;
       const group = this.#waiting.splice(0, count);
+      for (const event of group) this.#waitingBytes -= event.itemBytes;
       this.#activeGroups++;
       void this.#deliver(group, Date.now()).finally(() => {
         this.#activeGroups--;
@@ -234,7 +218,7 @@ export class EventClient<Events extends EventMap = AnyEvents> {
       verdict.verdicts.forEach((v, i) => {
         const event = remaining[i]!;
         if (v.kind === "final") {
-          event.settle({ ...v.outcome, idempotencyKey: event.idempotencyKey, attempts: event.attempts } as SendOutcome);
+          this.#settle(event, { ...v.outcome, idempotencyKey: event.idempotencyKey, attempts: event.attempts } as SendOutcome);
           return;
         }
         event.outcomeUnknown ||= v.outcomeUnknown;
@@ -269,8 +253,17 @@ export class EventClient<Events extends EventMap = AnyEvents> {
     this.#emit("flush", { events: events.length, requests, latencyMs: Date.now() - firstAttemptAt, queuedMs, accepted, rejected, failed: events.length - accepted - rejected });
   }
 
+  #settle(event: PendingEvent, outcome: SendOutcome): void {
+    if (event.outcome !== undefined) return;
+    event.outcome = outcome;
+    this.#held--;
+    this.#unsettled.delete(event);
+    this.#count(outcome);
+    event.resolve(outcome);
+  }
+
   #fail(event: PendingEvent, reason: FailureReason): void {
-    event.settle({
+    this.#settle(event, {
       status: "failed",
       reason,
       idempotencyKey: event.idempotencyKey,
@@ -300,6 +293,7 @@ export class EventClient<Events extends EventMap = AnyEvents> {
     this.#closed = true;
     this.#stop.abort();
     this.#clearTimer();
+    this.#waitingBytes = 0;
     for (const event of this.#waiting.splice(0)) this.#fail(event, "aborted");
   }
 

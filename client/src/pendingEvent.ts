@@ -17,52 +17,65 @@ export interface SendOptions {
   idempotencyKey?: string;
 }
 
-export interface PendingEvent {
-  seq: number;
-  eventType: string;
-  idempotencyKey: string;
-  /** The body of `POST /events`: `{"event_type":…,"payload":…,…}`. */
-  body: string;
-  /** The same plus `idempotency_key`, as an item of `POST /events/batch`. */
-  item: string;
-  /** UTF-8 bytes of `item`. */
-  itemBytes: number;
-  enqueuedAt: number;
-  attempts: number;
+/** One event from `send()` to its outcome. A class, because a busy producer holds thousands. */
+export class PendingEvent {
+  attempts = 0;
   /** An attempt may have reached the server without an answer. */
-  outcomeUnknown: boolean;
-  lastError?: string;
-  outcome?: SendOutcome;
-  settle(outcome: SendOutcome): void;
+  outcomeUnknown = false;
+  lastError: string | undefined = undefined;
+  outcome: SendOutcome | undefined = undefined;
+  readonly promise: Promise<SendOutcome>;
+  resolve!: (outcome: SendOutcome) => void;
+
+  constructor(
+    readonly seq: number,
+    readonly eventType: string,
+    readonly idempotencyKey: string,
+    /** `POST /events/batch` item: `{"event_type":…,"payload":…,…,"idempotency_key":…}`. */
+    readonly item: string,
+    /** Where the item's `idempotency_key` member starts; the rest is the body of `POST /events`. */
+    readonly keyAt: number,
+    /** UTF-8 bytes of `item`. */
+    readonly itemBytes: number,
+    readonly enqueuedAt: number,
+  ) {
+    this.promise = new Promise((resolve) => (this.resolve = resolve));
+  }
+
+  /** The body of `POST /events` (the key travels in the Idempotency-Key header). */
+  get body(): string {
+    return `${this.item.slice(0, this.keyAt)}}`;
+  }
 }
 
 const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
 
-/** Builds the event's bodies, or throws a TypeError for what no server would take (a programming error). */
-export function encodeEvent(eventType: string, payload: unknown, options: SendOptions, idempotencyKey: string): Pick<PendingEvent, "body" | "item" | "itemBytes"> {
+/** Serializes the event once, or throws a TypeError for what no server would take (a programming error). */
+export function encodeEvent(seq: number, eventType: string, payload: unknown, options: SendOptions, idempotencyKey: string): PendingEvent {
   if (typeof eventType !== "string" || eventType === "") throw new TypeError("EventClient.send: eventType must be a non-empty string");
   if (payload === null || typeof payload !== "object" || Array.isArray(payload)) throw new TypeError("EventClient.send: payload must be a JSON object");
   if (idempotencyKey.length > SERVER_LIMITS.idempotencyKeyMaxLength || !PRINTABLE_ASCII.test(idempotencyKey)) {
     throw new TypeError(`EventClient.send: idempotencyKey must be 1..${SERVER_LIMITS.idempotencyKeyMaxLength} printable ASCII characters`);
   }
-  const occurredAt = options.occurredAt instanceof Date ? options.occurredAt.toISOString() : options.occurredAt;
+  const event: Record<string, unknown> = { event_type: eventType, payload };
+  if (options.metadata !== undefined) event.metadata = options.metadata;
+  if (options.occurredAt !== undefined) event.occurred_at = options.occurredAt instanceof Date ? options.occurredAt.toISOString() : options.occurredAt;
   let body: string;
   try {
-    body = JSON.stringify({
-      event_type: eventType,
-      payload,
-      ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
-      ...(occurredAt === undefined ? {} : { occurred_at: occurredAt }),
-    });
+    body = JSON.stringify(event);
   } catch (error) {
     throw new TypeError(`EventClient.send: the event is not JSON-serializable (${(error as Error).message})`);
   }
-  const item = `${body.slice(0, -1)},"idempotency_key":${JSON.stringify(idempotencyKey)}}`;
-  return { body, item, itemBytes: utf8Length(item) };
+  const keyAt = body.length - 1;
+  const item = `${body.slice(0, keyAt)},"idempotency_key":${JSON.stringify(idempotencyKey)}}`;
+  return new PendingEvent(seq, eventType, idempotencyKey, item, keyAt, utf8Length(item), Date.now());
 }
 
-/** UTF-8 length without encoding the string. */
+const ASCII = /^[\x00-\x7f]*$/;
+
+/** UTF-8 length without encoding the string (most events are ASCII: one native regex test). */
 export function utf8Length(text: string): number {
+  if (ASCII.test(text)) return text.length;
   let bytes = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);

@@ -5,6 +5,8 @@
  * server limits it batches within.
  */
 import { expect } from "chai";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { inspect } from "node:util";
 import { EventClient, SERVER_LIMITS, type EventClientOptions, type RetryInfo, type SendOutcome } from "../../client/src/index";
 import { backoffDelay } from "../../client/src/backoff";
@@ -273,6 +275,13 @@ describe("EventClient", function () {
       // @ts-expect-error an event type outside the map is a compile error
       void typed.send("order.deleted", { order_id: "o-1" });
     });
+  });
+
+  it("imports nothing but its own modules: no dependency, no Node built-in (so it runs in edge runtimes)", () => {
+    const src = path.resolve(__dirname, "../../client/src");
+    const specifiers = fs.readdirSync(src).flatMap((file) => [...fs.readFileSync(path.join(src, file), "utf8").matchAll(/^(?:import|export)[^;]*? from "([^"]+)"/gm)].map((m) => m[1]!));
+    expect(specifiers.length).to.be.greaterThan(5);
+    expect(specifiers.filter((s) => !/^\.\/[a-zA-Z]+\.js$/.test(s))).to.deep.equal([]);
   });
 
   it("batches within the server's limits (handlers/lib/primitives/limits.ts)", () => {

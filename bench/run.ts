@@ -26,6 +26,7 @@ import { printTable, RESULTS_FILE, writeResults, type Row } from "./lib/report";
 import { estimateQueuedCost, sqsPrice } from "./cost/queued";
 import { measureQueued } from "./queued";
 import { ratio, round } from "./lib/stats";
+import { CLIENT_GOALS, measureClient } from "./client";
 
 const MINIMAL_MODULE = "minimal";
 const USAGE = `usage: npm run bench [-- [--quick] [--write]]
@@ -91,6 +92,7 @@ async function main(): Promise<void> {
   const local = await section("local stack throughput (autocannon)", measureLocalThroughput);
   const pipelineResult = await section("SNS pipeline vs direct write", measurePipeline);
   const queued = await section("queued mode: API latency vs direct, processor vs bare write", () => measureQueued({ quick: cli.quick }));
+  const client = await section("client library: overhead vs bare fetch, batched vs one by one", measureClient);
 
   const coldStart = summarizeColdStart(bundles, coldSamples);
   const { module_file: _closureModule, ...closureFigures } = closure;
@@ -131,6 +133,7 @@ async function main(): Promise<void> {
     },
     local,
     queued,
+    client,
     cost: {
       queued_ingest_usd_per_million_events_batch1: round(queuedCost1.ingest_usd_per_million_events, 4),
       floor_ratio_batch1: round(cost1.floor_ratio),
@@ -187,6 +190,10 @@ async function main(): Promise<void> {
     { section: "cost", figure: "ratio to write floor, batch 1", value: results.cost.floor_ratio_batch1 },
     { section: "cost", figure: "ratio to write floor, batch 25", value: results.cost.floor_ratio_batch25, goal: "≤ 1.10", met: results.cost.floor_ratio_batch25 <= 1.1 },
     ...pipeline.rows,
+    { section: "client", figure: "time per event, client ÷ bare fetch of the same batches", value: client.overhead.ratio },
+    { section: "client", figure: "  … client overhead, µs per event", value: client.overhead.overhead_us_per_event },
+    { section: "client", figure: "events/s, batched ÷ one by one (per-request cost)", value: client.throughput.ratio, goal: `≥ ${CLIENT_GOALS.batched_vs_single_ratio}`, met: client.throughput.goal_met },
+    { section: "client", figure: "  … through the local stack (dynalite-bound)", value: client.throughput.stack_ratio },
   ];
   console.log();
   printTable(rows);

@@ -6,13 +6,14 @@
 import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
 import { ApiDomain } from "../../components/ApiDomain";
-import { XRAY_WRITE_ACTIONS } from "../../components/handlerFunction";
 import { CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS } from "../../components/EventIngestionApi";
 import { HANDLERS } from "../../handlers/routes";
 import { expectLeastPrivilege, policyOf } from "../support/leastPrivilege";
 import { buildStack, REGION, type BuiltStack } from "../../cli/preview/mockStack";
 import { EVERYTHING_ON, sharedStack } from "../support/sharedStacks";
 
+// Written here, never imported from the code.
+const XRAY_WRITE_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"];
 const FUNCTION = "aws:lambda/function:Function";
 const API = "aws:apigatewayv2/api:Api";
 const CERTIFICATE = "aws:acm/certificate:Certificate";

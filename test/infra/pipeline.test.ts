@@ -10,9 +10,8 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { EventPipeline, STATE_MACHINE_LOG_DELIVERY_ACTIONS, STATE_MACHINE_XRAY_ACTIONS, PIPE_SOURCE_ACTIONS } from "../../components/EventPipeline";
+import { EventPipeline } from "../../components/EventPipeline";
 import { EventStore } from "../../components/EventStore";
-import { KEY_ADMINISTRATION_ACTIONS, LOGS_KEY_ACTIONS, SNS_PUBLISH_KEY_ACTIONS } from "../../components/encryptionKeys";
 import { LAMBDA_SERVICE_ERRORS, STATE_NAMES } from "../../components/pipelineDefinition";
 import { expectLeastPrivilege, policyOf, type PolicyStatement } from "../support/leastPrivilege";
 import { ACCOUNT, buildStack, REGION, type BuiltStack, type MockResource } from "../../cli/preview/mockStack";
@@ -37,6 +36,43 @@ const T = {
   logGroup: "aws:cloudwatch/logGroup:LogGroup",
   alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
 } as const;
+// The expected action lists, written out here and never imported from the code: a grant that grows
+// (sqs:SendMessage on the pipe role, kms:CreateGrant for key administrators) must fail these tests.
+const PIPE_SOURCE_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"];
+const STATE_MACHINE_LOG_DELIVERY_ACTIONS = [
+  "logs:CreateLogDelivery",
+  "logs:GetLogDelivery",
+  "logs:UpdateLogDelivery",
+  "logs:DeleteLogDelivery",
+  "logs:ListLogDeliveries",
+  "logs:PutResourcePolicy",
+  "logs:DescribeResourcePolicies",
+  "logs:DescribeLogGroups",
+];
+const STATE_MACHINE_XRAY_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"];
+const KEY_ADMINISTRATION_ACTIONS = [
+  "kms:DescribeKey",
+  "kms:GetKeyPolicy",
+  "kms:PutKeyPolicy",
+  "kms:GetKeyRotationStatus",
+  "kms:EnableKeyRotation",
+  "kms:DisableKeyRotation",
+  "kms:ListKeyRotations",
+  "kms:RotateKeyOnDemand",
+  "kms:ListResourceTags",
+  "kms:TagResource",
+  "kms:UntagResource",
+  "kms:UpdateKeyDescription",
+  "kms:EnableKey",
+  "kms:DisableKey",
+  "kms:ScheduleKeyDeletion",
+  "kms:CancelKeyDeletion",
+  "kms:CreateAlias",
+  "kms:UpdateAlias",
+  "kms:DeleteAlias",
+];
+const LOGS_KEY_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"];
+const SNS_PUBLISH_KEY_ACTIONS = ["kms:GenerateDataKey", "kms:Decrypt"];
 const PIPELINE_TYPES = [T.subscription, T.queuePolicy, T.redriveAllow, T.pipe, T.machine];
 const USER_STAGES = ["validate-payment", "compute-fee", "assign-risk"];
 

@@ -39,4 +39,11 @@ describe("pipelineDefinition (the generated Amazon States Language)", () => {
       },
     });
   });
+
+  it("retries the send to the failure queue on any error, 3 times with jittered backoff, before the execution fails", () => {
+    const deadLetter = pipelineDefinition({ ...base, stages: [] }).States[STATE_NAMES.map].ItemProcessor.States.DeadLetter;
+    expect(deadLetter.Retry).to.deep.equal([{ ErrorEquals: ["States.ALL"], IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2, JitterStrategy: "FULL" }]);
+    // No Catch: a send that still fails fails the execution, so the message stays in the buffer.
+    expect(deadLetter).not.to.have.property("Catch");
+  });
 });

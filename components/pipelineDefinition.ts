@@ -21,6 +21,9 @@ export const LAMBDA_SERVICE_ERRORS = [
   "Lambda.TooManyRequestsException",
 ] as const;
 
+/** The `cause` attribute of a dead-lettered message whose failure came without one (e.g. States.Timeout). */
+export const NO_CAUSE = "(no cause given)";
+
 /** Express workflows run at most 5 minutes. */
 export const EXPRESS_MAX_SECONDS = 300;
 
@@ -30,6 +33,8 @@ export const STATE_NAMES = {
   store: "Store",
   deadLetter: "DeadLetter",
   deadLettered: "DeadLettered",
+  checkCause: "Check cause",
+  noCause: "No cause",
   failedAt: (stage: string) => `Failed at ${stage}`,
 } as const;
 
@@ -97,8 +102,23 @@ export function pipelineDefinition(args: PipelineDefinitionArgs): StateMachineDe
       Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.failure", Next: STATE_NAMES.failedAt(task.name) }],
       ...(isStore ? { End: true } : { Next: next.name }),
     };
-    states[STATE_NAMES.failedAt(task.name)] = { Type: "Pass", Result: task.name, ResultPath: "$.failed_stage", Next: STATE_NAMES.deadLetter };
+    states[STATE_NAMES.failedAt(task.name)] = { Type: "Pass", Result: task.name, ResultPath: "$.failed_stage", Next: STATE_NAMES.checkCause };
   });
+
+  // A caught error always has `Error`, but `Cause` may be absent (a path to it would raise an
+  // uncatchable States.Runtime) or empty (a task timeout reports ""), and SQS refuses a message
+  // attribute without a value. Rules are tried in order, so the absent case never reaches the
+  // comparison.
+  states[STATE_NAMES.checkCause] = {
+    Type: "Choice",
+    Choices: [
+      // `Not IsPresent` rather than `IsPresent: false`: the same rule, and the form the local interpreter evaluates right.
+      { Not: { Variable: "$.failure.Cause", IsPresent: true }, Next: STATE_NAMES.noCause },
+      { Variable: "$.failure.Cause", StringEquals: "", Next: STATE_NAMES.noCause },
+    ],
+    Default: STATE_NAMES.deadLetter,
+  };
+  states[STATE_NAMES.noCause] = { Type: "Pass", Result: NO_CAUSE, ResultPath: "$.failure.Cause", Next: STATE_NAMES.deadLetter };
 
   states[STATE_NAMES.deadLetter] = {
     Type: "Task",

@@ -219,7 +219,7 @@ describe("EventPipeline (config pipeline) and config logEncryption", function ()
           expect(state.Retry[0].ErrorEquals, name).to.include.members([...LAMBDA_SERVICE_ERRORS]);
           expect(state.Retry[0].ErrorEquals, name).not.to.include("States.ALL");
           expect(state.Catch, name).to.deep.equal([{ ErrorEquals: ["States.ALL"], ResultPath: "$.failure", Next: `Failed at ${name}` }]);
-          expect(states[`Failed at ${name}`].Next).to.equal(STATE_NAMES.deadLetter);
+          expect(states[`Failed at ${name}`].Next).to.equal(STATE_NAMES.checkCause);
         }
         expect(states.Validate.Retry[0].ErrorEquals).not.to.include("EventRejected");
         expect(states["compute-fee"].Retry[0]).to.deep.include({ IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2, JitterStrategy: "FULL" });

@@ -62,7 +62,7 @@ if ((settings.customDomainName === "") !== (settings.customDomainHostedZoneId ==
 
 // First, so every log group created below (functions, access logs, consumers, state machines) uses it.
 const logKey = settings.logEncryption ? new LogEncryptionKey("logs") : undefined;
-encryptLogGroupsWith(logKey?.keyArn);
+encryptLogGroupsWith(logKey);
 
 const store = new EventStore("events", {
   enableTtl: settings.enableTtl,
@@ -149,6 +149,9 @@ const observability = new Observability("operations", {
   ...(ingestQueue ? { ingestQueue } : {}),
   ...(settings.alarmEmail === "" ? {} : { alarmEmail: settings.alarmEmail }),
 });
+
+// Every component exists: the log key's policy names exactly the log groups created above.
+logKey?.seal();
 
 export const apiUrl = api.url;
 export const customDomainUrl = api.domain?.url;

@@ -209,7 +209,7 @@ export class EventPipeline extends pulumi.ComponentResource {
 
     function createTopicKey(parent: EventPipeline): aws.kms.Key {
       // The topic's ARN follows from its name, so the key's policy can name it before the topic exists.
-      const policy = scope.apply((s) => JSON.stringify(topicKeyPolicy(s, `arn:aws:sns:${s.region}:${s.account}:${physicalName(purpose("topic"), "snsTopic")}`)));
+      const policy = scope.apply((s) => JSON.stringify(topicKeyPolicy(s, `arn:${s.partition}:sns:${s.region}:${s.account}:${physicalName(purpose("topic"), "snsTopic")}`)));
       return createKey(
         `${name}-topic`,
         { purpose: purpose("topic"), description: `Encrypts the ${physicalName(purpose("topic"), "snsTopic")} SNS topic`, policy, ...(args.transform?.topicKey ? { transform: args.transform.topicKey } : {}) },
@@ -375,9 +375,9 @@ export class EventPipeline extends pulumi.ComponentResource {
     function createStateMachine(parent: EventPipeline): aws.sfn.StateMachine {
       const stageArns = pulumi.all(parent.stages.map((stage) => stage.function.arn));
       const definition = pulumi
-        .all([parent.validate.function.arn, stageArns, parent.store.function.arn, parent.failureQueue.url])
-        .apply(([validateArn, arns, storeArn, failureQueueUrl]) =>
-          JSON.stringify(pipelineDefinition({ validateArn, stages: stageTasks(name, args.stages, args.retry, arns), storeArn, failureQueueUrl })),
+        .all([parent.validate.function.arn, stageArns, parent.store.function.arn, parent.failureQueue.url, scope])
+        .apply(([validateArn, arns, storeArn, failureQueueUrl, s]) =>
+          JSON.stringify(pipelineDefinition({ validateArn, stages: stageTasks(name, args.stages, args.retry, arns), storeArn, failureQueueUrl, partition: s.partition })),
         );
       return new aws.sfn.StateMachine(
         `${name}-machine`,

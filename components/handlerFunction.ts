@@ -38,22 +38,31 @@ export const SYSTEM_LOG_LEVEL = "INFO";
  */
 export const XRAY_WRITE_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"] as const;
 
+/** The key log groups are encrypted with, and the registry of the log groups its policy must name. */
+export interface LogGroupKey {
+  keyArn: pulumi.Input<string>;
+  addLogGroup(logGroupName: pulumi.Input<string>): void;
+}
+
 /**
  * Config logEncryption: the customer managed key every log group of the stack is encrypted with,
  * set once by the program before it creates components (index.ts). Every log group is made by
- * `createLogGroup`, so functions, API access logs and state machines added later inherit it.
+ * `createLogGroup`, so functions, API access logs and state machines added later inherit it, and
+ * the key's policy names each of them.
  */
-let logEncryptionKeyArn: pulumi.Input<string> | undefined;
+let logEncryptionKey: LogGroupKey | undefined;
 
 /** Encrypt every log group created from now on with this key; `undefined` turns encryption off. */
-export function encryptLogGroupsWith(kmsKeyArn: pulumi.Input<string> | undefined): void {
-  logEncryptionKeyArn = kmsKeyArn;
+export function encryptLogGroupsWith(key: LogGroupKey | undefined): void {
+  logEncryptionKey = key;
 }
 
 /** A CloudWatch log group, encrypted with the stack's log key when `encryptLogGroupsWith` set one. */
 export function createLogGroup(name: string, args: aws.cloudwatch.LogGroupArgs, opts: pulumi.CustomResourceOptions): aws.cloudwatch.LogGroup {
-  const encryption = logEncryptionKeyArn === undefined || args.kmsKeyId !== undefined ? {} : { kmsKeyId: logEncryptionKeyArn };
-  return new aws.cloudwatch.LogGroup(name, { ...args, ...encryption }, opts);
+  if (logEncryptionKey === undefined || args.kmsKeyId !== undefined) return new aws.cloudwatch.LogGroup(name, args, opts);
+  if (args.name === undefined) throw new Error(`log group ${name}: a log group encrypted with the stack's log key needs a name, which the key's policy lists`);
+  logEncryptionKey.addLogGroup(args.name as pulumi.Input<string>);
+  return new aws.cloudwatch.LogGroup(name, { ...args, kmsKeyId: logEncryptionKey.keyArn }, opts);
 }
 
 /** One IAM statement: named actions on named ARNs. */

@@ -65,6 +65,8 @@ export interface PipelineDefinitionArgs {
   /** ARN of the project's store function (handlers/pipelineStore.ts). */
   storeArn: string;
   failureQueueUrl: string;
+  /** The AWS partition, for the service integration's ARN (`arn:aws-cn:states:::sqs:sendMessage`). @default "aws" */
+  partition?: string;
   /** Messages of one batch processed at once; 0 is no limit. */
   maxConcurrency?: number;
 }
@@ -123,7 +125,7 @@ export function pipelineDefinition(args: PipelineDefinitionArgs): StateMachineDe
   states[STATE_NAMES.deadLetter] = {
     Type: "Task",
     Comment: "The original message, with why and where it failed, to the failure queue (redrive: docs/OPERATIONS.md)",
-    Resource: "arn:aws:states:::sqs:sendMessage",
+    Resource: `arn:${args.partition ?? "aws"}:states:::sqs:sendMessage`,
     Parameters: {
       QueueUrl: args.failureQueueUrl,
       "MessageBody.$": "$.message.body",

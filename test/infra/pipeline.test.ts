@@ -4,7 +4,6 @@
  * key policies, the generated definition, and the serialized example stages run in a fresh Node
  * process.
  */
-import { createHash } from "node:crypto";
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -12,6 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { EventPipeline } from "../../components/EventPipeline";
 import { EventStore } from "../../components/EventStore";
+import { LogEncryptionKey } from "../../components/encryptionKeys";
 import { LAMBDA_SERVICE_ERRORS, STATE_NAMES } from "../../components/pipelineDefinition";
 import { expectLeastPrivilege, policyOf, type PolicyStatement } from "../support/leastPrivilege";
 import { ACCOUNT, buildStack, REGION, type BuiltStack, type MockResource } from "../../cli/preview/mockStack";
@@ -297,26 +297,33 @@ describe("EventPipeline (config pipeline) and config logEncryption", function ()
       });
     }
 
-    it("the log key rotates, and lets CloudWatch Logs of this region use it for this stack's log groups only", () => {
+    it("the log key rotates, and lets CloudWatch Logs of this region use it for exactly this stack's log groups, named one by one", () => {
       const s = builds.prod!;
       const logKey = s.one(T.key, (k) => keyPolicy(k).Statement.some((st) => st.Sid === "CloudWatchLogsOfThisStack"));
       expect(logKey.inputs.enableKeyRotation).to.equal(true);
       const [admin, logs] = keyPolicy(logKey).Statement;
       expect(admin).to.deep.include({ Sid: "KeyAdministration", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: [...KEY_ADMINISTRATION_ACTIONS] });
-      const hash = createHash("sha256").update("event-ingestion-prod").digest("hex").slice(0, 8);
-      const patterns = ["event-ingestion-prod-*", `${hash}-*`, `*-${hash}-*`].map((n) => `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/*/${n}`);
-      const matches = (arn: string) => patterns.some((p) => globToRegExp(p).test(arn));
+      // Every log group of the stack, by its exact ARN: no pattern, so a stack named prod-eu or prod-2 is not covered.
+      const arns = s.ofType(T.logGroup).map((g) => g.state.arn as string).sort();
+      expect(arns).to.include(`arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/event-ingestion-prod-ingest`);
       expect(logs).to.deep.equal({
         Sid: "CloudWatchLogsOfThisStack",
         Effect: "Allow",
         Principal: { Service: `logs.${REGION}.amazonaws.com` },
         Action: [...LOGS_KEY_ACTIONS],
         Resource: "*",
-        Condition: { ArnLike: { "kms:EncryptionContext:aws:logs:arn": patterns } },
+        Condition: { ArnEquals: { "kms:EncryptionContext:aws:logs:arn": arns } },
       });
-      // The condition covers every log group of this stack (plain or hash-shortened names), and not another stack's.
-      for (const group of s.ofType(T.logGroup)) expect(matches(group.state.arn), group.state.arn).to.equal(true);
-      expect(matches(`arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/event-ingestion-dev-ingest`)).to.equal(false);
+      const covered = (arn: string) => (logs!.Condition as any).ArnEquals["kms:EncryptionContext:aws:logs:arn"].some((p: string) => globToRegExp(p).test(arn));
+      for (const other of ["prod-eu", "prod-2", "dev"]) {
+        expect(covered(`arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/event-ingestion-${other}-ingest`), other).to.equal(false);
+      }
+    });
+
+    it("a log group created after the key's policy is sealed is refused, not silently left out of the policy", () => {
+      const key = new LogEncryptionKey("sealed-probe");
+      key.seal();
+      expect(() => key.addLogGroup("/aws/lambda/late")).to.throw(/created after seal\(\)/);
     });
   });
 

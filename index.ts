@@ -47,6 +47,8 @@ const settings = {
   processorBatchSize: config.requireNumber("processorBatchSize"),
   processorBatchingWindowSeconds: config.requireNumber("processorBatchingWindowSeconds"),
   processorMaxConcurrency: config.requireNumber("processorMaxConcurrency"),
+  pipelineMaxReceiveCount: config.requireNumber("pipelineMaxReceiveCount"),
+  pipelineMaxConcurrency: config.requireNumber("pipelineMaxConcurrency"),
 };
 /** `source` of every event this stack puts on its bus; rules match on it. */
 const EVENT_SOURCE = pulumi.getProject();
@@ -137,6 +139,8 @@ const payments = settings.pipeline
       store,
       stages: paymentStages,
       maxEventBytes: settings.maxEventBytes,
+      maxReceiveCount: settings.pipelineMaxReceiveCount,
+      maxConcurrency: settings.pipelineMaxConcurrency,
       logRetentionDays: settings.logRetentionDays,
       tracing: settings.tracing,
     })
@@ -168,11 +172,11 @@ export const pipelineFailureQueueUrl = payments?.failureQueue.url;
 export const logKeyArn = logKey?.keyArn;
 export const region = new pulumi.Config("aws").get("region");
 /**
- * The regional Lambda concurrency quota this stack's reservations need (their sum plus the 100
- * AWS keeps unreserved). Check it before `pulumi up`:
+ * The regional Lambda concurrency quota this stack's reservations need (their sum, the pipeline's
+ * cap included, plus the 100 AWS keeps unreserved). Check it before `pulumi up`:
  * `aws lambda get-account-settings --query AccountLimit.ConcurrentExecutions`.
  */
-export const requiredLambdaConcurrencyQuota = requiredConcurrencyQuota(settings.reservedConcurrency);
+export const requiredLambdaConcurrencyQuota = requiredConcurrencyQuota({ ...settings.reservedConcurrency, ...payments?.reservedConcurrency });
 
 /**
  * The consumer this stack ships with (config forwardToEventBridge), written as an inline callback:

@@ -65,6 +65,29 @@ export function createLogGroup(name: string, args: aws.cloudwatch.LogGroupArgs, 
   return new aws.cloudwatch.LogGroup(name, { ...args, kmsKeyId: logEncryptionKey.keyArn }, opts);
 }
 
+/** Lambda refuses a function whose environment variables, names and values together, pass 4 KB. */
+export const LAMBDA_ENVIRONMENT_MAX_BYTES = 4096;
+
+/**
+ * Fails at preview, naming the function and its largest variables, instead of at `pulumi up` with
+ * Lambda's InvalidParameterValueException. Counts UTF-8 bytes of names and values (as cfn-lint's
+ * E3697 does); values that are Outputs are checked again once known.
+ */
+function checkEnvironmentSize(functionName: string, environment: Record<string, pulumi.Input<string>>): void {
+  const check = (values: Record<string, string>) => {
+    const sizes = Object.entries(values).map(([key, value]) => [key, Buffer.byteLength(key) + Buffer.byteLength(value)] as const);
+    const total = sizes.reduce((sum, [, size]) => sum + size, 0);
+    if (total <= LAMBDA_ENVIRONMENT_MAX_BYTES) return;
+    const largest = [...sizes].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([key, size]) => `${key} (${size} bytes)`).join(", ");
+    throw new Error(
+      `function ${functionName}: its environment is ${total} bytes, over Lambda's ${LAMBDA_ENVIRONMENT_MAX_BYTES}-byte (4 KB) limit for names and values together; ` +
+        `largest: ${largest}. For the webhook function, fewer or shorter webhookSources names.`,
+    );
+  };
+  check(Object.fromEntries(Object.entries(environment).filter((entry): entry is [string, string] => typeof entry[1] === "string")));
+  pulumi.all(environment).apply((values) => check(values as Record<string, string>));
+}
+
 /** One IAM statement: named actions on named ARNs. */
 export interface GrantStatement {
   Effect: "Allow";
@@ -136,6 +159,8 @@ export function createFunction(
     args.reservedConcurrency === undefined
       ? undefined
       : requireInteger(functionName, "reservedConcurrency", args.reservedConcurrency, 0, 100_000);
+
+  checkEnvironmentSize(functionName, args.environment ?? {});
 
   const logGroup = createLogGroup(
     `${name}-logs`,

@@ -211,6 +211,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const authorizer = await host_.load("authorizer", AUTHORIZER_HANDLER.entry, { ...sdkEnvironment, [ENV.apiKeysTable]: apiKeysTable });
     if (queue) await queue.startProcessor(await host_.load("processor", PROCESSOR_HANDLER.entry, { ...sdkEnvironment, ...storeEnvironment, ...queueEnvironment }, PROCESSOR_HANDLER.memoryMb));
 
+    // Every other endpoint listens before the gateway, so GET /health answering means the whole stack is up.
+    let pipeline: LocalStack["pipeline"];
+    if (settings.pipeline) {
+      const runner = await LocalPipeline.start({ name: "payments", stages: paymentStages, host: host_, region: LOCAL_REGION, environment: { ...sdkEnvironment, ...storeEnvironment } });
+      cleanups.push(() => runner.idle());
+      const sns = createSnsEndpoint([runner]);
+      guardLocalListener(sns, { refuseBrowsers: true }); // only tools publish
+      await listen(sns, options.snsPort ?? 0, host, "SNS_PORT");
+      cleanups.push(() => closeServer(sns));
+      pipeline = { runner, snsEndpoint: `http://${host}:${(sns.address() as AddressInfo).port}`, topicArn: runner.topicArn };
+    }
+
     const gateway = createGateway({
       functions,
       functionTimeoutsMs,
@@ -225,17 +237,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const stackFile = path.join(options.dataDir, LOCAL_STACK_FILE);
     fs.writeFileSync(stackFile, JSON.stringify(running, null, 2) + "\n", { mode: 0o600 });
     cleanups.push(() => fs.rmSync(stackFile, { force: true }));
-
-    let pipeline: LocalStack["pipeline"];
-    if (settings.pipeline) {
-      const runner = await LocalPipeline.start({ name: "payments", stages: paymentStages, host: host_, region: LOCAL_REGION, environment: { ...sdkEnvironment, ...storeEnvironment } });
-      cleanups.push(() => runner.idle());
-      const sns = createSnsEndpoint([runner]);
-      guardLocalListener(sns, { refuseBrowsers: true }); // only tools publish
-      await listen(sns, options.snsPort ?? 0, host, "SNS_PORT");
-      cleanups.push(() => closeServer(sns));
-      pipeline = { runner, snsEndpoint: `http://${host}:${(sns.address() as AddressInfo).port}`, topicArn: runner.topicArn };
-    }
 
     return {
       url,

@@ -143,14 +143,38 @@ describe("EventPipeline (config pipeline) and config logEncryption", function ()
         ]);
       });
 
-      it("the buffer dead-letters to the failure queue after 3 receives, hides messages longer than an Express run, and both are encrypted", () => {
+      it("the buffer dead-letters to the failure queue after 5 receives, hides messages longer than an Express run, and both are encrypted", () => {
         const buffer = named(s, T.queue, "payments-buffer");
         const failed = named(s, T.queue, "payments-failed");
         expect(buffer.inputs).to.deep.include({ sqsManagedSseEnabled: true, visibilityTimeoutSeconds: 330 });
-        expect(JSON.parse(buffer.inputs.redrivePolicy)).to.deep.equal({ deadLetterTargetArn: failed.state.arn, maxReceiveCount: 3 });
+        // At least 5 (AWS's guidance in front of Lambda): a throttled execution's receive counts too.
+        expect(JSON.parse(buffer.inputs.redrivePolicy)).to.deep.equal({ deadLetterTargetArn: failed.state.arn, maxReceiveCount: 5 });
         expect(failed.inputs).to.deep.include({ sqsManagedSseEnabled: true, messageRetentionSeconds: 14 * 86_400 });
         const redrive = s.one(T.redriveAllow, (r) => r.inputs.queueUrl === failed.state.url).inputs;
         expect(JSON.parse(redrive.redriveAllowPolicy)).to.deep.equal({ redrivePermission: "byQueue", sourceQueueArns: [buffer.state.arn] });
+      });
+
+      it("what SNS cannot deliver to the buffer (e.g. a message over its size limit) goes to the subscription's own dead-letter queue, which only this topic may send to", () => {
+        const topic = named(s, T.topic, "payments-topic");
+        const undelivered = named(s, T.queue, "payments-undelivered");
+        // Without a redrive policy SNS discards a message that fails delivery with a client error.
+        expect(JSON.parse(s.one(T.subscription).inputs.redrivePolicy)).to.deep.equal({ deadLetterTargetArn: undelivered.state.arn });
+        // 1 MiB: a notification over the buffer's 256 KiB still fits; kept as long as the failure queue.
+        expect(undelivered.inputs).to.deep.include({ sqsManagedSseEnabled: true, maxMessageSize: 1_048_576, messageRetentionSeconds: 14 * 86_400 });
+        const policy = JSON.parse(s.one(T.queuePolicy, (r) => r.inputs.queueUrl === undelivered.state.url).inputs.policy);
+        expect(policy.Statement).to.deep.equal([
+          { Sid: "FromThisTopicOnly", Effect: "Allow", Principal: { Service: "sns.amazonaws.com" }, Action: "sqs:SendMessage", Resource: undelivered.state.arn, Condition: { ArnEquals: { "aws:SourceArn": topic.state.arn } } },
+        ]);
+        const alarm = s.ofType(T.alarm).map((a) => a.inputs).find((a) => a.name === `event-ingestion-${s.stack}-pipeline-payments-undelivered-not-empty`)!;
+        expect(alarm).to.deep.include({ namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: `event-ingestion-${s.stack}-payments-undelivered` }, threshold: 1 });
+        expect(alarm.alarmDescription).to.include("docs/OPERATIONS.md#pipeline-undelivered-queue-not-empty");
+        expect(fs.readFileSync(path.join(__dirname, "../../docs/OPERATIONS.md"), "utf8")).to.include("### Pipeline undelivered queue not empty");
+      });
+
+      it("caps every pipeline function at pipelineMaxConcurrency (10): reserved, so a burst waits in the buffer", () => {
+        for (const stage of ["validate", ...USER_STAGES, "store"]) {
+          expect(named(s, T.fn, `payments-${stage}`).inputs.reservedConcurrentExecutions, stage).to.equal(10);
+        }
       });
 
       it("the pipe reads the buffer one message at a time and starts the Express state machine synchronously; its role does exactly that", () => {
@@ -218,7 +242,10 @@ describe("EventPipeline (config pipeline) and config logEncryption", function ()
           expect(state.Resource, name).to.equal(named(s, T.fn, `payments-${name === "Validate" ? "validate" : name === "Store" ? "store" : name}`).state.arn);
           expect(state.Retry[0].ErrorEquals, name).to.include.members([...LAMBDA_SERVICE_ERRORS]);
           expect(state.Retry[0].ErrorEquals, name).not.to.include("States.ALL");
-          expect(state.Catch, name).to.deep.equal([{ ErrorEquals: ["States.ALL"], ResultPath: "$.failure", Next: `Failed at ${name}` }]);
+          expect(state.Catch, name).to.deep.equal([
+            { ErrorEquals: ["Lambda.TooManyRequestsException"], ResultPath: "$.failure", Next: "Throttled" },
+            { ErrorEquals: ["States.ALL"], ResultPath: "$.failure", Next: `Failed at ${name}` },
+          ]);
           expect(states[`Failed at ${name}`].Next).to.equal(STATE_NAMES.checkCause);
         }
         expect(states.Validate.Retry[0].ErrorEquals).not.to.include("EventRejected");
@@ -371,6 +398,7 @@ describe("EventPipeline (config pipeline) and config logEncryption", function ()
         batchSize: 5,
         maxBatchingWindowSeconds: 2,
         maxReceiveCount: 7,
+        maxConcurrency: 3,
         logLevel: "ALL",
         includeExecutionData: true,
         tracing: true,
@@ -392,6 +420,12 @@ describe("EventPipeline (config pipeline) and config logEncryption", function ()
       expect(retry).to.deep.include({ MaxAttempts: 6 });
       expect(retry.ErrorEquals).to.include("RateLimited").and.not.to.include("TransientError");
       expect(recorded(T.fn, "orders-tag").inputs).to.deep.include({ reservedConcurrentExecutions: 5, memorySize: 512 });
+      expect(recorded(T.fn, "orders-validate").inputs.reservedConcurrentExecutions).to.equal(3);
+      expect(pipeline.reservedConcurrency).to.deep.equal({ "orders-validate": 3, "orders-tag": 5, "orders-store": 3 });
+      const uncapped = new EventPipeline("uncapped", { store, stages: [], maxConcurrency: 0 });
+      expect(uncapped.reservedConcurrency).to.deep.equal({});
+      await new Promise<string>((r) => uncapped.stateMachineArn.apply(r));
+      expect(recorded(T.fn, "uncapped-validate").inputs).not.to.have.property("reservedConcurrentExecutions");
     });
 
     it("fails early on bad names, reserved or duplicate stage names, and bad retry or batch settings", () => {

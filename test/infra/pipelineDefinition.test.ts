@@ -18,7 +18,7 @@ describe("pipelineDefinition (the generated Amazon States Language)", () => {
     const states = definition.States[STATE_NAMES.map].ItemProcessor.States;
     expect(states.Validate.Next).to.equal("Store");
     expect(states.Store.End).to.equal(true);
-    expect(Object.keys(states).sort()).to.deep.equal(["Check cause", "DeadLetter", "DeadLettered", "Failed at Store", "Failed at Validate", "No cause", "Store", "Validate"]);
+    expect(Object.keys(states).sort()).to.deep.equal(["Check cause", "DeadLetter", "DeadLettered", "Failed at Store", "Failed at Validate", "No cause", "Store", "Throttled", "Validate"]);
   });
 
   it("gives each stage its own retrier from its settings, without jitter when asked, and a task timeout above the function's", () => {
@@ -102,6 +102,37 @@ describe("pipelineDefinition (the generated Amazon States Language)", () => {
     it("a failure with a cause keeps it word for word", async () => {
       const { sent } = await deadLetterOf(taskError("EventRejected", '{"errorType":"EventRejected"}'));
       expect(sent.map((m) => m.MessageAttributes.cause!.StringValue)).to.deep.equal(['{"errorType":"EventRejected"}']);
+    });
+  });
+
+  describe("a stage throttled at the concurrency cap (executed by the ASL interpreter)", () => {
+    it("after its retries, fails the execution (the message stays in the buffer) and sends nothing to the failure queue", async () => {
+      const definition = pipelineDefinition({ ...base, stages: [] });
+      expect(validateAsl(definition).errors).to.deep.equal([]);
+      let sent = 0;
+      let attempts = 0;
+      const machine = new StateMachine(definition as ConstructorParameters<typeof StateMachine>[0]);
+      const execution = machine.run([{ messageId: "m-1", body: "{}" }], {
+        overrides: {
+          taskResourceLocalHandlers: {
+            [STATE_NAMES.validate]: async () => {
+              attempts += 1;
+              throw Object.assign(new Error("Rate Exceeded."), { name: "Lambda.TooManyRequestsException" });
+            },
+            [STATE_NAMES.deadLetter]: async () => {
+              sent += 1;
+              return { MessageId: "sqs-1" };
+            },
+          },
+          retryIntervalOverrides: { [STATE_NAMES.validate]: 0 },
+        },
+      });
+      let failure: unknown;
+      await execution.result.catch((error: unknown) => (failure = error));
+      // The interpreter's ExecutionError carries the Fail state's error as its cause.
+      expect((failure as { cause?: { name?: string } }).cause?.name, String(failure)).to.equal("Pipeline.Throttled");
+      expect(attempts).to.equal(4); // the first try and the 3 retries of Lambda's service errors
+      expect(sent).to.equal(0);
     });
   });
 });

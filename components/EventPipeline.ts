@@ -82,7 +82,7 @@ export interface PipelineStage {
   memoryMb?: number;
   /** @default 30 */
   timeoutSeconds?: number;
-  /** Concurrency reserved for (and capping) this stage's function. @default undefined (the shared pool) */
+  /** Concurrency reserved for (and capping) this stage's function. @default the pipeline's `maxConcurrency` */
   reservedConcurrency?: number;
   /** This stage's retries; unset fields come from the pipeline's `retry`. @default the pipeline's `retry` */
   retry?: RetryArgs;
@@ -137,7 +137,7 @@ export interface EventPipelineArgs {
   logLevel?: "ERROR" | "ALL";
   /** Put state inputs and outputs (event payloads) into the state machine's logs. @default false */
   includeExecutionData?: boolean;
-  /** Reserved concurrency of the project's own stage functions. @default {} */
+  /** Reserved concurrency of the project's own stage functions. @default the pipeline's `maxConcurrency` for each */
   reservedConcurrency?: { validate?: number; store?: number };
   transform?: {
     topic?: Transform<aws.sns.TopicArgs>;
@@ -207,6 +207,9 @@ export class EventPipeline extends pulumi.ComponentResource {
     super("event-ingestion:index:EventPipeline", name, {}, opts);
     const settings = normalize(name, args);
     const purpose = (suffix: string) => `${name}-${suffix}`;
+    /** A function's own reservation, else the pipeline's cap; undefined: the shared pool. */
+    const reservedFor = (stage: string): number | undefined =>
+      (stage === "validate" ? settings.reserved.validate : stage === "store" ? settings.reserved.store : args.stages.find((s) => s.name === stage)?.reservedConcurrency) ?? settings.cap;
     const scope = keyScope(this);
     let machinePolicy: aws.iam.RolePolicy | undefined;
     let pipePolicy: aws.iam.RolePolicy | undefined;
@@ -219,9 +222,9 @@ export class EventPipeline extends pulumi.ComponentResource {
     this.buffer = createBuffer(this);
     this.undeliveredQueue = createUndeliveredQueue(this);
     createSubscription(this);
-    this.validate = createOwnStage(this, "validate", "handlers/pipelineValidate.ts", [], settings.reserved.validate ?? settings.cap);
+    this.validate = createOwnStage(this, "validate", "handlers/pipelineValidate.ts", [], reservedFor("validate"));
     this.stages = args.stages.map((stage) => createUserStage(this, stage));
-    this.store = createOwnStage(this, "store", "handlers/pipelineStore.ts", args.store.grant(["dynamodb:PutItem", "dynamodb:GetItem"]), settings.reserved.store ?? settings.cap);
+    this.store = createOwnStage(this, "store", "handlers/pipelineStore.ts", args.store.grant(["dynamodb:PutItem", "dynamodb:GetItem"]), reservedFor("store"));
     this.stateMachineLogGroup = createStateMachineLogGroup(this);
     this.stateMachineRole = createStateMachineRole(this);
     this.stateMachine = createStateMachine(this);
@@ -229,11 +232,10 @@ export class EventPipeline extends pulumi.ComponentResource {
     this.pipe = createPipe(this);
 
     this.reservedConcurrency = Object.fromEntries(
-      [
-        ["validate", settings.reserved.validate ?? settings.cap],
-        ...args.stages.map((stage) => [stage.name, stage.reservedConcurrency ?? settings.cap] as const),
-        ["store", settings.reserved.store ?? settings.cap],
-      ].flatMap(([stage, count]) => (count === undefined ? [] : [[purpose(stage as string), count as number]])),
+      ["validate", ...args.stages.map((stage) => stage.name), "store"].flatMap((stage) => {
+        const count = reservedFor(stage);
+        return count === undefined ? [] : [[purpose(stage), count]];
+      }),
     );
     this.topicArn = this.topic.arn;
     this.stateMachineArn = this.stateMachine.arn;
@@ -410,7 +412,7 @@ export class EventPipeline extends pulumi.ComponentResource {
           timeoutSeconds: stage.timeoutSeconds ?? 30,
           logRetentionDays: settings.logRetentionDays,
           tracing: settings.tracing,
-          ...((stage.reservedConcurrency ?? settings.cap) === undefined ? {} : { reservedConcurrency: stage.reservedConcurrency ?? settings.cap }),
+          ...(reservedFor(stage.name) === undefined ? {} : { reservedConcurrency: reservedFor(stage.name) }),
           ...(stage.transform ? { transform: stage.transform } : {}),
         },
         parent,

@@ -36,7 +36,7 @@ async function buildFailure(overrides: Record<string, string | boolean>): Promis
 }
 
 describe("operations config: tracing, reserved concurrency, CORS, custom domain", function () {
-  this.timeout(60_000);
+  this.timeout(120_000);
   let dev: BuiltStack;
   let prod: BuiltStack;
   let devOn: BuiltStack;

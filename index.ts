@@ -47,6 +47,8 @@ const settings = {
   processorBatchSize: config.requireNumber("processorBatchSize"),
   processorBatchingWindowSeconds: config.requireNumber("processorBatchingWindowSeconds"),
   processorMaxConcurrency: config.requireNumber("processorMaxConcurrency"),
+  pipelineMaxReceiveCount: config.requireNumber("pipelineMaxReceiveCount"),
+  pipelineMaxConcurrency: config.requireNumber("pipelineMaxConcurrency"),
 };
 /** `source` of every event this stack puts on its bus; rules match on it. */
 const EVENT_SOURCE = pulumi.getProject();
@@ -62,7 +64,7 @@ if ((settings.customDomainName === "") !== (settings.customDomainHostedZoneId ==
 
 // First, so every log group created below (functions, access logs, consumers, state machines) uses it.
 const logKey = settings.logEncryption ? new LogEncryptionKey("logs") : undefined;
-encryptLogGroupsWith(logKey?.keyArn);
+encryptLogGroupsWith(logKey);
 
 const store = new EventStore("events", {
   enableTtl: settings.enableTtl,
@@ -137,6 +139,8 @@ const payments = settings.pipeline
       store,
       stages: paymentStages,
       maxEventBytes: settings.maxEventBytes,
+      maxReceiveCount: settings.pipelineMaxReceiveCount,
+      maxConcurrency: settings.pipelineMaxConcurrency,
       logRetentionDays: settings.logRetentionDays,
       tracing: settings.tracing,
     })
@@ -149,6 +153,9 @@ const observability = new Observability("operations", {
   ...(ingestQueue ? { ingestQueue } : {}),
   ...(settings.alarmEmail === "" ? {} : { alarmEmail: settings.alarmEmail }),
 });
+
+// Every component exists: the log key's policy names exactly the log groups created above.
+logKey?.seal();
 
 export const apiUrl = api.url;
 export const customDomainUrl = api.domain?.url;
@@ -165,11 +172,11 @@ export const pipelineFailureQueueUrl = payments?.failureQueue.url;
 export const logKeyArn = logKey?.keyArn;
 export const region = new pulumi.Config("aws").get("region");
 /**
- * The regional Lambda concurrency quota this stack's reservations need (their sum plus the 100
- * AWS keeps unreserved). Check it before `pulumi up`:
+ * The regional Lambda concurrency quota this stack's reservations need (their sum, the pipeline's
+ * cap included, plus the 100 AWS keeps unreserved). Check it before `pulumi up`:
  * `aws lambda get-account-settings --query AccountLimit.ConcurrentExecutions`.
  */
-export const requiredLambdaConcurrencyQuota = requiredConcurrencyQuota(settings.reservedConcurrency);
+export const requiredLambdaConcurrencyQuota = requiredConcurrencyQuota({ ...settings.reservedConcurrency, ...payments?.reservedConcurrency });
 
 /**
  * The consumer this stack ships with (config forwardToEventBridge), written as an inline callback:

@@ -4,6 +4,7 @@
  *
  *   SNS topic (own KMS key) → SQS buffer (its DLQ is the failure queue) → EventBridge Pipe →
  *   Step Functions Express: Validate → your stages, in order → Store
+ *        └─ the subscription's own DLQ (the undelivered queue): what SNS could not put in the buffer
  *
  * `Validate` and `Store` are the project's own bundles (handlers/pipelineValidate.ts,
  * handlers/pipelineStore.ts): the strict JSON reader and schema of POST /events first, the shared
@@ -81,7 +82,7 @@ export interface PipelineStage {
   memoryMb?: number;
   /** @default 30 */
   timeoutSeconds?: number;
-  /** Concurrency reserved for (and capping) this stage's function. @default undefined (the shared pool) */
+  /** Concurrency reserved for (and capping) this stage's function. @default the pipeline's `maxConcurrency` */
   reservedConcurrency?: number;
   /** This stage's retries; unset fields come from the pipeline's `retry`. @default the pipeline's `retry` */
   retry?: RetryArgs;
@@ -110,8 +111,22 @@ export interface EventPipelineArgs {
   batchSize?: number;
   /** Seconds the pipe waits to fill a batch, 0..300. @default 0 */
   maxBatchingWindowSeconds?: number;
-  /** Receives of a message (executions that failed outright) before SQS moves it to the failure queue. @default 3 */
+  /**
+   * Receives of a message (executions that failed outright, or throttled) before SQS moves it to
+   * the failure queue, 1..1000. At least 5, AWS's guidance for queues in front of Lambda: a receive
+   * whose execution was throttled counts too.
+   * @default 5
+   */
   maxReceiveCount?: number;
+  /**
+   * Most concurrent invocations of each of the pipeline's functions (validate, your stages, store):
+   * each gets this as its reserved concurrency (a stage's own `reservedConcurrency` wins), which
+   * both caps it and guarantees it. An execution throttled at the cap fails as a whole, so its
+   * messages wait in the buffer and come back, instead of going to the failure queue.
+   * `0` sets no cap: the functions share the account's pool. 0..1000.
+   * @default 10
+   */
+  maxConcurrency?: number;
   /** Days the failure queue keeps a message, 1..14. @default 14 */
   failureRetentionDays?: number;
   /** X-Ray tracing of the state machine and every stage function. @default false */
@@ -122,13 +137,14 @@ export interface EventPipelineArgs {
   logLevel?: "ERROR" | "ALL";
   /** Put state inputs and outputs (event payloads) into the state machine's logs. @default false */
   includeExecutionData?: boolean;
-  /** Reserved concurrency of the project's own stage functions. @default {} */
+  /** Reserved concurrency of the project's own stage functions. @default the pipeline's `maxConcurrency` for each */
   reservedConcurrency?: { validate?: number; store?: number };
   transform?: {
     topic?: Transform<aws.sns.TopicArgs>;
     topicKey?: Transform<aws.kms.KeyArgs>;
     buffer?: Transform<aws.sqs.QueueArgs>;
     failureQueue?: Transform<aws.sqs.QueueArgs>;
+    undeliveredQueue?: Transform<aws.sqs.QueueArgs>;
     subscription?: Transform<aws.sns.TopicSubscriptionArgs>;
     pipe?: Transform<aws.pipes.PipeArgs>;
     pipeRole?: Transform<aws.iam.RoleArgs>;
@@ -169,6 +185,11 @@ export class EventPipeline extends pulumi.ComponentResource {
   readonly buffer: aws.sqs.Queue;
   /** The buffer's dead-letter queue, where the state machine also sends events that failed a stage. */
   readonly failureQueue: aws.sqs.Queue;
+  /**
+   * The subscription's dead-letter queue: messages SNS could not deliver to the buffer (a client
+   * error such as a message over the buffer's size limit), which SNS would otherwise discard.
+   */
+  readonly undeliveredQueue: aws.sqs.Queue;
   readonly validate: HandlerFunction;
   readonly stages: HandlerFunction[];
   readonly store: HandlerFunction;
@@ -179,37 +200,50 @@ export class EventPipeline extends pulumi.ComponentResource {
   readonly pipeRole: aws.iam.Role;
   readonly topicArn: pulumi.Output<string>;
   readonly stateMachineArn: pulumi.Output<string>;
+  /** The concurrency this pipeline reserves, by function purpose (e.g. `payments-validate`); for the account's quota. */
+  readonly reservedConcurrency: Record<string, number>;
 
   constructor(name: string, args: EventPipelineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("event-ingestion:index:EventPipeline", name, {}, opts);
     const settings = normalize(name, args);
     const purpose = (suffix: string) => `${name}-${suffix}`;
+    /** A function's own reservation, else the pipeline's cap; undefined: the shared pool. */
+    const reservedFor = (stage: string): number | undefined =>
+      (stage === "validate" ? settings.reserved.validate : stage === "store" ? settings.reserved.store : args.stages.find((s) => s.name === stage)?.reservedConcurrency) ?? settings.cap;
     const scope = keyScope(this);
     let machinePolicy: aws.iam.RolePolicy | undefined;
     let pipePolicy: aws.iam.RolePolicy | undefined;
+    let undeliveredPolicy: aws.sqs.QueuePolicy | undefined;
 
     this.pipelineName = name;
     this.topicKey = createTopicKey(this);
     this.topic = createTopic(this);
     this.failureQueue = createFailureQueue(this);
     this.buffer = createBuffer(this);
+    this.undeliveredQueue = createUndeliveredQueue(this);
     createSubscription(this);
-    this.validate = createOwnStage(this, "validate", "handlers/pipelineValidate.ts", [], settings.reserved.validate);
+    this.validate = createOwnStage(this, "validate", "handlers/pipelineValidate.ts", [], reservedFor("validate"));
     this.stages = args.stages.map((stage) => createUserStage(this, stage));
-    this.store = createOwnStage(this, "store", "handlers/pipelineStore.ts", args.store.grant(["dynamodb:PutItem", "dynamodb:GetItem"]), settings.reserved.store);
+    this.store = createOwnStage(this, "store", "handlers/pipelineStore.ts", args.store.grant(["dynamodb:PutItem", "dynamodb:GetItem"]), reservedFor("store"));
     this.stateMachineLogGroup = createStateMachineLogGroup(this);
     this.stateMachineRole = createStateMachineRole(this);
     this.stateMachine = createStateMachine(this);
     this.pipeRole = createPipeRole(this);
     this.pipe = createPipe(this);
 
+    this.reservedConcurrency = Object.fromEntries(
+      ["validate", ...args.stages.map((stage) => stage.name), "store"].flatMap((stage) => {
+        const count = reservedFor(stage);
+        return count === undefined ? [] : [[purpose(stage), count]];
+      }),
+    );
     this.topicArn = this.topic.arn;
     this.stateMachineArn = this.stateMachine.arn;
-    this.registerOutputs({ topicArn: this.topicArn, stateMachineArn: this.stateMachineArn, failureQueueUrl: this.failureQueue.url });
+    this.registerOutputs({ topicArn: this.topicArn, stateMachineArn: this.stateMachineArn, failureQueueUrl: this.failureQueue.url, undeliveredQueueUrl: this.undeliveredQueue.url });
 
     function createTopicKey(parent: EventPipeline): aws.kms.Key {
       // The topic's ARN follows from its name, so the key's policy can name it before the topic exists.
-      const policy = scope.apply((s) => JSON.stringify(topicKeyPolicy(s, `arn:aws:sns:${s.region}:${s.account}:${physicalName(purpose("topic"), "snsTopic")}`)));
+      const policy = scope.apply((s) => JSON.stringify(topicKeyPolicy(s, `arn:${s.partition}:sns:${s.region}:${s.account}:${physicalName(purpose("topic"), "snsTopic")}`)));
       return createKey(
         `${name}-topic`,
         { purpose: purpose("topic"), description: `Encrypts the ${physicalName(purpose("topic"), "snsTopic")} SNS topic`, policy, ...(args.transform?.topicKey ? { transform: args.transform.topicKey } : {}) },
@@ -281,15 +315,67 @@ export class EventPipeline extends pulumi.ComponentResource {
       return buffer;
     }
 
+    /**
+     * SNS discards a message whose delivery fails with a client error (the buffer refusing a message
+     * over its size limit, a policy or key problem) unless the subscription has a dead-letter queue
+     * (https://docs.aws.amazon.com/sns/latest/dg/sns-dead-letter-queues.html). Its own queue, not
+     * the failure queue: what lands here never reached the pipeline, and redriving it into the
+     * buffer would fail the same way until its cause is fixed. 1 MiB, SQS's largest, so a
+     * notification too large for the buffer's 256 KiB still fits.
+     */
+    function createUndeliveredQueue(parent: EventPipeline): aws.sqs.Queue {
+      const queue = new aws.sqs.Queue(
+        `${name}-undelivered`,
+        applyTransform<aws.sqs.QueueArgs>(
+          {
+            name: physicalName(purpose("undelivered"), "sqsQueue"),
+            messageRetentionSeconds: settings.failureRetentionDays * 86_400,
+            maxMessageSize: 1_048_576,
+            sqsManagedSseEnabled: true,
+          },
+          args.transform?.undeliveredQueue,
+        ),
+        { parent },
+      );
+      undeliveredPolicy = new aws.sqs.QueuePolicy(
+        `${name}-undelivered-policy`,
+        {
+          queueUrl: queue.url,
+          policy: pulumi.jsonStringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Sid: "FromThisTopicOnly",
+                Effect: "Allow",
+                Principal: { Service: "sns.amazonaws.com" },
+                Action: "sqs:SendMessage",
+                Resource: queue.arn,
+                Condition: { ArnEquals: { "aws:SourceArn": parent.topic.arn } },
+              },
+            ],
+          }),
+        },
+        { parent },
+      );
+      return queue;
+    }
+
     function createSubscription(parent: EventPipeline): aws.sns.TopicSubscription {
       return new aws.sns.TopicSubscription(
         `${name}-subscription`,
         applyTransform<aws.sns.TopicSubscriptionArgs>(
-          // Not raw delivery: the SNS envelope carries the message id that makes redelivery idempotent (ADR 0018).
-          { topic: parent.topic.arn, protocol: "sqs", endpoint: parent.buffer.arn, rawMessageDelivery: false },
+          {
+            topic: parent.topic.arn,
+            protocol: "sqs",
+            endpoint: parent.buffer.arn,
+            // Not raw delivery: the SNS envelope carries the message id that makes redelivery idempotent (ADR 0018).
+            rawMessageDelivery: false,
+            redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: parent.undeliveredQueue.arn }),
+          },
           args.transform?.subscription,
         ),
-        { parent },
+        // SNS may send to the dead-letter queue only once its policy allows it.
+        { parent, dependsOn: [undeliveredPolicy!] },
       );
     }
 
@@ -326,7 +412,7 @@ export class EventPipeline extends pulumi.ComponentResource {
           timeoutSeconds: stage.timeoutSeconds ?? 30,
           logRetentionDays: settings.logRetentionDays,
           tracing: settings.tracing,
-          ...(stage.reservedConcurrency === undefined ? {} : { reservedConcurrency: stage.reservedConcurrency }),
+          ...(reservedFor(stage.name) === undefined ? {} : { reservedConcurrency: reservedFor(stage.name) }),
           ...(stage.transform ? { transform: stage.transform } : {}),
         },
         parent,
@@ -375,9 +461,9 @@ export class EventPipeline extends pulumi.ComponentResource {
     function createStateMachine(parent: EventPipeline): aws.sfn.StateMachine {
       const stageArns = pulumi.all(parent.stages.map((stage) => stage.function.arn));
       const definition = pulumi
-        .all([parent.validate.function.arn, stageArns, parent.store.function.arn, parent.failureQueue.url])
-        .apply(([validateArn, arns, storeArn, failureQueueUrl]) =>
-          JSON.stringify(pipelineDefinition({ validateArn, stages: stageTasks(name, args.stages, args.retry, arns), storeArn, failureQueueUrl })),
+        .all([parent.validate.function.arn, stageArns, parent.store.function.arn, parent.failureQueue.url, scope])
+        .apply(([validateArn, arns, storeArn, failureQueueUrl, s]) =>
+          JSON.stringify(pipelineDefinition({ validateArn, stages: stageTasks(name, args.stages, args.retry, arns), storeArn, failureQueueUrl, partition: s.partition })),
         );
       return new aws.sfn.StateMachine(
         `${name}-machine`,
@@ -505,7 +591,9 @@ function normalize(name: string, args: EventPipelineArgs) {
     maxEventBytes: requireInteger(where, "maxEventBytes", args.maxEventBytes ?? 65_536, 1024, 256 * 1024),
     batchSize: requireInteger(where, "batchSize", args.batchSize ?? 1, 1, 10),
     maxBatchingWindowSeconds: requireInteger(where, "maxBatchingWindowSeconds", args.maxBatchingWindowSeconds ?? 0, 0, 300),
-    maxReceiveCount: requireInteger(where, "maxReceiveCount", args.maxReceiveCount ?? 3, 1, 1000),
+    maxReceiveCount: requireInteger(where, "maxReceiveCount", args.maxReceiveCount ?? 5, 1, 1000),
+    /** The reserved concurrency of every pipeline function without its own; undefined: no cap. */
+    cap: ((cap) => (cap === 0 ? undefined : cap))(requireInteger(where, "maxConcurrency", args.maxConcurrency ?? 10, 0, 1000)),
     failureRetentionDays: requireInteger(where, "failureRetentionDays", args.failureRetentionDays ?? 14, 1, 14),
     logRetentionDays: args.logRetentionDays ?? 14,
     logLevel: args.logLevel ?? "ERROR",

@@ -31,8 +31,10 @@ export interface IngestQueueArgs {
   /** Largest accepted event body in UTF-8 bytes (the processor checks records against the same limits). @default 65536 */
   maxEventBytes?: number;
   /**
-   * Receives of one message before SQS moves it to the dead-letter queue, 1..1000.
-   * @default 3
+   * Receives of one message before SQS moves it to the dead-letter queue, 1..1000. At least 5 is
+   * AWS's guidance for a queue that feeds Lambda: a receive the poller could not hand to a
+   * throttled function still counts.
+   * @default 5
    */
   maxReceiveCount?: number;
   /**
@@ -220,7 +222,7 @@ function normalize(args: IngestQueueArgs) {
   }
   return {
     maxEventBytes: requireInteger(where, "maxEventBytes", args.maxEventBytes ?? 65536, 1024, 10 * 1024 * 1024),
-    maxReceiveCount: requireInteger(where, "maxReceiveCount (config queueMaxReceiveCount)", args.maxReceiveCount ?? 3, 1, 1000),
+    maxReceiveCount: requireInteger(where, "maxReceiveCount (config queueMaxReceiveCount)", args.maxReceiveCount ?? 5, 1, 1000),
     batchSize,
     batchingWindowSeconds,
     maximumConcurrency: requireInteger(where, "maximumConcurrency (config processorMaxConcurrency)", args.maximumConcurrency ?? 5, 2, 1000),

@@ -9,7 +9,8 @@
  * throttling), and stream consumers (iterator age, dead-letter queue depth).
  *
  * Alarms: API 5xx rate, errors and throttles per function, a dead-letter queue that is not empty,
- * and per SNS pipeline: failed state machine executions and a failure queue that is not empty.
+ * and per SNS pipeline: failed state machine executions, a failure queue that is not empty, and
+ * messages SNS could not deliver to the buffer (the subscription's dead-letter queue).
  * In queued mode (an `ingestQueue`), a row for the ingest queue (depth, age of the oldest message,
  * throughput, dead-letter depth, the processor's own counts), and alarms on a dead-letter queue
  * that is not empty and on the oldest message's age; the processor's errors and throttles are
@@ -237,6 +238,12 @@ export class Observability extends pulumi.ComponentResource {
           threshold: 1,
           evaluationPeriods: 1,
         });
+        alarm(`${label}-undelivered-not-empty`, `SNS could not deliver messages of the ${pipeline.pipelineName} pipeline's topic to its buffer; they wait in the subscription's dead-letter queue.`, "pipeline-undelivered-queue-not-empty", {
+          ...fromMetric(sqsMetrics.approximateNumberOfMessagesVisible({ queue: pipeline.undeliveredQueue, statistic: "Maximum", period: 60 })),
+          comparisonOperator: "GreaterThanOrEqualToThreshold",
+          threshold: 1,
+          evaluationPeriods: 1,
+        });
       }
     }
 
@@ -256,6 +263,7 @@ export class Observability extends pulumi.ComponentResource {
             pipelines.flatMap((p) => [
               sqsMetrics.approximateNumberOfMessagesVisible({ queue: p.buffer, statistic: "Maximum", period: 60 }).withLabel(`${p.pipelineName} buffer`),
               sqsMetrics.approximateNumberOfMessagesVisible({ queue: p.failureQueue, statistic: "Maximum", period: 60 }).withLabel(`${p.pipelineName} failed`),
+              sqsMetrics.approximateNumberOfMessagesVisible({ queue: p.undeliveredQueue, statistic: "Maximum", period: 60 }).withLabel(`${p.pipelineName} undelivered`),
             ]),
             12,
           ),

@@ -7,7 +7,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { applyTransform, physicalName, stackNamePatterns, type Transform } from "./naming";
+import { applyTransform, physicalName, type Transform } from "./naming";
 
 /** What the account (through IAM) may do to a key: manage it, never encrypt or decrypt with it. */
 export const KEY_ADMINISTRATION_ACTIONS = [
@@ -55,28 +55,45 @@ export interface KeyPolicyStatement {
   Condition?: Record<string, Record<string, string | string[]>>;
 }
 
-/** Where the key lives: the account and region the program deploys to. */
+/**
+ * Where the key lives: the account, region and partition the program deploys to. ARNs and service
+ * names differ by partition (`arn:aws-cn:…`, `logs.cn-north-1.amazonaws.com.cn`), so both come from
+ * the provider (`aws.getPartition()`), never a hard-coded `arn:aws:`.
+ */
 export interface KeyScope {
   account: string;
   region: string;
+  /** `aws`, `aws-cn`, `aws-us-gov`, … */
+  partition: string;
+  /** The partition's DNS suffix: `amazonaws.com`, `amazonaws.com.cn`, … */
+  dnsSuffix: string;
+}
+
+/** `arn:<partition>:iam::<account>:root`: the account, as a principal. */
+export function accountRoot(scope: KeyScope): string {
+  return `arn:${scope.partition}:iam::${scope.account}:root`;
+}
+
+/** A regional service's name in key policies (principal, kms:ViaService): `logs.eu-north-1.amazonaws.com`. */
+export function regionalService(scope: KeyScope, service: string): string {
+  return `${service}.${scope.region}.${scope.dnsSuffix}`;
 }
 
 export function keyAdministration(scope: KeyScope): KeyPolicyStatement {
-  return { Sid: "KeyAdministration", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${scope.account}:root` }, Action: [...KEY_ADMINISTRATION_ACTIONS], Resource: "*" };
+  return { Sid: "KeyAdministration", Effect: "Allow", Principal: { AWS: accountRoot(scope) }, Action: [...KEY_ADMINISTRATION_ACTIONS], Resource: "*" };
+}
+
+/** A log group's ARN as CloudWatch Logs puts it in the encryption context (no `:*`). */
+export function logGroupArn(scope: KeyScope, name: string): string {
+  return `arn:${scope.partition}:logs:${scope.region}:${scope.account}:log-group:${name}`;
 }
 
 /**
- * The log groups of this stack: every name is a physical name under `/aws/<service>/`
- * (`/aws/lambda/…`, `/aws/apigateway/…`, `/aws/vendedlogs/states/…`), which carries either
- * `${project}-${stack}-` or, when shortened for a long stack name, that prefix's hash. ArnLike
- * matches any of these patterns and no other stack's log group.
+ * CloudWatch Logs in this region may use the key for exactly the named log groups: this stack's
+ * own, listed one by one. A name pattern would also match another stack whose name starts with
+ * this one's (`prod-*` matches `prod-eu-…`).
  */
-export function stackLogGroupArnPatterns(scope: KeyScope): string[] {
-  return stackNamePatterns().map((name) => `arn:aws:logs:${scope.region}:${scope.account}:log-group:/aws/*/${name}`);
-}
-
-/** CloudWatch Logs in this region may use the key, for this stack's log groups only. */
-export function logsKeyPolicy(scope: KeyScope): { Version: string; Statement: KeyPolicyStatement[] } {
+export function logsKeyPolicy(scope: KeyScope, logGroupNames: readonly string[]): { Version: string; Statement: KeyPolicyStatement[] } {
   return {
     Version: "2012-10-17",
     Statement: [
@@ -84,10 +101,10 @@ export function logsKeyPolicy(scope: KeyScope): { Version: string; Statement: Ke
       {
         Sid: "CloudWatchLogsOfThisStack",
         Effect: "Allow",
-        Principal: { Service: `logs.${scope.region}.amazonaws.com` },
+        Principal: { Service: regionalService(scope, "logs") },
         Action: [...LOGS_KEY_ACTIONS],
         Resource: "*",
-        Condition: { ArnLike: { "kms:EncryptionContext:aws:logs:arn": stackLogGroupArnPatterns(scope) } },
+        Condition: { ArnEquals: { "kms:EncryptionContext:aws:logs:arn": [...new Set(logGroupNames)].sort().map((name) => logGroupArn(scope, name)) } },
       },
     ],
   };
@@ -107,22 +124,25 @@ export function topicKeyPolicy(scope: KeyScope, topicArn: string): { Version: st
       {
         Sid: "PublishThroughSns",
         Effect: "Allow",
-        Principal: { AWS: `arn:aws:iam::${scope.account}:root` },
+        Principal: { AWS: accountRoot(scope) },
         Action: [...SNS_PUBLISH_KEY_ACTIONS],
         Resource: "*",
         Condition: {
-          StringEquals: { "kms:ViaService": `sns.${scope.region}.amazonaws.com`, "kms:CallerAccount": scope.account, "kms:EncryptionContext:aws:sns:topicArn": topicArn },
+          StringEquals: { "kms:ViaService": regionalService(scope, "sns"), "kms:CallerAccount": scope.account, "kms:EncryptionContext:aws:sns:topicArn": topicArn },
         },
       },
     ],
   };
 }
 
-/** The account and region of the current provider, as Outputs. */
+/** The account, region and partition of the current provider, as Outputs. */
 export function keyScope(parent: pulumi.Resource): pulumi.Output<KeyScope> {
   const identity = aws.getCallerIdentityOutput({}, { parent });
   const region = aws.getRegionOutput({}, { parent });
-  return pulumi.all([identity.accountId, region.region]).apply(([account, name]) => ({ account, region: name }));
+  const partition = aws.getPartitionOutput({}, { parent });
+  return pulumi
+    .all([identity.accountId, region.region, partition.partition, partition.dnsSuffix])
+    .apply(([account, name, partitionName, dnsSuffix]) => ({ account, region: name, partition: partitionName, dnsSuffix }));
 }
 
 export interface CustomerManagedKey {
@@ -154,16 +174,22 @@ export interface LogEncryptionKeyArgs {
 
 /**
  * LogEncryptionKey: the one customer managed key for every log group of the stack (config
- * logEncryption). Hand `keyArn` to `encryptLogGroupsWith` before creating other components.
+ * logEncryption). Hand it to `encryptLogGroupsWith` before creating other components: each log
+ * group they create is encrypted with it and named in its policy (`addLogGroup`). Call `seal()`
+ * once the last component exists; the policy, and so the key and every log group, waits for it.
  */
 export class LogEncryptionKey extends pulumi.ComponentResource {
   readonly key: aws.kms.Key;
   readonly alias: aws.kms.Alias;
   readonly keyArn: pulumi.Output<string>;
+  private readonly logGroupNames: pulumi.Input<string>[] = [];
+  private resolveNames!: (names: pulumi.Input<string>[]) => void;
+  private sealed = false;
 
   constructor(name: string, args: LogEncryptionKeyArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     super("event-ingestion:index:LogEncryptionKey", name, {}, opts);
-    const policy = keyScope(this).apply((scope) => JSON.stringify(logsKeyPolicy(scope)));
+    const names = new Promise<pulumi.Input<string>[]>((resolve) => (this.resolveNames = resolve));
+    const policy = pulumi.all([keyScope(this), pulumi.output(names)]).apply(([scope, list]) => JSON.stringify(logsKeyPolicy(scope, list)));
     const created = createKey(
       name,
       { purpose: "logs", description: `Encrypts the CloudWatch log groups of the ${pulumi.getProject()}-${pulumi.getStack()} stack`, policy, ...(args.transform?.key ? { transform: args.transform.key } : {}) },
@@ -173,5 +199,17 @@ export class LogEncryptionKey extends pulumi.ComponentResource {
     this.alias = created.alias;
     this.keyArn = this.key.arn;
     this.registerOutputs({ keyArn: this.keyArn });
+  }
+
+  /** Lets CloudWatch Logs use the key for this log group (by its full name, e.g. `/aws/lambda/…`). */
+  addLogGroup(logGroupName: pulumi.Input<string>): void {
+    if (this.sealed) throw new Error(`LogEncryptionKey: log group ${String(logGroupName)} was created after seal(); create every component before sealing the key's policy`);
+    this.logGroupNames.push(logGroupName);
+  }
+
+  /** The list of log groups is complete: the key's policy names exactly these. */
+  seal(): void {
+    this.sealed = true;
+    this.resolveNames([...this.logGroupNames]);
   }
 }

@@ -38,22 +38,54 @@ export const SYSTEM_LOG_LEVEL = "INFO";
  */
 export const XRAY_WRITE_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"] as const;
 
+/** The key log groups are encrypted with, and the registry of the log groups its policy must name. */
+export interface LogGroupKey {
+  keyArn: pulumi.Input<string>;
+  addLogGroup(logGroupName: pulumi.Input<string>): void;
+}
+
 /**
  * Config logEncryption: the customer managed key every log group of the stack is encrypted with,
  * set once by the program before it creates components (index.ts). Every log group is made by
- * `createLogGroup`, so functions, API access logs and state machines added later inherit it.
+ * `createLogGroup`, so functions, API access logs and state machines added later inherit it, and
+ * the key's policy names each of them.
  */
-let logEncryptionKeyArn: pulumi.Input<string> | undefined;
+let logEncryptionKey: LogGroupKey | undefined;
 
 /** Encrypt every log group created from now on with this key; `undefined` turns encryption off. */
-export function encryptLogGroupsWith(kmsKeyArn: pulumi.Input<string> | undefined): void {
-  logEncryptionKeyArn = kmsKeyArn;
+export function encryptLogGroupsWith(key: LogGroupKey | undefined): void {
+  logEncryptionKey = key;
 }
 
 /** A CloudWatch log group, encrypted with the stack's log key when `encryptLogGroupsWith` set one. */
 export function createLogGroup(name: string, args: aws.cloudwatch.LogGroupArgs, opts: pulumi.CustomResourceOptions): aws.cloudwatch.LogGroup {
-  const encryption = logEncryptionKeyArn === undefined || args.kmsKeyId !== undefined ? {} : { kmsKeyId: logEncryptionKeyArn };
-  return new aws.cloudwatch.LogGroup(name, { ...args, ...encryption }, opts);
+  if (logEncryptionKey === undefined || args.kmsKeyId !== undefined) return new aws.cloudwatch.LogGroup(name, args, opts);
+  if (args.name === undefined) throw new Error(`log group ${name}: a log group encrypted with the stack's log key needs a name, which the key's policy lists`);
+  logEncryptionKey.addLogGroup(args.name as pulumi.Input<string>);
+  return new aws.cloudwatch.LogGroup(name, { ...args, kmsKeyId: logEncryptionKey.keyArn }, opts);
+}
+
+/** Lambda refuses a function whose environment variables, names and values together, pass 4 KB. */
+export const LAMBDA_ENVIRONMENT_MAX_BYTES = 4096;
+
+/**
+ * Fails at preview, naming the function and its largest variables, instead of at `pulumi up` with
+ * Lambda's InvalidParameterValueException. Counts UTF-8 bytes of names and values (as cfn-lint's
+ * E3697 does); values that are Outputs are checked again once known.
+ */
+function checkEnvironmentSize(functionName: string, environment: Record<string, pulumi.Input<string>>): void {
+  const check = (values: Record<string, string>) => {
+    const sizes = Object.entries(values).map(([key, value]) => [key, Buffer.byteLength(key) + Buffer.byteLength(value)] as const);
+    const total = sizes.reduce((sum, [, size]) => sum + size, 0);
+    if (total <= LAMBDA_ENVIRONMENT_MAX_BYTES) return;
+    const largest = [...sizes].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([key, size]) => `${key} (${size} bytes)`).join(", ");
+    throw new Error(
+      `function ${functionName}: its environment is ${total} bytes, over Lambda's ${LAMBDA_ENVIRONMENT_MAX_BYTES}-byte (4 KB) limit for names and values together; ` +
+        `largest: ${largest}. For the webhook function, fewer or shorter webhookSources names.`,
+    );
+  };
+  check(Object.fromEntries(Object.entries(environment).filter((entry): entry is [string, string] => typeof entry[1] === "string")));
+  pulumi.all(environment).apply((values) => check(values as Record<string, string>));
 }
 
 /** One IAM statement: named actions on named ARNs. */
@@ -127,6 +159,8 @@ export function createFunction(
     args.reservedConcurrency === undefined
       ? undefined
       : requireInteger(functionName, "reservedConcurrency", args.reservedConcurrency, 0, 100_000);
+
+  checkEnvironmentSize(functionName, args.environment ?? {});
 
   const logGroup = createLogGroup(
     `${name}-logs`,

@@ -84,17 +84,6 @@ export function deriveName(parts: { project: string; stack: string; region: stri
   return derived;
 }
 
-/**
- * Glob patterns that match every physical name this stack derives, and no other stack's: the plain
- * `${project}-${stack}-` prefix, and the hash that a shortened name carries instead (see
- * `deriveName`). For policies that must name "this stack's resources" (e.g. its log groups).
- */
-export function stackNamePatterns(): string[] {
-  const prefix = `${pulumi.getProject()}-${pulumi.getStack()}`;
-  const hash = createHash("sha256").update(prefix).digest("hex").slice(0, HASH_LENGTH);
-  return [`${prefix}-*`, `${hash}-*`, `*-${hash}-*`];
-}
-
 /** The stack's region, as the AWS provider reads it: config `aws:region`, else the environment. */
 export function currentRegion(): string {
   const region = new pulumi.Config("aws").get("region") ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;

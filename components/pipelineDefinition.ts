@@ -21,6 +21,14 @@ export const LAMBDA_SERVICE_ERRORS = [
   "Lambda.TooManyRequestsException",
 ] as const;
 
+/** The `cause` attribute of a dead-lettered message whose failure came without one (e.g. States.Timeout). */
+export const NO_CAUSE = "(no cause given)";
+
+/** What Step Functions reports when a Lambda task was throttled. */
+export const LAMBDA_THROTTLED = "Lambda.TooManyRequestsException";
+/** The error an execution fails with when a stage stayed throttled: its messages go back to the buffer. */
+export const PIPELINE_THROTTLED = "Pipeline.Throttled";
+
 /** Express workflows run at most 5 minutes. */
 export const EXPRESS_MAX_SECONDS = 300;
 
@@ -30,6 +38,9 @@ export const STATE_NAMES = {
   store: "Store",
   deadLetter: "DeadLetter",
   deadLettered: "DeadLettered",
+  checkCause: "Check cause",
+  throttled: "Throttled",
+  noCause: "No cause",
   failedAt: (stage: string) => `Failed at ${stage}`,
 } as const;
 
@@ -60,6 +71,8 @@ export interface PipelineDefinitionArgs {
   /** ARN of the project's store function (handlers/pipelineStore.ts). */
   storeArn: string;
   failureQueueUrl: string;
+  /** The AWS partition, for the service integration's ARN (`arn:aws-cn:states:::sqs:sendMessage`). @default "aws" */
+  partition?: string;
   /** Messages of one batch processed at once; 0 is no limit. */
   maxConcurrency?: number;
 }
@@ -94,16 +107,43 @@ export function pipelineDefinition(args: PipelineDefinitionArgs): StateMachineDe
       ...(isStore ? { OutputPath: "$.stored" } : {}),
       TimeoutSeconds: task.timeoutSeconds + 5,
       Retry: [retrier(task.retry)],
-      Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.failure", Next: STATE_NAMES.failedAt(task.name) }],
+      Catch: [
+        // Throttled at the pipeline's concurrency cap even after the retries: fail the execution, so
+        // the message waits in the buffer and is received again (up to maxReceiveCount), instead
+        // of a burst filling the failure queue.
+        { ErrorEquals: [LAMBDA_THROTTLED], ResultPath: "$.failure", Next: STATE_NAMES.throttled },
+        { ErrorEquals: ["States.ALL"], ResultPath: "$.failure", Next: STATE_NAMES.failedAt(task.name) },
+      ],
       ...(isStore ? { End: true } : { Next: next.name }),
     };
-    states[STATE_NAMES.failedAt(task.name)] = { Type: "Pass", Result: task.name, ResultPath: "$.failed_stage", Next: STATE_NAMES.deadLetter };
+    states[STATE_NAMES.failedAt(task.name)] = { Type: "Pass", Result: task.name, ResultPath: "$.failed_stage", Next: STATE_NAMES.checkCause };
   });
+
+  states[STATE_NAMES.throttled] = {
+    Type: "Fail",
+    Error: PIPELINE_THROTTLED,
+    Cause: "A stage's function was throttled (the pipeline's concurrency cap, or the account's); the message returns to the buffer",
+  };
+
+  // A caught error always has `Error`, but `Cause` may be absent (a path to it would raise an
+  // uncatchable States.Runtime) or empty (a task timeout reports ""), and SQS refuses a message
+  // attribute without a value. Rules are tried in order, so the absent case never reaches the
+  // comparison.
+  states[STATE_NAMES.checkCause] = {
+    Type: "Choice",
+    Choices: [
+      // `Not IsPresent` rather than `IsPresent: false`: the same rule, and the form the local interpreter evaluates right.
+      { Not: { Variable: "$.failure.Cause", IsPresent: true }, Next: STATE_NAMES.noCause },
+      { Variable: "$.failure.Cause", StringEquals: "", Next: STATE_NAMES.noCause },
+    ],
+    Default: STATE_NAMES.deadLetter,
+  };
+  states[STATE_NAMES.noCause] = { Type: "Pass", Result: NO_CAUSE, ResultPath: "$.failure.Cause", Next: STATE_NAMES.deadLetter };
 
   states[STATE_NAMES.deadLetter] = {
     Type: "Task",
     Comment: "The original message, with why and where it failed, to the failure queue (redrive: docs/OPERATIONS.md)",
-    Resource: "arn:aws:states:::sqs:sendMessage",
+    Resource: `arn:${args.partition ?? "aws"}:states:::sqs:sendMessage`,
     Parameters: {
       QueueUrl: args.failureQueueUrl,
       "MessageBody.$": "$.message.body",

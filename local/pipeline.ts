@@ -53,7 +53,7 @@ export interface LocalPipelineOptions {
   region: string;
   /** What the project's own stages read: the SDK's local endpoint and the event store's variables. */
   environment: Record<string, string>;
-  /** Receives before the buffer moves a message to the failure queue. @default 3 */
+  /** Receives before the buffer moves a message to the failure queue. @default 5, as deployed */
   maxReceiveCount?: number;
   /** Wait this long before every retry instead of the definition's backoff (tests use 0). @default the definition's */
   retryIntervalMs?: number;
@@ -184,7 +184,7 @@ export class LocalPipeline {
   }
 
   private async receiveUntilDone(body: string): Promise<void> {
-    const maxReceiveCount = this.options.maxReceiveCount ?? 3;
+    const maxReceiveCount = this.options.maxReceiveCount ?? 5;
     const messageId = randomUUID();
     for (let receive = 1; receive <= maxReceiveCount; receive++) {
       try {

@@ -214,15 +214,27 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const authorizer = await host_.load("authorizer", AUTHORIZER_HANDLER.entry, { ...sdkEnvironment, [ENV.apiKeysTable]: apiKeysTable });
     if (queue) await queue.startProcessor(await host_.load("processor", PROCESSOR_HANDLER.entry, { ...sdkEnvironment, ...storeEnvironment, ...queueEnvironment }, PROCESSOR_HANDLER.memoryMb));
 
+    // Every other endpoint listens before the gateway, so GET /health answering means the whole stack is up.
+    let pipeline: LocalStack["pipeline"];
+    if (settings.pipeline) {
+      const runner = await LocalPipeline.start({ name: "payments", stages: paymentStages, host: host_, region: LOCAL_REGION, environment: { ...sdkEnvironment, ...storeEnvironment } });
+      cleanups.push(() => runner.idle());
+      const sns = createSnsEndpoint([runner]);
+      guardLocalListener(sns, { refuseBrowsers: true }); // only tools publish
+      await listen(sns, options.snsPort ?? 0, host, "SNS_PORT");
+      cleanups.push(() => closeServer(sns));
+      pipeline = { runner, snsEndpoint: `http://${host}:${(sns.address() as AddressInfo).port}`, topicArn: runner.topicArn };
+    }
+
     // The console (/_console) reads through the API with the local key and watches the webhook function.
     let apiUrl = "";
-    let pipelineRunner: LocalPipeline | undefined;
+    const pipelineRunner = pipeline?.runner;
     const localConsole = createConsole({
       apiUrl: () => apiUrl,
       apiKey: () => fs.readFileSync(keyFile, "utf8").trim(),
       webhookSources: () => webhookStore.list().map((s) => ({ name: s.name, scheme: s.scheme })),
       ...(queue ? { queue: queue.console } : {}),
-      ...(settings.pipeline ? { pipeline: { name: "payments", failures: () => pipelineRunner?.failed ?? [], redrive: () => pipelineRunner?.redrive() ?? 0 } } : {}),
+      ...(pipelineRunner ? { pipeline: { name: "payments", failures: () => pipelineRunner.failed, redrive: () => pipelineRunner.redrive() } } : {}),
     });
     cleanups.push(() => localConsole.close());
     functions.webhook = localConsole.observeWebhook(functions.webhook);
@@ -242,18 +254,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const stackFile = path.join(options.dataDir, LOCAL_STACK_FILE);
     fs.writeFileSync(stackFile, JSON.stringify(running, null, 2) + "\n", { mode: 0o600 });
     cleanups.push(() => fs.rmSync(stackFile, { force: true }));
-
-    let pipeline: LocalStack["pipeline"];
-    if (settings.pipeline) {
-      const runner = await LocalPipeline.start({ name: "payments", stages: paymentStages, host: host_, region: LOCAL_REGION, environment: { ...sdkEnvironment, ...storeEnvironment } });
-      pipelineRunner = runner;
-      cleanups.push(() => runner.idle());
-      const sns = createSnsEndpoint([runner]);
-      guardLocalListener(sns, { refuseBrowsers: true }); // only tools publish
-      await listen(sns, options.snsPort ?? 0, host, "SNS_PORT");
-      cleanups.push(() => closeServer(sns));
-      pipeline = { runner, snsEndpoint: `http://${host}:${(sns.address() as AddressInfo).port}`, topicArn: runner.topicArn };
-    }
 
     return {
       url,

@@ -61,27 +61,36 @@ export function stackConfig(stack: string, overrides: Record<string, string | nu
   return config;
 }
 
-/** Outputs AWS computes that the program reads (ARNs, ids, endpoints). */
-function computedState(type: string, name: string, inputs: Record<string, any>, id: string): Record<string, any> {
+/** The partition and DNS suffix the provider reports for a region, as `aws.getPartition()` answers. */
+export function partitionOf(region: string): { partition: string; dnsSuffix: string } {
+  if (region.startsWith("cn-")) return { partition: "aws-cn", dnsSuffix: "amazonaws.com.cn" };
+  if (region.startsWith("us-gov-")) return { partition: "aws-us-gov", dnsSuffix: "amazonaws.com" };
+  return { partition: "aws", dnsSuffix: "amazonaws.com" };
+}
+
+/** Outputs AWS computes that the program reads (ARNs, ids, endpoints), in the stack's region and partition. */
+function computedState(type: string, name: string, inputs: Record<string, any>, id: string, region: string): Record<string, any> {
   const physical = inputs.name ?? name;
+  const arnPrefix = `arn:${partitionOf(region).partition}`;
+  const dns = partitionOf(region).dnsSuffix;
   switch (type) {
     case "aws:dynamodb/table:Table": {
-      const arn = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${physical}`;
+      const arn = `${arnPrefix}:dynamodb:${region}:${ACCOUNT}:table/${physical}`;
       return { arn, ...(inputs.streamEnabled ? { streamArn: `${arn}/stream/2026-01-01T00:00:00.000` } : {}) };
     }
     case "aws:sqs/queue:Queue":
-      return { arn: `arn:aws:sqs:${REGION}:${ACCOUNT}:${physical}`, url: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${physical}` };
+      return { arn: `${arnPrefix}:sqs:${region}:${ACCOUNT}:${physical}`, url: `https://sqs.${region}.${dns}/${ACCOUNT}/${physical}` };
     case "aws:ssm/parameter:Parameter":
-      return { arn: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${physical}` };
+      return { arn: `${arnPrefix}:ssm:${region}:${ACCOUNT}:parameter${physical}` };
     case "aws:sns/topic:Topic":
-      return { arn: `arn:aws:sns:${REGION}:${ACCOUNT}:${physical}` };
+      return { arn: `${arnPrefix}:sns:${region}:${ACCOUNT}:${physical}` };
     case "aws:cloudwatch/eventBus:EventBus":
-      return { arn: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/${physical}` };
+      return { arn: `${arnPrefix}:events:${region}:${ACCOUNT}:event-bus/${physical}` };
     case "aws:cloudwatch/metricAlarm:MetricAlarm":
-      return { arn: `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${physical}` };
+      return { arn: `${arnPrefix}:cloudwatch:${region}:${ACCOUNT}:alarm:${physical}` };
     case "aws:acm/certificate:Certificate":
       return {
-        arn: `arn:aws:acm:${REGION}:${ACCOUNT}:certificate/${id}`,
+        arn: `${arnPrefix}:acm:${region}:${ACCOUNT}:certificate/${id}`,
         domainValidationOptions: [
           {
             domainName: inputs.domainName,
@@ -97,28 +106,28 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
       return {
         domainNameConfiguration: {
           ...inputs.domainNameConfiguration,
-          targetDomainName: `d-${id}.execute-api.${REGION}.amazonaws.com`,
+          targetDomainName: `d-${id}.execute-api.${region}.${dns}`,
           hostedZoneId: "ZAPIGATEWAYREGIONAL",
         },
       };
     case "aws:lambda/function:Function": {
-      const arn = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${physical}`;
-      return { arn, invokeArn: `arn:aws:apigateway:${REGION}:lambda:path/2015-03-31/functions/${arn}/invocations` };
+      const arn = `${arnPrefix}:lambda:${region}:${ACCOUNT}:function:${physical}`;
+      return { arn, invokeArn: `${arnPrefix}:apigateway:${region}:lambda:path/2015-03-31/functions/${arn}/invocations` };
     }
     case "aws:iam/role:Role":
-      return { arn: `arn:aws:iam::${ACCOUNT}:role/${physical}` };
+      return { arn: `${arnPrefix}:iam::${ACCOUNT}:role/${physical}` };
     case "aws:kms/key:Key":
-      return { arn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/${id}`, keyId: id };
+      return { arn: `${arnPrefix}:kms:${region}:${ACCOUNT}:key/${id}`, keyId: id };
     case "aws:sfn/stateMachine:StateMachine":
-      return { arn: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${physical}` };
+      return { arn: `${arnPrefix}:states:${region}:${ACCOUNT}:stateMachine:${physical}` };
     case "aws:pipes/pipe:Pipe":
-      return { arn: `arn:aws:pipes:${REGION}:${ACCOUNT}:pipe/${physical}` };
+      return { arn: `${arnPrefix}:pipes:${region}:${ACCOUNT}:pipe/${physical}` };
     case "aws:cloudwatch/logGroup:LogGroup":
-      return { arn: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${physical}` };
+      return { arn: `${arnPrefix}:logs:${region}:${ACCOUNT}:log-group:${physical}` };
     case "aws:apigatewayv2/api:Api":
       return {
-        executionArn: `arn:aws:execute-api:${REGION}:${ACCOUNT}:${id}`,
-        apiEndpoint: `https://${id}.execute-api.${REGION}.amazonaws.com`,
+        executionArn: `${arnPrefix}:execute-api:${region}:${ACCOUNT}:${id}`,
+        apiEndpoint: `https://${id}.execute-api.${region}.${dns}`,
       };
     default:
       return {};
@@ -127,22 +136,27 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
 
 export async function buildStack(stack: string, overrides: Record<string, string | number | boolean> = {}): Promise<BuiltStack> {
   const resources: MockResource[] = [];
+  const config = stackConfig(stack, overrides);
+  // The region (and with it the partition) the provider would report: the stack's aws:region.
+  const region = config["aws:region"] ?? REGION;
   /** Set by the monitor for the registration whose newResource call follows synchronously. */
   let registering: { urn: string; parent: string | undefined } | undefined;
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
         const id = `${args.name}-id`;
-        const state = { ...args.inputs, ...computedState(args.type, args.name, args.inputs, id) };
+        const state = { ...args.inputs, ...computedState(args.type, args.name, args.inputs, id, region) };
         const place = registering ?? { urn: `urn:pulumi:${stack}::${PROJECT}::${args.type}::${args.name}`, parent: undefined };
         registering = undefined;
         resources.push({ type: args.type, name: args.name, ...place, custom: args.custom !== false, id, inputs: args.inputs, state });
         return { id, state };
       },
       call(args) {
-        // The account and region the provider would report.
-        if (args.token === "aws:index/getCallerIdentity:getCallerIdentity") return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/deployer`, userId: "AIDEXAMPLE" };
-        if (args.token === "aws:index/getRegion:getRegion") return { region: REGION, name: REGION, id: REGION };
+        // The account, region and partition the provider would report.
+        const { partition, dnsSuffix } = partitionOf(region);
+        if (args.token === "aws:index/getCallerIdentity:getCallerIdentity") return { accountId: ACCOUNT, arn: `arn:${partition}:iam::${ACCOUNT}:user/deployer`, userId: "AIDEXAMPLE" };
+        if (args.token === "aws:index/getRegion:getRegion") return { region, name: region, id: region };
+        if (args.token === "aws:index/getPartition:getPartition") return { partition, dnsSuffix, id: partition, reverseDnsPrefix: dnsSuffix.split(".").reverse().join(".") };
         return args.inputs;
       },
     },
@@ -151,7 +165,6 @@ export async function buildStack(stack: string, overrides: Record<string, string
     false,
   );
   recordParents((place) => (registering = place));
-  const config = stackConfig(stack, overrides);
   pulumi.runtime.setAllConfig(config);
 
   const programPath = require.resolve(path.join(PROJECT_ROOT, "index.ts"));

@@ -11,13 +11,18 @@ const FUNCTION = "aws:lambda/function:Function";
 describe("deployability", function () {
   this.timeout(60_000);
 
-  it("states the account concurrency quota each stack needs: prod's 200 reserved + 100 unreserved = 300, dev 100", async () => {
+  it("states the account concurrency quota each stack needs: stock prod's 50 reserved (the pipeline's cap) + 100 unreserved = 150, dev 100", async () => {
     const prod = await sharedStack("prod");
     const dev = await sharedStack("dev");
     const reserved = prod.ofType(FUNCTION).reduce((sum, f) => sum + (f.inputs.reservedConcurrentExecutions ?? 0), 0);
-    expect(reserved).to.equal(200);
-    expect(prod.outputs.requiredLambdaConcurrencyQuota).to.equal(reserved + UNRESERVED_CONCURRENCY_MINIMUM).and.equal(300);
+    expect(reserved).to.equal(50);
+    expect(prod.outputs.requiredLambdaConcurrencyQuota).to.equal(reserved + UNRESERVED_CONCURRENCY_MINIMUM).and.equal(150);
     expect(dev.outputs.requiredLambdaConcurrencyQuota).to.equal(100);
+  });
+
+  it("counts the API's reservations and the pipeline's cap together when both are set: 200 + 50 + 100 = 350", async () => {
+    const prod = await sharedStack("prod", { reservedConcurrency: "ingest=100,authorizer=50,read=50" });
+    expect(prod.outputs.requiredLambdaConcurrencyQuota).to.equal(350);
   });
 
   it("keeps Lambda's INFO system lines (START, REPORT) in every function's JSON logs: systemLogLevel INFO, not WARN", async () => {

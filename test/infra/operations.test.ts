@@ -6,13 +6,14 @@
 import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
 import { ApiDomain } from "../../components/ApiDomain";
-import { XRAY_WRITE_ACTIONS } from "../../components/handlerFunction";
 import { CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS } from "../../components/EventIngestionApi";
 import { HANDLERS } from "../../handlers/routes";
 import { expectLeastPrivilege, policyOf } from "../support/leastPrivilege";
 import { buildStack, REGION, type BuiltStack } from "../../cli/preview/mockStack";
 import { EVERYTHING_ON, sharedStack } from "../support/sharedStacks";
 
+// Written here, never imported from the code.
+const XRAY_WRITE_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"];
 const FUNCTION = "aws:lambda/function:Function";
 const API = "aws:apigatewayv2/api:Api";
 const CERTIFICATE = "aws:acm/certificate:Certificate";
@@ -35,16 +36,18 @@ async function buildFailure(overrides: Record<string, string | boolean>): Promis
 }
 
 describe("operations config: tracing, reserved concurrency, CORS, custom domain", function () {
-  this.timeout(60_000);
+  this.timeout(120_000);
   let dev: BuiltStack;
   let prod: BuiltStack;
   let devOn: BuiltStack;
   let prodOff: BuiltStack;
+  let prodReserved: BuiltStack;
   before(async () => {
     dev = await sharedStack("dev");
     prod = await sharedStack("prod");
     devOn = await sharedStack("dev", EVERYTHING_ON);
-    prodOff = await sharedStack("prod", { tracing: false, reservedConcurrency: "" });
+    prodOff = await sharedStack("prod", { tracing: false, reservedConcurrency: "", pipelineMaxConcurrency: 0 });
+    prodReserved = await sharedStack("prod", { reservedConcurrency: "ingest=100,authorizer=50,read=50" });
   });
 
   describe("tracing", () => {
@@ -75,19 +78,23 @@ describe("operations config: tracing, reserved concurrency, CORS, custom domain"
   });
 
   describe("reserved concurrency", () => {
-    it("unset (dev default, or emptied on prod): every function shares the account's pool", () => {
+    it("unset (dev default, or prod with the pipeline's cap off too): every function shares the account's pool", () => {
       for (const s of [dev, prodOff]) {
         for (const f of s.ofType(FUNCTION)) expect(f.inputs, `${s.stack} ${f.name}`).not.to.have.property("reservedConcurrentExecutions");
       }
     });
 
-    it("set: exactly the named functions get their reservation (prod: ingest 100, authorizer 50, read 50; 0 stops a function)", () => {
+    it("set: exactly the named functions get their reservation (ingest 100, authorizer 50, read 50; 0 stops a function); stock prod reserves only the pipeline's cap", () => {
       const reserved = (s: BuiltStack) =>
         Object.fromEntries(s.ofType(FUNCTION).filter((f) => "reservedConcurrentExecutions" in f.inputs).map((f) => [f.inputs.name, f.inputs.reservedConcurrentExecutions]));
-      expect(reserved(prod)).to.deep.equal({
+      const pipeline = Object.fromEntries(["validate", "validate-payment", "compute-fee", "assign-risk", "store"].map((stage) => [`event-ingestion-prod-payments-${stage}`, 10]));
+      // docs/adr/0028: the stock prod stack must deploy in a new account, so the API's reservations are opt-in.
+      expect(reserved(prod)).to.deep.equal(pipeline);
+      expect(reserved(prodReserved)).to.deep.equal({
         "event-ingestion-prod-ingest": 100,
         "event-ingestion-prod-authorizer": 50,
         "event-ingestion-prod-read": 50,
+        ...pipeline,
       });
       expect(reserved(devOn)).to.deep.equal({ "event-ingestion-dev-ingest": 20, "event-ingestion-dev-health": 0 });
     });

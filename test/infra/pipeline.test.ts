@@ -4,15 +4,14 @@
  * key policies, the generated definition, and the serialized example stages run in a fresh Node
  * process.
  */
-import { createHash } from "node:crypto";
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { EventPipeline, STATE_MACHINE_LOG_DELIVERY_ACTIONS, STATE_MACHINE_XRAY_ACTIONS, PIPE_SOURCE_ACTIONS } from "../../components/EventPipeline";
+import { EventPipeline } from "../../components/EventPipeline";
 import { EventStore } from "../../components/EventStore";
-import { KEY_ADMINISTRATION_ACTIONS, LOGS_KEY_ACTIONS, SNS_PUBLISH_KEY_ACTIONS } from "../../components/encryptionKeys";
+import { LogEncryptionKey } from "../../components/encryptionKeys";
 import { LAMBDA_SERVICE_ERRORS, STATE_NAMES } from "../../components/pipelineDefinition";
 import { expectLeastPrivilege, policyOf, type PolicyStatement } from "../support/leastPrivilege";
 import { ACCOUNT, buildStack, REGION, type BuiltStack, type MockResource } from "../../cli/preview/mockStack";
@@ -37,6 +36,43 @@ const T = {
   logGroup: "aws:cloudwatch/logGroup:LogGroup",
   alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
 } as const;
+// The expected action lists, written out here and never imported from the code: a grant that grows
+// (sqs:SendMessage on the pipe role, kms:CreateGrant for key administrators) must fail these tests.
+const PIPE_SOURCE_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"];
+const STATE_MACHINE_LOG_DELIVERY_ACTIONS = [
+  "logs:CreateLogDelivery",
+  "logs:GetLogDelivery",
+  "logs:UpdateLogDelivery",
+  "logs:DeleteLogDelivery",
+  "logs:ListLogDeliveries",
+  "logs:PutResourcePolicy",
+  "logs:DescribeResourcePolicies",
+  "logs:DescribeLogGroups",
+];
+const STATE_MACHINE_XRAY_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"];
+const KEY_ADMINISTRATION_ACTIONS = [
+  "kms:DescribeKey",
+  "kms:GetKeyPolicy",
+  "kms:PutKeyPolicy",
+  "kms:GetKeyRotationStatus",
+  "kms:EnableKeyRotation",
+  "kms:DisableKeyRotation",
+  "kms:ListKeyRotations",
+  "kms:RotateKeyOnDemand",
+  "kms:ListResourceTags",
+  "kms:TagResource",
+  "kms:UntagResource",
+  "kms:UpdateKeyDescription",
+  "kms:EnableKey",
+  "kms:DisableKey",
+  "kms:ScheduleKeyDeletion",
+  "kms:CancelKeyDeletion",
+  "kms:CreateAlias",
+  "kms:UpdateAlias",
+  "kms:DeleteAlias",
+];
+const LOGS_KEY_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"];
+const SNS_PUBLISH_KEY_ACTIONS = ["kms:GenerateDataKey", "kms:Decrypt"];
 const PIPELINE_TYPES = [T.subscription, T.queuePolicy, T.redriveAllow, T.pipe, T.machine];
 const USER_STAGES = ["validate-payment", "compute-fee", "assign-risk"];
 
@@ -107,14 +143,38 @@ describe("EventPipeline (config pipeline) and config logEncryption", function ()
         ]);
       });
 
-      it("the buffer dead-letters to the failure queue after 3 receives, hides messages longer than an Express run, and both are encrypted", () => {
+      it("the buffer dead-letters to the failure queue after 5 receives, hides messages longer than an Express run, and both are encrypted", () => {
         const buffer = named(s, T.queue, "payments-buffer");
         const failed = named(s, T.queue, "payments-failed");
         expect(buffer.inputs).to.deep.include({ sqsManagedSseEnabled: true, visibilityTimeoutSeconds: 330 });
-        expect(JSON.parse(buffer.inputs.redrivePolicy)).to.deep.equal({ deadLetterTargetArn: failed.state.arn, maxReceiveCount: 3 });
+        // At least 5 (AWS's guidance in front of Lambda): a throttled execution's receive counts too.
+        expect(JSON.parse(buffer.inputs.redrivePolicy)).to.deep.equal({ deadLetterTargetArn: failed.state.arn, maxReceiveCount: 5 });
         expect(failed.inputs).to.deep.include({ sqsManagedSseEnabled: true, messageRetentionSeconds: 14 * 86_400 });
         const redrive = s.one(T.redriveAllow, (r) => r.inputs.queueUrl === failed.state.url).inputs;
         expect(JSON.parse(redrive.redriveAllowPolicy)).to.deep.equal({ redrivePermission: "byQueue", sourceQueueArns: [buffer.state.arn] });
+      });
+
+      it("what SNS cannot deliver to the buffer (e.g. a message over its size limit) goes to the subscription's own dead-letter queue, which only this topic may send to", () => {
+        const topic = named(s, T.topic, "payments-topic");
+        const undelivered = named(s, T.queue, "payments-undelivered");
+        // Without a redrive policy SNS discards a message that fails delivery with a client error.
+        expect(JSON.parse(s.one(T.subscription).inputs.redrivePolicy)).to.deep.equal({ deadLetterTargetArn: undelivered.state.arn });
+        // 1 MiB: a notification over the buffer's 256 KiB still fits; kept as long as the failure queue.
+        expect(undelivered.inputs).to.deep.include({ sqsManagedSseEnabled: true, maxMessageSize: 1_048_576, messageRetentionSeconds: 14 * 86_400 });
+        const policy = JSON.parse(s.one(T.queuePolicy, (r) => r.inputs.queueUrl === undelivered.state.url).inputs.policy);
+        expect(policy.Statement).to.deep.equal([
+          { Sid: "FromThisTopicOnly", Effect: "Allow", Principal: { Service: "sns.amazonaws.com" }, Action: "sqs:SendMessage", Resource: undelivered.state.arn, Condition: { ArnEquals: { "aws:SourceArn": topic.state.arn } } },
+        ]);
+        const alarm = s.ofType(T.alarm).map((a) => a.inputs).find((a) => a.name === `event-ingestion-${s.stack}-pipeline-payments-undelivered-not-empty`)!;
+        expect(alarm).to.deep.include({ namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: `event-ingestion-${s.stack}-payments-undelivered` }, threshold: 1 });
+        expect(alarm.alarmDescription).to.include("docs/OPERATIONS.md#pipeline-undelivered-queue-not-empty");
+        expect(fs.readFileSync(path.join(__dirname, "../../docs/OPERATIONS.md"), "utf8")).to.include("### Pipeline undelivered queue not empty");
+      });
+
+      it("caps every pipeline function at pipelineMaxConcurrency (10): reserved, so a burst waits in the buffer", () => {
+        for (const stage of ["validate", ...USER_STAGES, "store"]) {
+          expect(named(s, T.fn, `payments-${stage}`).inputs.reservedConcurrentExecutions, stage).to.equal(10);
+        }
       });
 
       it("the pipe reads the buffer one message at a time and starts the Express state machine synchronously; its role does exactly that", () => {
@@ -182,8 +242,11 @@ describe("EventPipeline (config pipeline) and config logEncryption", function ()
           expect(state.Resource, name).to.equal(named(s, T.fn, `payments-${name === "Validate" ? "validate" : name === "Store" ? "store" : name}`).state.arn);
           expect(state.Retry[0].ErrorEquals, name).to.include.members([...LAMBDA_SERVICE_ERRORS]);
           expect(state.Retry[0].ErrorEquals, name).not.to.include("States.ALL");
-          expect(state.Catch, name).to.deep.equal([{ ErrorEquals: ["States.ALL"], ResultPath: "$.failure", Next: `Failed at ${name}` }]);
-          expect(states[`Failed at ${name}`].Next).to.equal(STATE_NAMES.deadLetter);
+          expect(state.Catch, name).to.deep.equal([
+            { ErrorEquals: ["Lambda.TooManyRequestsException"], ResultPath: "$.failure", Next: "Throttled" },
+            { ErrorEquals: ["States.ALL"], ResultPath: "$.failure", Next: `Failed at ${name}` },
+          ]);
+          expect(states[`Failed at ${name}`].Next).to.equal(STATE_NAMES.checkCause);
         }
         expect(states.Validate.Retry[0].ErrorEquals).not.to.include("EventRejected");
         expect(states["compute-fee"].Retry[0]).to.deep.include({ IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2, JitterStrategy: "FULL" });
@@ -261,26 +324,33 @@ describe("EventPipeline (config pipeline) and config logEncryption", function ()
       });
     }
 
-    it("the log key rotates, and lets CloudWatch Logs of this region use it for this stack's log groups only", () => {
+    it("the log key rotates, and lets CloudWatch Logs of this region use it for exactly this stack's log groups, named one by one", () => {
       const s = builds.prod!;
       const logKey = s.one(T.key, (k) => keyPolicy(k).Statement.some((st) => st.Sid === "CloudWatchLogsOfThisStack"));
       expect(logKey.inputs.enableKeyRotation).to.equal(true);
       const [admin, logs] = keyPolicy(logKey).Statement;
       expect(admin).to.deep.include({ Sid: "KeyAdministration", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: [...KEY_ADMINISTRATION_ACTIONS] });
-      const hash = createHash("sha256").update("event-ingestion-prod").digest("hex").slice(0, 8);
-      const patterns = ["event-ingestion-prod-*", `${hash}-*`, `*-${hash}-*`].map((n) => `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/*/${n}`);
-      const matches = (arn: string) => patterns.some((p) => globToRegExp(p).test(arn));
+      // Every log group of the stack, by its exact ARN: no pattern, so a stack named prod-eu or prod-2 is not covered.
+      const arns = s.ofType(T.logGroup).map((g) => g.state.arn as string).sort();
+      expect(arns).to.include(`arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/event-ingestion-prod-ingest`);
       expect(logs).to.deep.equal({
         Sid: "CloudWatchLogsOfThisStack",
         Effect: "Allow",
         Principal: { Service: `logs.${REGION}.amazonaws.com` },
         Action: [...LOGS_KEY_ACTIONS],
         Resource: "*",
-        Condition: { ArnLike: { "kms:EncryptionContext:aws:logs:arn": patterns } },
+        Condition: { ArnEquals: { "kms:EncryptionContext:aws:logs:arn": arns } },
       });
-      // The condition covers every log group of this stack (plain or hash-shortened names), and not another stack's.
-      for (const group of s.ofType(T.logGroup)) expect(matches(group.state.arn), group.state.arn).to.equal(true);
-      expect(matches(`arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/event-ingestion-dev-ingest`)).to.equal(false);
+      const covered = (arn: string) => (logs!.Condition as any).ArnEquals["kms:EncryptionContext:aws:logs:arn"].some((p: string) => globToRegExp(p).test(arn));
+      for (const other of ["prod-eu", "prod-2", "dev"]) {
+        expect(covered(`arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/event-ingestion-${other}-ingest`), other).to.equal(false);
+      }
+    });
+
+    it("a log group created after the key's policy is sealed is refused, not silently left out of the policy", () => {
+      const key = new LogEncryptionKey("sealed-probe");
+      key.seal();
+      expect(() => key.addLogGroup("/aws/lambda/late")).to.throw(/created after seal\(\)/);
     });
   });
 
@@ -328,6 +398,7 @@ describe("EventPipeline (config pipeline) and config logEncryption", function ()
         batchSize: 5,
         maxBatchingWindowSeconds: 2,
         maxReceiveCount: 7,
+        maxConcurrency: 3,
         logLevel: "ALL",
         includeExecutionData: true,
         tracing: true,
@@ -349,6 +420,12 @@ describe("EventPipeline (config pipeline) and config logEncryption", function ()
       expect(retry).to.deep.include({ MaxAttempts: 6 });
       expect(retry.ErrorEquals).to.include("RateLimited").and.not.to.include("TransientError");
       expect(recorded(T.fn, "orders-tag").inputs).to.deep.include({ reservedConcurrentExecutions: 5, memorySize: 512 });
+      expect(recorded(T.fn, "orders-validate").inputs.reservedConcurrentExecutions).to.equal(3);
+      expect(pipeline.reservedConcurrency).to.deep.equal({ "orders-validate": 3, "orders-tag": 5, "orders-store": 3 });
+      const uncapped = new EventPipeline("uncapped", { store, stages: [], maxConcurrency: 0 });
+      expect(uncapped.reservedConcurrency).to.deep.equal({});
+      await new Promise<string>((r) => uncapped.stateMachineArn.apply(r));
+      expect(recorded(T.fn, "uncapped-validate").inputs).not.to.have.property("reservedConcurrentExecutions");
     });
 
     it("fails early on bad names, reserved or duplicate stage names, and bad retry or batch settings", () => {

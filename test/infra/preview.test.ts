@@ -127,7 +127,7 @@ describe("npm run preview", function () {
 
       it("says what Lambda concurrency quota the stack needs, as the stack output does", () => {
         const p = previews[stack]!;
-        expect(p.requiredLambdaConcurrencyQuota).to.equal(built[stack]!.outputs.requiredLambdaConcurrencyQuota).and.equal(stack === "prod" ? 300 : 100);
+        expect(p.requiredLambdaConcurrencyQuota).to.equal(built[stack]!.outputs.requiredLambdaConcurrencyQuota).and.equal(stack === "prod" ? 150 : 100);
         expect(renderTree(p)).to.include(`Lambda concurrency quota needed: ${p.requiredLambdaConcurrencyQuota}`).and.include("aws lambda get-account-settings");
       });
     });
@@ -159,7 +159,7 @@ describe("npm run preview", function () {
 
   it("diffs two stacks by logical resource, reading each stack's own name as <stack>", () => {
     const diff = diffPreviews(previews.dev!, previews.prod!, PROJECT);
-    expect(diff.requiredLambdaConcurrencyQuota).to.deep.equal({ from: 100, to: 300 });
+    expect(diff.requiredLambdaConcurrencyQuota).to.deep.equal({ from: 100, to: 150 });
     // prod turns on what dev leaves off (the example pipeline, log encryption); dev has nothing prod lacks.
     expect(diff.added).to.include.members(["event-ingestion:index:EventPipeline::payments", "event-ingestion:index:LogEncryptionKey::logs"]);
     expect(diff.removed).to.deep.equal([]);
@@ -170,7 +170,7 @@ describe("npm run preview", function () {
       deletionProtectionEnabled: { from: false, to: true },
     });
     const ingest = diff.changed.find((c) => c.key === `${FUNCTION}::ingestion-ingest`)!;
-    expect(ingest.settings.reservedConcurrentExecutions).to.deep.equal({ from: undefined, to: 100 });
+    expect(ingest.settings).not.to.have.property("reservedConcurrentExecutions"); // opt-in on prod (docs/adr/0028)
     expect(diffPreviews(previews.dev!, previews.dev!, PROJECT).changed).to.deep.equal([]);
   });
 

@@ -51,6 +51,7 @@ describe("stack under Pulumi mocks", function () {
         "forwardToEventBridge", "tracing", "reservedConcurrency", "corsAllowedOrigins", "customDomainName",
         "customDomainHostedZoneId", "alarmEmail", "pipeline", "logEncryption", "webhookSources", "webhookToleranceSeconds",
         "ingestMode", "queueMaxReceiveCount", "processorBatchSize", "processorBatchingWindowSeconds", "processorMaxConcurrency",
+        "pipelineMaxReceiveCount", "pipelineMaxConcurrency",
       ]);
       for (const [key, spec] of declared) {
         expect(spec, key).to.have.keys(["type", "default", "description"]);

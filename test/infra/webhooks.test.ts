@@ -119,4 +119,23 @@ describe("webhook sources (stack under Pulumi mocks)", function () {
     expect(await failure({ webhookSources: "github=gitlab" })).to.match(/webhookSources: expected name=scheme pairs.*"github=gitlab"/);
     expect(await failure({ webhookSources: "github=github" })).to.match(/webhookSecret-github/);
   });
+
+  it("refuses, at preview, an environment over Lambda's 4 KB (webhook sources with long names), naming the function and the variable", async () => {
+    const sourcesConfig = (count: number, nameLength: number) => {
+      const names = Array.from({ length: count }, (_, i) => `source-${String(i).padStart(2, "0")}-${"x".repeat(nameLength - 10)}`);
+      return {
+        webhookSources: names.map((n) => `${n}=standard`).join(","),
+        ...Object.fromEntries(names.map((n) => [`webhookSecret-${n}`, SECRETS.acme])),
+      };
+    };
+    // About 150 bytes per 40-character source: 30 of them pass 4,096.
+    const failure = await buildStack("dev", sourcesConfig(30, 40)).then(() => "built", (e: Error) => e.message);
+    expect(failure).to.match(/function event-ingestion-dev-webhook: its environment is \d+ bytes, over Lambda's 4096-byte \(4 KB\) limit/);
+    expect(failure).to.include(`${WEBHOOK_ENV.sources} (`);
+    // Ten of them fit, and the check counts what Lambda counts.
+    const fits = await buildStack("dev", sourcesConfig(10, 40));
+    const variables = fits.one(FUNCTION, (f) => f.inputs.name === "event-ingestion-dev-webhook").inputs.environment.variables as Record<string, string>;
+    const bytes = Object.entries(variables).reduce((sum, [k, v]) => sum + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+    expect(bytes).to.be.within(1500, 4096);
+  });
 });

@@ -136,7 +136,7 @@ describe("the local console (/_console) in headless Chromium", function () {
   it("shows a poisoned message in the DLQ, and redrives a dead-lettered event from the console", async () => {
     await sqs.send(new SendMessageCommand({ QueueUrl: stack.queue!.queueUrl, MessageBody: '{"v":1,"record":"poison"}' }));
     await page.goto(`${stack.consoleUrl}#queue`);
-    await page.locator("#q-dlq", { hasText: "1" }).waitFor({ timeout: 20_000 });
+    await page.locator("#q-dlq", { hasText: /^1$/ }).waitFor({ timeout: 45_000 });
     await page.locator("#dlq-table tbody tr td", { hasText: "poison" }).first().waitFor();
 
     // A valid event that ran out of receives (as while storage was down) waits in the DLQ too.
@@ -147,11 +147,11 @@ describe("the local console (/_console) in headless Chromium", function () {
     await sqs.send(new PurgeQueueCommand({ QueueUrl: stack.queue!.queueUrl }));
     await sqs.send(new SendMessageCommand({ QueueUrl: stack.queue!.deadLetterQueueUrl, MessageBody: encodeQueueMessage(decoded.record) }));
     stack.queue!.resumeProcessor();
-    await page.locator("#q-dlq", { hasText: "2" }).waitFor({ timeout: 15_000 });
+    await page.locator("#q-dlq", { hasText: /^2$/ }).waitFor({ timeout: 45_000 });
     await page.screenshot({ path: path.join(SCREENSHOTS, "queue.png") });
 
     await page.click("#redrive-queue"); // the confirm dialog is accepted
-    await page.locator("#status", { hasText: "moved" }).waitFor({ timeout: 30_000 });
+    await page.locator("#status", { hasText: "moved" }).waitFor({ timeout: 45_000 });
     await eventually("the redriven event", () => call(stack, "GET", `/events/${decoded.record.event_id}`, { key }), (r) => r.status === 200);
   });
 

@@ -11,7 +11,6 @@ import type { EventCallback } from "./components/EventConsumer";
 import { EventIngestionApi } from "./components/EventIngestionApi";
 import { EventPipeline } from "./components/EventPipeline";
 import { EventStore } from "./components/EventStore";
-import { encryptLogGroupsWith } from "./components/handlerFunction";
 import { physicalName } from "./components/naming";
 import { Observability } from "./components/Observability";
 import { paymentStages } from "./pipelines/payments";
@@ -60,9 +59,9 @@ if ((settings.customDomainName === "") !== (settings.customDomainHostedZoneId ==
   throw new Error("config customDomainName and customDomainHostedZoneId go together: set both, or neither");
 }
 
-// First, so every log group created below (functions, access logs, consumers, state machines) uses it.
+// Every component below that creates a log group (functions, access logs, consumers, state
+// machines) gets this key as `logKmsKeyArn`; without it, its log groups use AWS-managed encryption.
 const logKey = settings.logEncryption ? new LogEncryptionKey("logs") : undefined;
-encryptLogGroupsWith(logKey?.keyArn);
 
 const store = new EventStore("events", {
   enableTtl: settings.enableTtl,
@@ -84,6 +83,7 @@ if (settings.forwardToEventBridge) {
       environment: { EVENT_BUS_NAME: eventBus.name },
       grants: [{ Effect: "Allow", Action: ["events:PutEvents"], Resource: [eventBus.arn] }],
       logRetentionDays: settings.logRetentionDays,
+      logKmsKeyArn: logKey?.keyArn,
       tracing: settings.tracing,
     },
   );
@@ -99,6 +99,7 @@ const ingestQueue =
         batchingWindowSeconds: settings.processorBatchingWindowSeconds,
         maximumConcurrency: settings.processorMaxConcurrency,
         logRetentionDays: settings.logRetentionDays,
+        logKmsKeyArn: logKey?.keyArn,
         tracing: settings.tracing,
       })
     : undefined;
@@ -108,6 +109,7 @@ const api = new EventIngestionApi("ingestion", {
   ...(ingestQueue ? { ingestQueue } : {}),
   throttle: { rateLimit: settings.throttleRateLimit, burstLimit: settings.throttleBurstLimit },
   logRetentionDays: settings.logRetentionDays,
+  logKmsKeyArn: logKey?.keyArn,
   maxEventBytes: settings.maxEventBytes,
   tracing: settings.tracing,
   reservedConcurrency: settings.reservedConcurrency,
@@ -138,6 +140,7 @@ const payments = settings.pipeline
       stages: paymentStages,
       maxEventBytes: settings.maxEventBytes,
       logRetentionDays: settings.logRetentionDays,
+      logKmsKeyArn: logKey?.keyArn,
       tracing: settings.tracing,
     })
   : undefined;

@@ -26,6 +26,12 @@ export interface ApiKeyAuthorizerArgs {
   cacheTtlSeconds?: number;
   /** @default 14 */
   logRetentionDays?: number;
+  /**
+   * Customer managed KMS key that encrypts the authorizer function's log group (config
+   * logEncryption: index.ts passes `LogEncryptionKey.keyArn`).
+   * @default undefined (AWS-managed encryption)
+   */
+  logKmsKeyArn?: pulumi.Input<string>;
   /** @default false */
   enablePitr?: boolean;
   /** @default false */
@@ -79,6 +85,7 @@ export class ApiKeyAuthorizer extends pulumi.ComponentResource {
         memoryMb: AUTHORIZER_HANDLER.memoryMb,
         timeoutSeconds: AUTHORIZER_HANDLER.timeoutSeconds,
         logRetentionDays: args.logRetentionDays ?? 14,
+        logKmsKeyArn: args.logKmsKeyArn,
         tracing: args.tracing ?? false,
         ...(args.reservedConcurrency === undefined ? {} : { reservedConcurrency: args.reservedConcurrency }),
         transform: args.transform,

@@ -71,6 +71,12 @@ export interface EventConsumerOptions {
   timeoutSeconds?: number;
   /** @default 14 */
   logRetentionDays?: number;
+  /**
+   * Customer managed KMS key that encrypts the consumer's log group (config
+   * logEncryption: index.ts passes `LogEncryptionKey.keyArn`).
+   * @default undefined (AWS-managed encryption)
+   */
+  logKmsKeyArn?: pulumi.Input<string>;
   /** @default false */
   tracing?: boolean;
   description?: string;
@@ -147,6 +153,7 @@ export class EventConsumer extends pulumi.ComponentResource {
           memoryMb: settings.memoryMb,
           timeoutSeconds: settings.timeoutSeconds,
           logRetentionDays: args.logRetentionDays ?? 14,
+          logKmsKeyArn: args.logKmsKeyArn,
           tracing: args.tracing ?? false,
           transform: args.transform,
         },

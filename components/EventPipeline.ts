@@ -118,6 +118,12 @@ export interface EventPipelineArgs {
   tracing?: boolean;
   /** Days CloudWatch keeps the state machine's and the functions' logs. @default 14 */
   logRetentionDays?: number;
+  /**
+   * Customer managed KMS key that encrypts the state machine's log group and every stage function's (config
+   * logEncryption: index.ts passes `LogEncryptionKey.keyArn`).
+   * @default undefined (AWS-managed encryption)
+   */
+  logKmsKeyArn?: pulumi.Input<string>;
   /** State machine log level. @default "ERROR" */
   logLevel?: "ERROR" | "ALL";
   /** Put state inputs and outputs (event payloads) into the state machine's logs. @default false */
@@ -305,6 +311,7 @@ export class EventPipeline extends pulumi.ComponentResource {
           memoryMb: OWN_STAGE_MEMORY_MB,
           timeoutSeconds: OWN_STAGE_TIMEOUT_SECONDS,
           logRetentionDays: settings.logRetentionDays,
+          logKmsKeyArn: args.logKmsKeyArn,
           tracing: settings.tracing,
           ...(reservedConcurrency === undefined ? {} : { reservedConcurrency }),
         },
@@ -325,6 +332,7 @@ export class EventPipeline extends pulumi.ComponentResource {
           memoryMb: stage.memoryMb ?? 256,
           timeoutSeconds: stage.timeoutSeconds ?? 30,
           logRetentionDays: settings.logRetentionDays,
+          logKmsKeyArn: args.logKmsKeyArn,
           tracing: settings.tracing,
           ...(stage.reservedConcurrency === undefined ? {} : { reservedConcurrency: stage.reservedConcurrency }),
           ...(stage.transform ? { transform: stage.transform } : {}),
@@ -340,6 +348,7 @@ export class EventPipeline extends pulumi.ComponentResource {
           { name: `/aws/vendedlogs/states/${physicalName(purpose("machine"), "logGroup")}`, retentionInDays: settings.logRetentionDays },
           args.transform?.stateMachineLogGroup,
         ),
+        args.logKmsKeyArn,
         { parent },
       );
     }

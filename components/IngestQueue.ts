@@ -55,6 +55,12 @@ export interface IngestQueueArgs {
   processorTimeoutSeconds?: number;
   /** @default 14 */
   logRetentionDays?: number;
+  /**
+   * Customer managed KMS key that encrypts the processor's log group (config
+   * logEncryption: index.ts passes `LogEncryptionKey.keyArn`).
+   * @default undefined (AWS-managed encryption)
+   */
+  logKmsKeyArn?: pulumi.Input<string>;
   /** @default false */
   tracing?: boolean;
   transform?: FunctionArgs["transform"] & {
@@ -172,6 +178,7 @@ export class IngestQueue extends pulumi.ComponentResource {
           memoryMb: PROCESSOR_HANDLER.memoryMb,
           timeoutSeconds: settings.processorTimeoutSeconds,
           logRetentionDays: args.logRetentionDays ?? 14,
+          logKmsKeyArn: args.logKmsKeyArn,
           tracing: args.tracing ?? false,
           ...(args.transform ? { transform: args.transform } : {}),
         },

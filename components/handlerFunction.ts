@@ -39,20 +39,18 @@ export const SYSTEM_LOG_LEVEL = "INFO";
 export const XRAY_WRITE_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"] as const;
 
 /**
- * Config logEncryption: the customer managed key every log group of the stack is encrypted with,
- * set once by the program before it creates components (index.ts). Every log group is made by
- * `createLogGroup`, so functions, API access logs and state machines added later inherit it.
+ * A CloudWatch log group, encrypted with `logKmsKeyArn` when one is given (config logEncryption;
+ * the key comes from `LogEncryptionKey` in index.ts) and with AWS-managed encryption otherwise.
+ * The key is a parameter, not module state, so the reader of index.ts sees which components get
+ * it; a key set by a `transform` (`args.kmsKeyId`) wins.
  */
-let logEncryptionKeyArn: pulumi.Input<string> | undefined;
-
-/** Encrypt every log group created from now on with this key; `undefined` turns encryption off. */
-export function encryptLogGroupsWith(kmsKeyArn: pulumi.Input<string> | undefined): void {
-  logEncryptionKeyArn = kmsKeyArn;
-}
-
-/** A CloudWatch log group, encrypted with the stack's log key when `encryptLogGroupsWith` set one. */
-export function createLogGroup(name: string, args: aws.cloudwatch.LogGroupArgs, opts: pulumi.CustomResourceOptions): aws.cloudwatch.LogGroup {
-  const encryption = logEncryptionKeyArn === undefined || args.kmsKeyId !== undefined ? {} : { kmsKeyId: logEncryptionKeyArn };
+export function createLogGroup(
+  name: string,
+  args: aws.cloudwatch.LogGroupArgs,
+  logKmsKeyArn: pulumi.Input<string> | undefined,
+  opts: pulumi.CustomResourceOptions,
+): aws.cloudwatch.LogGroup {
+  const encryption = logKmsKeyArn === undefined || args.kmsKeyId !== undefined ? {} : { kmsKeyId: logKmsKeyArn };
   return new aws.cloudwatch.LogGroup(name, { ...args, ...encryption }, opts);
 }
 
@@ -77,6 +75,11 @@ export interface FunctionArgs {
   timeoutSeconds?: number;
   /** Days CloudWatch keeps the function's logs. @default 14 */
   logRetentionDays?: number;
+  /**
+   * Customer managed KMS key that encrypts the function's log group (config logEncryption).
+   * @default undefined (AWS-managed encryption)
+   */
+  logKmsKeyArn?: pulumi.Input<string>;
   /**
    * X-Ray active tracing: Lambda samples invocations and the role may write trace segments.
    * @default false
@@ -134,6 +137,7 @@ export function createFunction(
       { name: `/aws/lambda/${functionName}`, retentionInDays: args.logRetentionDays ?? 14 },
       args.transform?.logGroup,
     ),
+    args.logKmsKeyArn,
     opts,
   );
 

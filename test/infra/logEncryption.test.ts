@@ -1,0 +1,99 @@
+/**
+ * The log key as an explicit component argument (config logEncryption; docs/ARCHITECTURE.md):
+ * each component that creates log groups, built on its own under Pulumi mocks, leaves them on
+ * AWS-managed encryption without `logKmsKeyArn` and puts the key on every one of them (access
+ * logs, state machine logs, and the log group of every function it creates) with it. That every
+ * log group of the real prod stack carries the key, so that a component index.ts forgets to hand
+ * the key to is caught, is checked in test/infra/pipeline.test.ts ("config logEncryption").
+ */
+import { expect } from "chai";
+import * as pulumi from "@pulumi/pulumi";
+import { EventIngestionApi } from "../../components/EventIngestionApi";
+import { EventPipeline } from "../../components/EventPipeline";
+import { EventStore } from "../../components/EventStore";
+import { IngestQueue } from "../../components/IngestQueue";
+import { buildStack, type BuiltStack, type MockResource } from "../../cli/preview/mockStack";
+
+const LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup";
+const FUNCTION = "aws:lambda/function:Function";
+const KEY_ARN = "arn:aws:kms:eu-north-1:123456789012:key/0000aaaa-log-key";
+
+const resolve = <T>(output: pulumi.Output<T>): Promise<T> => new Promise((r) => output.apply(r));
+
+/** Every component that creates a log group, named `${prefix}-…`, given `logKmsKeyArn` or not. */
+async function createComponents(prefix: string, logKmsKeyArn: string | undefined): Promise<void> {
+  const key = logKmsKeyArn === undefined ? {} : { logKmsKeyArn };
+  const store = new EventStore(`${prefix}-store`, { stream: true });
+  const consumer = store.onEvent("audit", async () => {}, { ...key });
+  const ingestQueue = new IngestQueue(`${prefix}-queue`, { eventStore: store, ...key });
+  const api = new EventIngestionApi(`${prefix}-api`, { eventStore: store, ingestQueue, ...key });
+  const pipeline = new EventPipeline(`${prefix}-pipe`, { store, stages: [{ name: "noop", handler: async (event) => event }], ...key });
+  await Promise.all([resolve(consumer.function.arn), resolve(ingestQueue.queueUrl), resolve(api.url), resolve(pipeline.stateMachineArn)]);
+  await pulumi.runtime.awaitStackRegistrations?.();
+}
+
+describe("logKmsKeyArn: the log key as an explicit component argument", function () {
+  this.timeout(60_000);
+  let stack: BuiltStack;
+  const made = (prefix: string, type: string) => stack.resources.filter((r) => r.type === type && r.name.startsWith(`${prefix}-`));
+  /** The log group a function writes to, among those its component created. */
+  const logGroupOf = (prefix: string, fn: MockResource) => {
+    const groups = made(prefix, LOG_GROUP).filter((g) => g.inputs.name === fn.inputs.loggingConfig.logGroup);
+    expect(groups, fn.inputs.name).to.have.length(1);
+    return groups[0]!;
+  };
+
+  before(async () => {
+    // logEncryption is off in dev, so nothing in the stack hands a key to the components below.
+    stack = await buildStack("dev");
+    await createComponents("plain", undefined);
+    await createComponents("keyed", KEY_ARN);
+  });
+
+  it("covers the access logs, the state machine logs and the log group of every kind of function", () => {
+    for (const prefix of ["plain", "keyed"]) {
+      const names = made(prefix, LOG_GROUP).map((g) => g.inputs.name);
+      expect(names).to.include.members([
+        "/aws/apigateway/event-ingestion-dev-api",
+        `/aws/vendedlogs/states/event-ingestion-dev-${prefix}-pipe-machine`,
+        "/aws/lambda/event-ingestion-dev-ingest",
+        "/aws/lambda/event-ingestion-dev-authorizer",
+        "/aws/lambda/event-ingestion-dev-processor",
+        "/aws/lambda/event-ingestion-dev-consumer-audit",
+        `/aws/lambda/event-ingestion-dev-${prefix}-pipe-noop`,
+        `/aws/lambda/event-ingestion-dev-${prefix}-pipe-validate`,
+      ]);
+      // Every function's own log group, and nothing more, besides the access and state machine logs.
+      expect(names).to.have.length(made(prefix, FUNCTION).length + 2);
+    }
+  });
+
+  it("without logKmsKeyArn, a component's log groups carry no key (AWS-managed encryption)", () => {
+    const groups = made("plain", LOG_GROUP);
+    expect(groups).to.not.be.empty;
+    for (const group of groups) expect(group.inputs, group.inputs.name).not.to.have.property("kmsKeyId");
+  });
+
+  it("with logKmsKeyArn, every log group a component creates, and every function's log group, carries the key", () => {
+    const groups = made("keyed", LOG_GROUP);
+    expect(groups).to.not.be.empty;
+    for (const group of groups) expect(group.inputs.kmsKeyId, group.inputs.name).to.equal(KEY_ARN);
+    const functions = made("keyed", FUNCTION);
+    expect(functions).to.have.length.greaterThan(4);
+    for (const fn of functions) expect(logGroupOf("keyed", fn).inputs.kmsKeyId, fn.inputs.name).to.equal(KEY_ARN);
+  });
+
+  it("a key set by a log group transform wins over logKmsKeyArn", async () => {
+    const store = new EventStore("transform-store");
+    const api = new EventIngestionApi("transform-api", {
+      eventStore: store,
+      logKmsKeyArn: KEY_ARN,
+      transform: { accessLogGroup: { kmsKeyId: "arn:aws:kms:eu-north-1:123456789012:key/other" } },
+    });
+    await resolve(api.url);
+    await pulumi.runtime.awaitStackRegistrations?.();
+    const access = made("transform", LOG_GROUP).filter((g) => g.name === "transform-api-access-logs");
+    expect(access).to.have.length(1);
+    expect(access[0]!.inputs.kmsKeyId).to.equal("arn:aws:kms:eu-north-1:123456789012:key/other");
+  });
+});

@@ -3,8 +3,9 @@
  * each component that creates log groups, built on its own under Pulumi mocks, leaves them on
  * AWS-managed encryption without `logKmsKeyArn` and puts the key on every one of them (access
  * logs, state machine logs, and the log group of every function it creates) with it. That every
- * log group of the real prod stack carries the key, so that a component index.ts forgets to hand
- * the key to is caught, is checked in test/infra/pipeline.test.ts ("config logEncryption").
+ * log group of the real prod stack carries the key is checked in test/infra/pipeline.test.ts
+ * ("config logEncryption"); the stack test here turns on every component that creates log groups,
+ * so that one index.ts forgets to hand the key to is caught even when prod leaves it off.
  */
 import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
@@ -13,6 +14,7 @@ import { EventPipeline } from "../../components/EventPipeline";
 import { EventStore } from "../../components/EventStore";
 import { IngestQueue } from "../../components/IngestQueue";
 import { buildStack, type BuiltStack, type MockResource } from "../../cli/preview/mockStack";
+import { EVERYTHING_ON, sharedStack } from "../support/sharedStacks";
 
 const LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup";
 const FUNCTION = "aws:lambda/function:Function";
@@ -95,5 +97,33 @@ describe("logKmsKeyArn: the log key as an explicit component argument", function
     const access = made("transform", LOG_GROUP).filter((g) => g.name === "transform-api-access-logs");
     expect(access).to.have.length(1);
     expect(access[0]!.inputs.kmsKeyId).to.equal("arn:aws:kms:eu-north-1:123456789012:key/other");
+  });
+});
+
+/**
+ * Config that turns on every component creating log groups. A new such component behind a toggle
+ * adds its toggle here (prod may leave it off, and then pipeline.test.ts would not see it).
+ */
+const EVERY_LOG_GROUP_ON = { ...EVERYTHING_ON, pipeline: true, ingestMode: "queued", logEncryption: true } as const;
+
+describe("logKmsKeyArn in the stack: index.ts hands the log key to every component", function () {
+  this.timeout(60_000);
+  let s: BuiltStack;
+  before(async () => {
+    s = await sharedStack("dev", EVERY_LOG_GROUP_ON);
+  });
+
+  it("with every log-making component on, every log group and every function's log group carries the log key", () => {
+    const keyArn = s.outputs.logKeyArn;
+    expect(keyArn).to.be.a("string");
+    const groups = s.ofType(LOG_GROUP);
+    const names = groups.map((g) => g.inputs.name);
+    expect(names).to.include.members([
+      "/aws/lambda/event-ingestion-dev-processor",
+      "/aws/lambda/event-ingestion-dev-consumer-forward",
+      "/aws/vendedlogs/states/event-ingestion-dev-payments-machine",
+    ]);
+    for (const group of groups) expect(group.inputs.kmsKeyId, group.inputs.name).to.equal(keyArn);
+    for (const fn of s.ofType(FUNCTION)) expect(names, fn.inputs.name).to.include(fn.inputs.loggingConfig.logGroup);
   });
 });

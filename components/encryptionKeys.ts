@@ -156,7 +156,8 @@ export interface LogEncryptionKeyArgs {
  * LogEncryptionKey: the one customer managed key for every log group of the stack (config
  * logEncryption). Pass `keyArn` as `logKmsKeyArn` to every component that creates a log group
  * (index.ts does, for each); a component given no key leaves its log groups on AWS-managed
- * encryption. test/infra/pipeline.test.ts checks that every log group of the stack carries it.
+ * encryption. test/infra/pipeline.test.ts and logEncryption.test.ts check that every log group
+ * of the stack carries it.
  */
 export class LogEncryptionKey extends pulumi.ComponentResource {
   readonly key: aws.kms.Key;

@@ -11,7 +11,6 @@ import type { EventCallback } from "./components/EventConsumer";
 import { EventIngestionApi } from "./components/EventIngestionApi";
 import { EventPipeline } from "./components/EventPipeline";
 import { EventStore } from "./components/EventStore";
-import { encryptLogGroupsWith } from "./components/handlerFunction";
 import { physicalName } from "./components/naming";
 import { Observability } from "./components/Observability";
 import { paymentStages } from "./pipelines/payments";
@@ -62,9 +61,9 @@ if ((settings.customDomainName === "") !== (settings.customDomainHostedZoneId ==
   throw new Error("config customDomainName and customDomainHostedZoneId go together: set both, or neither");
 }
 
-// First, so every log group created below (functions, access logs, consumers, state machines) uses it.
+// Every component below that creates a log group (functions, access logs, consumers, state
+// machines) gets this key as `logKey`; without it, its log groups use AWS-managed encryption.
 const logKey = settings.logEncryption ? new LogEncryptionKey("logs") : undefined;
-encryptLogGroupsWith(logKey);
 
 const store = new EventStore("events", {
   enableTtl: settings.enableTtl,
@@ -86,6 +85,7 @@ if (settings.forwardToEventBridge) {
       environment: { EVENT_BUS_NAME: eventBus.name },
       grants: [{ Effect: "Allow", Action: ["events:PutEvents"], Resource: [eventBus.arn] }],
       logRetentionDays: settings.logRetentionDays,
+      logKey,
       tracing: settings.tracing,
     },
   );
@@ -101,6 +101,7 @@ const ingestQueue =
         batchingWindowSeconds: settings.processorBatchingWindowSeconds,
         maximumConcurrency: settings.processorMaxConcurrency,
         logRetentionDays: settings.logRetentionDays,
+        logKey,
         tracing: settings.tracing,
       })
     : undefined;
@@ -110,6 +111,7 @@ const api = new EventIngestionApi("ingestion", {
   ...(ingestQueue ? { ingestQueue } : {}),
   throttle: { rateLimit: settings.throttleRateLimit, burstLimit: settings.throttleBurstLimit },
   logRetentionDays: settings.logRetentionDays,
+  logKey,
   maxEventBytes: settings.maxEventBytes,
   tracing: settings.tracing,
   reservedConcurrency: settings.reservedConcurrency,
@@ -142,6 +144,7 @@ const payments = settings.pipeline
       maxReceiveCount: settings.pipelineMaxReceiveCount,
       maxConcurrency: settings.pipelineMaxConcurrency,
       logRetentionDays: settings.logRetentionDays,
+      logKey,
       tracing: settings.tracing,
     })
   : undefined;

@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { API_KEYS_TABLE, ENV } from "../handlers/lib/primitives/tables";
 import { AUTHORIZER_HANDLER } from "../handlers/routes";
 import { tableKeys } from "./EventStore";
-import { createHandlerFunction, type HandlerFunction, type HandlerFunctionArgs } from "./handlerFunction";
+import { createHandlerFunction, type HandlerFunction, type HandlerFunctionArgs, type LogGroupKey } from "./handlerFunction";
 import { applyTransform, physicalName, requireInteger, type Transform } from "./naming";
 
 /** API Gateway answers 401 without calling the authorizer when this is missing. */
@@ -26,6 +26,12 @@ export interface ApiKeyAuthorizerArgs {
   cacheTtlSeconds?: number;
   /** @default 14 */
   logRetentionDays?: number;
+  /**
+   * Customer managed KMS key that encrypts the authorizer function's log group (config
+   * logEncryption: index.ts passes `LogEncryptionKey.keyArn`).
+   * @default undefined (AWS-managed encryption)
+   */
+  logKey?: LogGroupKey;
   /** @default false */
   enablePitr?: boolean;
   /** @default false */
@@ -79,6 +85,7 @@ export class ApiKeyAuthorizer extends pulumi.ComponentResource {
         memoryMb: AUTHORIZER_HANDLER.memoryMb,
         timeoutSeconds: AUTHORIZER_HANDLER.timeoutSeconds,
         logRetentionDays: args.logRetentionDays ?? 14,
+        logKey: args.logKey,
         tracing: args.tracing ?? false,
         ...(args.reservedConcurrency === undefined ? {} : { reservedConcurrency: args.reservedConcurrency }),
         transform: args.transform,

@@ -10,7 +10,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { createFunction, type FunctionArgs, type GrantStatement, type HandlerFunction } from "./handlerFunction";
+import { createFunction, type FunctionArgs, type GrantStatement, type HandlerFunction, type LogGroupKey } from "./handlerFunction";
 import { applyTransform, physicalName, requireInteger, type Transform } from "./naming";
 
 /** The stream actions Lambda's poller needs, all on the stream ARN (not the table). */
@@ -71,6 +71,12 @@ export interface EventConsumerOptions {
   timeoutSeconds?: number;
   /** @default 14 */
   logRetentionDays?: number;
+  /**
+   * Customer managed KMS key that encrypts the consumer's log group (config
+   * logEncryption: index.ts passes `LogEncryptionKey.keyArn`).
+   * @default undefined (AWS-managed encryption)
+   */
+  logKey?: LogGroupKey;
   /** @default false */
   tracing?: boolean;
   description?: string;
@@ -147,6 +153,7 @@ export class EventConsumer extends pulumi.ComponentResource {
           memoryMb: settings.memoryMb,
           timeoutSeconds: settings.timeoutSeconds,
           logRetentionDays: args.logRetentionDays ?? 14,
+          logKey: args.logKey,
           tracing: args.tracing ?? false,
           transform: args.transform,
         },

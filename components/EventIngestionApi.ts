@@ -11,7 +11,7 @@ import { ApiDomain, requireDomainName, type ApiDomainArgs } from "./ApiDomain";
 import { ApiKeyAuthorizer, type ApiKeyAuthorizerArgs } from "./ApiKeyAuthorizer";
 import type { EventStore } from "./EventStore";
 import type { IngestQueue } from "./IngestQueue";
-import { createHandlerFunction, createLogGroup, type HandlerFunction } from "./handlerFunction";
+import { createHandlerFunction, createLogGroup, type HandlerFunction, type LogGroupKey } from "./handlerFunction";
 import { applyTransform, physicalName, requireInteger, type Transform } from "./naming";
 import { WebhookSources, type WebhookSourcesArgs } from "./WebhookSources";
 
@@ -59,6 +59,12 @@ export interface EventIngestionApiArgs {
   throttle?: { rateLimit: number; burstLimit: number };
   /** Days CloudWatch keeps access logs and function logs. @default 14 */
   logRetentionDays?: number;
+  /**
+   * Customer managed KMS key that encrypts the access log group and every function's log group, the authorizer's included (config
+   * logEncryption: index.ts passes `LogEncryptionKey.keyArn`).
+   * @default undefined (AWS-managed encryption)
+   */
+  logKey?: LogGroupKey;
   /** Largest accepted request body in UTF-8 bytes. @default 65536 */
   maxEventBytes?: number;
   /**
@@ -69,7 +75,7 @@ export interface EventIngestionApiArgs {
    */
   webhooks?: WebhookSourcesArgs;
   /** Options for the API key authorizer and its keys table. */
-  authorizer?: Omit<ApiKeyAuthorizerArgs, "api" | "logRetentionDays" | "tracing" | "reservedConcurrency">;
+  authorizer?: Omit<ApiKeyAuthorizerArgs, "api" | "logRetentionDays" | "logKey" | "tracing" | "reservedConcurrency">;
   /**
    * X-Ray active tracing for every function (HTTP API stages cannot trace; docs/adr/0013).
    * @default false
@@ -145,6 +151,7 @@ export class EventIngestionApi extends pulumi.ComponentResource {
         { name: `/aws/apigateway/${physicalName("api", "logGroup")}`, retentionInDays: logRetentionDays },
         args.transform?.accessLogGroup,
       ),
+      args.logKey,
       { parent: this },
     );
 
@@ -169,6 +176,7 @@ export class EventIngestionApi extends pulumi.ComponentResource {
         ...args.authorizer,
         api: { id: this.api.id, executionArn: this.api.executionArn },
         logRetentionDays,
+        logKey: args.logKey,
         tracing,
         ...(reservedConcurrency.authorizer === undefined ? {} : { reservedConcurrency: reservedConcurrency.authorizer }),
       },
@@ -204,6 +212,7 @@ export class EventIngestionApi extends pulumi.ComponentResource {
           memoryMb: spec.memoryMb,
           timeoutSeconds: spec.timeoutSeconds,
           logRetentionDays,
+          logKey: args.logKey,
           tracing,
           ...(reservedConcurrency[handlerName] === undefined ? {} : { reservedConcurrency: reservedConcurrency[handlerName] }),
         },

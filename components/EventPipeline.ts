@@ -19,7 +19,7 @@ import { PIPELINE_ENV, PIPELINE_ERRORS } from "../handlers/lib/pipeline/pipeline
 import { createKey, keyScope, topicKeyPolicy } from "./encryptionKeys";
 import { serializedCallback } from "./EventConsumer";
 import type { EventStore } from "./EventStore";
-import { createFunction, createHandlerFunction, createLogGroup, type FunctionArgs, type GrantStatement, type HandlerFunction } from "./handlerFunction";
+import { createFunction, createHandlerFunction, createLogGroup, type FunctionArgs, type GrantStatement, type HandlerFunction, type LogGroupKey } from "./handlerFunction";
 import { applyTransform, physicalName, requireInteger, type Transform } from "./naming";
 import { EXPRESS_MAX_SECONDS, OWN_STAGE_MEMORY_MB, OWN_STAGE_TIMEOUT_SECONDS, pipelineDefinition, type DefinitionTask, type RetrySettings } from "./pipelineDefinition";
 
@@ -133,6 +133,12 @@ export interface EventPipelineArgs {
   tracing?: boolean;
   /** Days CloudWatch keeps the state machine's and the functions' logs. @default 14 */
   logRetentionDays?: number;
+  /**
+   * Customer managed KMS key that encrypts the state machine's log group and every stage function's (config
+   * logEncryption: index.ts passes `LogEncryptionKey.keyArn`).
+   * @default undefined (AWS-managed encryption)
+   */
+  logKey?: LogGroupKey;
   /** State machine log level. @default "ERROR" */
   logLevel?: "ERROR" | "ALL";
   /** Put state inputs and outputs (event payloads) into the state machine's logs. @default false */
@@ -391,6 +397,7 @@ export class EventPipeline extends pulumi.ComponentResource {
           memoryMb: OWN_STAGE_MEMORY_MB,
           timeoutSeconds: OWN_STAGE_TIMEOUT_SECONDS,
           logRetentionDays: settings.logRetentionDays,
+          logKey: args.logKey,
           tracing: settings.tracing,
           ...(reservedConcurrency === undefined ? {} : { reservedConcurrency }),
         },
@@ -411,6 +418,7 @@ export class EventPipeline extends pulumi.ComponentResource {
           memoryMb: stage.memoryMb ?? 256,
           timeoutSeconds: stage.timeoutSeconds ?? 30,
           logRetentionDays: settings.logRetentionDays,
+          logKey: args.logKey,
           tracing: settings.tracing,
           ...(reservedFor(stage.name) === undefined ? {} : { reservedConcurrency: reservedFor(stage.name) }),
           ...(stage.transform ? { transform: stage.transform } : {}),
@@ -426,6 +434,7 @@ export class EventPipeline extends pulumi.ComponentResource {
           { name: `/aws/vendedlogs/states/${physicalName(purpose("machine"), "logGroup")}`, retentionInDays: settings.logRetentionDays },
           args.transform?.stateMachineLogGroup,
         ),
+        args.logKey,
         { parent },
       );
     }

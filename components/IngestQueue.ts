@@ -19,7 +19,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../handlers/lib/primitives/tables";
 import { INGEST_QUEUE, ingestQueueVisibilitySeconds, PROCESSOR_HANDLER, type IngestQueueAction } from "../handlers/routes";
 import type { EventStore } from "./EventStore";
-import { createHandlerFunction, type FunctionArgs, type GrantStatement, type HandlerFunction } from "./handlerFunction";
+import { createHandlerFunction, type FunctionArgs, type GrantStatement, type HandlerFunction, type LogGroupKey } from "./handlerFunction";
 import { applyTransform, physicalName, requireInteger, type Transform } from "./naming";
 
 export const INGEST_QUEUE_RETENTION_SECONDS = INGEST_QUEUE.retentionSeconds;
@@ -57,6 +57,12 @@ export interface IngestQueueArgs {
   processorTimeoutSeconds?: number;
   /** @default 14 */
   logRetentionDays?: number;
+  /**
+   * Customer managed KMS key that encrypts the processor's log group (config
+   * logEncryption: index.ts passes `LogEncryptionKey.keyArn`).
+   * @default undefined (AWS-managed encryption)
+   */
+  logKey?: LogGroupKey;
   /** @default false */
   tracing?: boolean;
   transform?: FunctionArgs["transform"] & {
@@ -174,6 +180,7 @@ export class IngestQueue extends pulumi.ComponentResource {
           memoryMb: PROCESSOR_HANDLER.memoryMb,
           timeoutSeconds: settings.processorTimeoutSeconds,
           logRetentionDays: args.logRetentionDays ?? 14,
+          logKey: args.logKey,
           tracing: args.tracing ?? false,
           ...(args.transform ? { transform: args.transform } : {}),
         },

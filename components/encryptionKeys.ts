@@ -174,9 +174,11 @@ export interface LogEncryptionKeyArgs {
 
 /**
  * LogEncryptionKey: the one customer managed key for every log group of the stack (config
- * logEncryption). Hand it to `encryptLogGroupsWith` before creating other components: each log
- * group they create is encrypted with it and named in its policy (`addLogGroup`). Call `seal()`
- * once the last component exists; the policy, and so the key and every log group, waits for it.
+ * logEncryption). Pass it as `logKey` to every component that creates a log group (index.ts
+ * does, for each): each log group is encrypted with it and named in its policy (`addLogGroup`); a
+ * component given no key leaves its log groups on AWS-managed encryption. Call `seal()` once the
+ * last component exists; the policy, and so the key and every log group, waits for it.
+ * test/infra/pipeline.test.ts and logEncryption.test.ts check that every log group carries it.
  */
 export class LogEncryptionKey extends pulumi.ComponentResource {
   readonly key: aws.kms.Key;

@@ -45,24 +45,21 @@ export interface LogGroupKey {
 }
 
 /**
- * Config logEncryption: the customer managed key every log group of the stack is encrypted with,
- * set once by the program before it creates components (index.ts). Every log group is made by
- * `createLogGroup`, so functions, API access logs and state machines added later inherit it, and
- * the key's policy names each of them.
+ * A CloudWatch log group, encrypted with `logKey` when one is given (config logEncryption; the
+ * key is `LogEncryptionKey` from index.ts, whose policy names each log group registered here) and
+ * with AWS-managed encryption otherwise. The key is a parameter, not module state, so the reader
+ * of index.ts sees which components get it; a key set by a `transform` (`args.kmsKeyId`) wins.
  */
-let logEncryptionKey: LogGroupKey | undefined;
-
-/** Encrypt every log group created from now on with this key; `undefined` turns encryption off. */
-export function encryptLogGroupsWith(key: LogGroupKey | undefined): void {
-  logEncryptionKey = key;
-}
-
-/** A CloudWatch log group, encrypted with the stack's log key when `encryptLogGroupsWith` set one. */
-export function createLogGroup(name: string, args: aws.cloudwatch.LogGroupArgs, opts: pulumi.CustomResourceOptions): aws.cloudwatch.LogGroup {
-  if (logEncryptionKey === undefined || args.kmsKeyId !== undefined) return new aws.cloudwatch.LogGroup(name, args, opts);
+export function createLogGroup(
+  name: string,
+  args: aws.cloudwatch.LogGroupArgs,
+  logKey: LogGroupKey | undefined,
+  opts: pulumi.CustomResourceOptions,
+): aws.cloudwatch.LogGroup {
+  if (logKey === undefined || args.kmsKeyId !== undefined) return new aws.cloudwatch.LogGroup(name, args, opts);
   if (args.name === undefined) throw new Error(`log group ${name}: a log group encrypted with the stack's log key needs a name, which the key's policy lists`);
-  logEncryptionKey.addLogGroup(args.name as pulumi.Input<string>);
-  return new aws.cloudwatch.LogGroup(name, { ...args, kmsKeyId: logEncryptionKey.keyArn }, opts);
+  logKey.addLogGroup(args.name as pulumi.Input<string>);
+  return new aws.cloudwatch.LogGroup(name, { ...args, kmsKeyId: logKey.keyArn }, opts);
 }
 
 /** Lambda refuses a function whose environment variables, names and values together, pass 4 KB. */
@@ -109,6 +106,11 @@ export interface FunctionArgs {
   timeoutSeconds?: number;
   /** Days CloudWatch keeps the function's logs. @default 14 */
   logRetentionDays?: number;
+  /**
+   * Customer managed KMS key that encrypts the function's log group (config logEncryption).
+   * @default undefined (AWS-managed encryption)
+   */
+  logKey?: LogGroupKey;
   /**
    * X-Ray active tracing: Lambda samples invocations and the role may write trace segments.
    * @default false
@@ -168,6 +170,7 @@ export function createFunction(
       { name: `/aws/lambda/${functionName}`, retentionInDays: args.logRetentionDays ?? 14 },
       args.transform?.logGroup,
     ),
+    args.logKey,
     opts,
   );
 

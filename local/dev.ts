@@ -8,6 +8,18 @@ import { ingestModeValue } from "./config";
 import { DataDirInUseError, startLocalStack } from "./stack";
 import type { RequestLogEntry } from "./gateway";
 import { SCOPES } from "../handlers/routes";
+import { parseCommandLineOrExit } from "../cli/commandLine";
+
+const USAGE = `usage: npm run dev [-- --help]
+
+Runs the local stack until Ctrl-C; the data stays in DATA_DIR for the next start.
+Settings are environment variables:
+  PORT (3000)            the API
+  DYNAMODB_PORT (8000)   the local DynamoDB
+  DATA_DIR (.data)       events, keys, queues; $DATA_DIR/local-stack.json names every endpoint
+  INGEST_MODE=queued     queued ingestion: the local SQS on SQS_PORT (9324) and the processor
+  PIPELINE=true          the example SNS pipeline, its SNS endpoint on SNS_PORT (9911)`;
+parseCommandLineOrExit("dev", process.argv.slice(2), {}, USAGE);
 
 const port = Number(process.env.PORT ?? 3000);
 const dynamoPort = Number(process.env.DYNAMODB_PORT ?? 8000);

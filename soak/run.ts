@@ -26,6 +26,7 @@ import { createDocumentClient } from "../handlers/lib/store/store";
 import type { RequestLogEntry } from "../local/gateway";
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalStack } from "../local/stack";
 import { runStorageOutage } from "./storageOutage";
+import { parseCommandLineOrExit } from "../cli/commandLine";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true"; // see local/dev.ts
 
@@ -213,7 +214,17 @@ async function outage(): Promise<Check[]> {
   }
 }
 
+const USAGE = `usage: npm run soak [-- --help]
+
+Runs the long checks that are not part of npm test: load, fuzz, storage outage (several minutes).
+Settings are environment variables:
+  SOAK_SECONDS (60), SOAK_RATE (1000), SOAK_CONNECTIONS (16)   the load check
+  FUZZ_RUNS (100000)                                           the fuzz check
+  OUTAGE_SECONDS (30), OUTAGE_EVENTS (1000)                    the storage-outage check
+  SOAK_ONLY=load|fuzz|outage                                   run one check`;
+
 async function main(): Promise<void> {
+  parseCommandLineOrExit("soak", process.argv.slice(2), {}, USAGE);
   const only = process.env.SOAK_ONLY; // load | fuzz | outage
   const checks = [
     ...(only === undefined || only === "load" ? await load() : []),

@@ -24,10 +24,14 @@ import { errorName } from "../handlers/lib/primitives/faults";
 import { deriveName } from "../components/naming";
 import { PROJECT } from "../local/config";
 import { LOCAL_CREDENTIALS, LOCAL_REGION, noLocalStackMessage, runningLocalStack } from "../local/stack";
+import { localFailureQueueFile, readFailureQueue } from "../local/pipeline";
 
-const USAGE = `usage: npm run redrive -- [--local | --stack NAME --region REGION] [--endpoint URL] [--wait SECONDS] [--json]
+const USAGE = `usage: npm run redrive -- [--local | --stack NAME --region REGION] [--pipeline NAME [--list]] [--endpoint URL] [--wait SECONDS] [--json]
 
-Moves every message in the ingest dead-letter queue back to the ingest queue (queued mode).
+Moves every message in the ingest dead-letter queue back to the ingest queue (queued mode), or with
+--pipeline every message in that SNS pipeline's failure queue back into its buffer.
+  --pipeline NAME    the pipeline's failure queue instead (the local example pipeline is "payments")
+  --list             with --pipeline on the local stack: print the failure queue (stage, error, ids), move nothing
   --local            the local stack running on DATA_DIR (default .data), as its local-stack.json says
   --stack NAME       a deployed stack: its ingest queue and DLQ, named as the deploy names them
                      (${PROJECT}-NAME-ingest[-dlq]; shortened and hashed when NAME does not fit)
@@ -65,6 +69,8 @@ export async function runRedriveCli(argv: string[], env: NodeJS.ProcessEnv = pro
         endpoint: { type: "string" },
         wait: { type: "string", default: "300" },
         json: { type: "boolean", default: false },
+        pipeline: { type: "string" },
+        list: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -78,6 +84,10 @@ export async function runRedriveCli(argv: string[], env: NodeJS.ProcessEnv = pro
   const waitSeconds = Number(values.wait);
   if (!Number.isInteger(waitSeconds) || waitSeconds < 0) return usage(`--wait must be a whole number of seconds, got "${values.wait}"`);
 
+  if (values.list && !values.pipeline) return usage("--list goes with --pipeline NAME");
+  if (values.list && values.stack) return usage("--list reads the local stack's failure queue; for a deployed stack use aws sqs receive-message (docs/OPERATIONS.md)");
+  if (values.pipeline && !values.stack) return localPipelineRedrive(values.pipeline, values.list, values.json, waitSeconds, env);
+
   const local = !values.stack;
   let queues: RedriveQueues;
   let endpoint = values.endpoint;
@@ -89,7 +99,7 @@ export async function runRedriveCli(argv: string[], env: NodeJS.ProcessEnv = pro
     endpoint ??= running.sqs.endpoint;
     queues = { queue: running.sqs.queues.ingest.name, deadLetterQueue: running.sqs.queues.ingestDeadLetter.name };
   } else {
-    queues = deployedQueueNames(values.stack!, values.region ?? env.AWS_REGION!);
+    queues = values.pipeline ? deployedPipelineQueueNames(values.stack!, values.pipeline, values.region ?? env.AWS_REGION!) : deployedQueueNames(values.stack!, values.region ?? env.AWS_REGION!);
   }
   const sqs = new SQSClient({
     ...(endpoint ? { endpoint } : {}),
@@ -127,6 +137,59 @@ export interface RedriveQueues {
 export function deployedQueueNames(stack: string, region: string): RedriveQueues {
   const name = (purpose: string) => deriveName({ project: PROJECT, stack, region, purpose, kind: "sqsQueue" });
   return { queue: name("ingest"), deadLetterQueue: name("ingest-dlq") };
+}
+
+/** The buffer and failure queue of pipeline `pipeline` in deployed stack `stack` (EventPipeline's physicalName). */
+export function deployedPipelineQueueNames(stack: string, pipeline: string, region: string): RedriveQueues {
+  const name = (purpose: string) => deriveName({ project: PROJECT, stack, region, purpose: `${pipeline}-${purpose}`, kind: "sqsQueue" });
+  return { queue: name("buffer"), deadLetterQueue: name("failed") };
+}
+
+/**
+ * The local pipeline's failure queue (`$DATA_DIR/pipelines/<name>-failed.json`): listed, or sent
+ * back through the pipeline by the running stack (the signal local-stack.json names; `npm run dev`
+ * uses SIGUSR2), waiting until the queue no longer holds what was there.
+ */
+async function localPipelineRedrive(name: string, list: boolean, json: boolean, waitSeconds: number, env: NodeJS.ProcessEnv): Promise<RedriveCliResult> {
+  const dataDir = env.DATA_DIR ?? ".data";
+  const running = runningLocalStack(dataDir);
+  const recorded = running?.pipelines?.find((p) => p.name === name);
+  const file = recorded?.failureQueueFile ?? localFailureQueueFile(dataDir, name);
+  const { messages, redrives } = readFailureQueue(file);
+  if (list) {
+    const rows = messages.map((m, i) => {
+      let snsMessageId: unknown;
+      try {
+        snsMessageId = (JSON.parse(m.body) as { MessageId?: unknown }).MessageId;
+      } catch {
+        snsMessageId = undefined;
+      }
+      return { index: i, failed_stage: m.attributes.failed_stage ?? null, error: m.attributes.error ?? null, cause: m.attributes.cause ?? null, message_id: typeof snsMessageId === "string" ? snsMessageId : null };
+    });
+    const text = rows.length
+      ? rows.map((r) => `${r.index}  ${r.failed_stage ?? "(every receive failed)"}  ${r.error ?? ""}  message_id ${r.message_id ?? "-"}\n   cause: ${(r.cause ?? "-").slice(0, 300)}`).join("\n") + "\n"
+      : `The failure queue of pipeline ${name} is empty (${file}).\n`;
+    return { exitCode: 0, stdout: json ? JSON.stringify({ pipeline: name, file, messages: rows }) + "\n" : text, stderr: "" };
+  }
+  if (!running) return { exitCode: 1, stdout: "", stderr: `redrive: ${noLocalStackMessage(dataDir, "PIPELINE=true npm run dev")}\n` };
+  if (!recorded) return { exitCode: 1, stdout: "", stderr: `redrive: the local stack on DATA_DIR=${dataDir} runs no pipeline named ${name}${running.pipelines?.length ? ` (it runs ${running.pipelines.map((p) => p.name).join(", ")})` : "; start it with PIPELINE=true"}\n` };
+  if (!recorded.redriveSignal) return { exitCode: 1, stdout: "", stderr: `redrive: the local stack on DATA_DIR=${dataDir} takes no redrive signal (it was not started by npm run dev)\n` };
+  const waiting = messages.length;
+  const report = { pipeline: name, waiting, status: "NOTHING_TO_MOVE" as "NOTHING_TO_MOVE" | "COMPLETED" | "RUNNING" };
+  if (waiting > 0) {
+    process.kill(running.pid, recorded.redriveSignal);
+    // The stack counts each redrive in the file as it takes the messages (a message that fails again comes back later).
+    const deadline = Date.now() + waitSeconds * 1000;
+    while (readFailureQueue(file).redrives === redrives && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    report.status = readFailureQueue(file).redrives > redrives ? "COMPLETED" : "RUNNING";
+  }
+  const text =
+    report.status === "NOTHING_TO_MOVE"
+      ? `The failure queue of pipeline ${name} is empty; nothing to move.\n`
+      : report.status === "COMPLETED"
+        ? `Sent ${waiting} message(s) back through pipeline ${name}; a message that fails again returns to the failure queue (--list).\n`
+        : `The stack has not taken the messages yet; check again with --list.\n`;
+  return { exitCode: 0, stdout: json ? JSON.stringify(report) + "\n" : text, stderr: "" };
 }
 
 /** Starts the move task from the dead-letter queue to the queue and waits up to `waitSeconds` for it to end. */

@@ -74,7 +74,7 @@ process.on("SIGTERM", stop);
 async function main(): Promise<void> {
   const ingestMode = process.env.INGEST_MODE === undefined ? undefined : ingestModeValue(process.env.INGEST_MODE, "INGEST_MODE");
   const settings = { ...pipeline, ...(ingestMode ? { ingestMode } : {}) };
-  const stack = await startLocalStack({ dataDir, port, dynamoPort, snsPort, sqsPort, settings, onRequest: logRequest });
+  const stack = await startLocalStack({ dataDir, port, dynamoPort, snsPort, sqsPort, settings, onRequest: logRequest, pipelineRedriveSignal: "SIGUSR2" });
   const relative = path.relative(process.cwd(), stack.keyFile);
   const keyFile = relative.startsWith("..") ? stack.keyFile : relative;
   const auth = stack.createdApiKey ?? `$(cat ${keyFile})`;

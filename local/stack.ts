@@ -19,7 +19,7 @@ import { AUTHORIZER_HANDLER, HANDLERS, handlerFacts, INGEST_QUEUE, ingestQueueVi
 import { ApiKeyStore } from "../cli/keyStore";
 import { createGateway, type RequestLogEntry } from "./gateway";
 import { LambdaHost, type LocalFunction } from "./lambdaHost";
-import { LocalPipeline } from "./pipeline";
+import { localFailureQueueFile, LocalPipeline } from "./pipeline";
 import { createSnsEndpoint } from "./sns";
 import { paymentStages } from "../pipelines/payments";
 import { localTableName, stackSettings, type StackSettings } from "./config";
@@ -63,6 +63,11 @@ export interface RunningLocalStack {
   sqs?: { endpoint: string; queues: { ingest: RecordedQueue; ingestDeadLetter: RecordedQueue } };
   /** The example pipeline only: the local SNS endpoint and its topics. */
   sns?: { endpoint: string; topics: { name: string; arn: string }[] };
+  /**
+   * The example pipeline only: its failure queue file, and the signal that makes this process send
+   * the failure queue back through the pipeline (`npm run redrive -- --pipeline NAME` sends it).
+   */
+  pipelines?: { name: string; failureQueueFile: string; redriveSignal?: NodeJS.Signals }[];
 }
 
 export interface RecordedQueue {
@@ -109,6 +114,11 @@ export interface LocalStackOptions {
   functionDynamoEndpoint?: (dynamoEndpoint: string) => string | Promise<string>;
   /** Overrides of the settings read from Pulumi.yaml / Pulumi.dev.yaml. */
   settings?: Partial<StackSettings>;
+  /**
+   * A signal on which this process redrives the pipeline's failure queue (`npm run dev` uses
+   * SIGUSR2), recorded in local-stack.json for `npm run redrive -- --pipeline`. @default none
+   */
+  pipelineRedriveSignal?: NodeJS.Signals;
   onRequest?: (entry: RequestLogEntry) => void;
 }
 
@@ -248,13 +258,26 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     let pipeline: LocalStack["pipeline"];
     if (settings.pipeline) {
-      const runner = await LocalPipeline.start({ name: "payments", stages: paymentStages, host: host_, region: LOCAL_REGION, environment: { ...sdkEnvironment, ...storeEnvironment } });
+      const runner = await LocalPipeline.start({
+        name: "payments",
+        stages: paymentStages,
+        host: host_,
+        region: LOCAL_REGION,
+        environment: { ...sdkEnvironment, ...storeEnvironment },
+        failureQueueFile: localFailureQueueFile(options.dataDir, "payments"),
+      });
       cleanups.push(() => runner.idle());
       const sns = createSnsEndpoint([runner]);
       guardLocalListener(sns, { refuseBrowsers: true }); // only tools publish
       await listen(sns, options.snsPort ?? 0, host, "SNS_PORT");
       cleanups.push(() => closeServer(sns));
       pipeline = { runner, snsEndpoint: `http://${host}:${(sns.address() as AddressInfo).port}`, topicArn: runner.topicArn };
+      const signal = options.pipelineRedriveSignal;
+      if (signal) {
+        const onSignal = () => void runner.redrive();
+        process.on(signal, onSignal);
+        cleanups.push(() => void process.off(signal, onSignal));
+      }
     }
 
     // The first start's key: created only once everything is up, so a start that fails (a busy
@@ -278,7 +301,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ingestMode: settings.ingestMode,
       authorizerCacheTtlSeconds: settings.authorizerCacheTtlSeconds,
       ...(queue ? { sqs: { endpoint: queue.sqsEndpoint, queues: queue.recorded } } : {}),
-      ...(pipeline ? { sns: { endpoint: pipeline.snsEndpoint, topics: [{ name: "payments", arn: pipeline.topicArn }] } } : {}),
+      ...(pipeline
+        ? {
+            sns: { endpoint: pipeline.snsEndpoint, topics: [{ name: "payments", arn: pipeline.topicArn }] },
+            pipelines: [
+              {
+                name: "payments",
+                failureQueueFile: path.resolve(localFailureQueueFile(options.dataDir, "payments")),
+                ...(options.pipelineRedriveSignal ? { redriveSignal: options.pipelineRedriveSignal } : {}),
+              },
+            ],
+          }
+        : {}),
     };
     fs.writeFileSync(stackFile, JSON.stringify(recorded, null, 2) + "\n", { mode: 0o600 });
     cleanups.push(() => fs.rmSync(stackFile, { force: true }));

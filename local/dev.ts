@@ -9,6 +9,7 @@ import { DataDirInUseError, startLocalStack } from "./stack";
 import type { RequestLogEntry } from "./gateway";
 import { SCOPES } from "../handlers/routes";
 import { parseCommandLineOrExit } from "../cli/commandLine";
+import { snsPublishCommand, sqsQueueAttributesCommand } from "./awsCli";
 
 const USAGE = `usage: npm run dev [-- --help]
 
@@ -83,9 +84,9 @@ async function main(): Promise<void> {
     `  API        ${stack.url}`,
     `  DynamoDB   ${stack.dynamoEndpoint}  (tables ${stack.eventsTable}, ${stack.apiKeysTable})`,
     stack.queue
-      ? `  Mode       queued: POST /events answers 202; the processor stores from the ingest queue\n  SQS        ${stack.queue.sqsEndpoint}  (queue ${stack.queue.queueUrl}, DLQ ${stack.queue.deadLetterQueueUrl}; npm run redrive)`
+      ? `  Mode       queued: POST /events answers 202; the processor stores from the ingest queue\n  SQS        ${stack.queue.sqsEndpoint}  (queue ${stack.queue.queueUrl}, DLQ ${stack.queue.deadLetterQueueUrl}; npm run redrive)\n             ${sqsQueueAttributesCommand(stack.queue.sqsEndpoint, stack.queue.deadLetterQueueUrl)}`
       : "  Mode       direct: POST /events stores in the request (INGEST_MODE=queued for the queue)",
-    `  Data       ${dataDir}`,
+    `  Data       ${dataDir}  (every endpoint above is in ${path.join(dataDir, "local-stack.json")} while this runs)`,
     "",
     stack.createdApiKey
       ? `Created a local API key with scopes ${SCOPES.join(",")}. It is shown only now and saved in ${keyFile}:\n  ${stack.createdApiKey}`
@@ -97,7 +98,8 @@ async function main(): Promise<void> {
     ...(stack.pipeline
       ? [
           `SNS pipeline "payments": topic ${stack.pipeline.topicArn} on ${stack.pipeline.snsEndpoint}. Publish a payment:`,
-          `  aws sns publish --endpoint-url ${stack.pipeline.snsEndpoint} --region eu-north-1 --topic-arn ${stack.pipeline.topicArn} --message '{"event_type":"payment.succeeded","payload":{"payment_id":"pay_1","amount":125000,"currency":"EUR","country":"SE","card_country":"SE"}}'`,
+          `  ${snsPublishCommand(stack.pipeline.snsEndpoint, stack.pipeline.topicArn)}`,
+          `Failed messages are logged and listed by: npm run redrive -- --pipeline payments --list`,
           "",
         ]
       : ["The example SNS pipeline is off (config pipeline); PIPELINE=true npm run dev turns it on.", ""]),

@@ -17,7 +17,7 @@ import { createDocumentClient } from "../handlers/lib/store/store";
 import { API_KEYS_TABLE, ENV, EVENTS_TABLE } from "../handlers/lib/primitives/tables";
 import { AUTHORIZER_HANDLER, HANDLERS, handlerFacts, INGEST_QUEUE, ingestQueueVisibilitySeconds, PROCESSOR_HANDLER, SCOPES, type HandlerName } from "../handlers/routes";
 import { ApiKeyStore } from "../cli/keyStore";
-import { createGateway, type RequestLogEntry } from "./gateway";
+import { createGateway, gatewayRequestId, type RequestLogEntry } from "./gateway";
 import { LambdaHost, type LocalFunction } from "./lambdaHost";
 import { localFailureQueueFile, LocalPipeline } from "./pipeline";
 import { createSnsEndpoint } from "./sns";
@@ -251,7 +251,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       authorizer: { fn: authorizer, timeoutMs: AUTHORIZER_HANDLER.timeoutSeconds * 1000, cacheTtlSeconds: settings.authorizerCacheTtlSeconds },
       ...(options.onRequest ? { onRequest: options.onRequest } : {}),
     });
-    guardLocalListener(gateway, { refuseBrowsers: false }); // web apps in development may call the API
+    // Web apps in development may call the API; a refusal carries apigw-requestid like every gateway answer.
+    guardLocalListener(gateway, { refuseBrowsers: false, responseHeaders: () => ({ "apigw-requestid": gatewayRequestId() }) });
     await listen(gateway, options.port, host, "PORT");
     cleanups.push(() => closeServer(gateway));
     const url = `http://${host}:${(gateway.address() as AddressInfo).port}`;

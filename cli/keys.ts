@@ -9,7 +9,7 @@
  * Target: the local stack (`--local`, the default; `npm run dev` must be running) or a deployed
  * stack (`--table NAME --region R`, with your usual AWS credentials). The local stack is found
  * through DATA_DIR (`$DATA_DIR/local-stack.json`, written by the running stack); DYNAMODB_PORT or
- * `--endpoint` override that. `--json` for scripts. `revoke` says until when cached authorizer
+ * `--endpoint` override that. With none of them it refuses, rather than guess a port. `--json` for scripts. `revoke` says until when cached authorizer
  * decisions may still let the key in (revoked_at + authorizerCacheTtlSeconds).
  */
 import { parseArgs } from "node:util";
@@ -19,7 +19,7 @@ import { SCOPES } from "../handlers/routes";
 import { isStorageUnavailable } from "../handlers/lib/primitives/faults";
 import { API_KEYS_TABLE } from "../handlers/lib/primitives/tables";
 import { localTableName, PROJECT, stackConfigFile, stackSettings } from "../local/config";
-import { LOCAL_CREDENTIALS, LOCAL_REGION, runningLocalStack, type RunningLocalStack } from "../local/stack";
+import { LOCAL_CREDENTIALS, LOCAL_REGION, noLocalStackMessage, runningLocalStack, type RunningLocalStack } from "../local/stack";
 import { ApiKeyStore } from "./keyStore";
 
 const USAGE = `usage: npm run keys -- create --name NAME [--scopes ingest,read,ack] | list | revoke KEY_ID
@@ -61,6 +61,7 @@ export async function runKeysCli(argv: string[], env: NodeJS.ProcessEnv = proces
   const dataDir = env.DATA_DIR ?? ".data";
   const running = local ? runningLocalStack(dataDir) : undefined;
   const endpoint = values.endpoint ?? (local ? localEndpoint(env, running) : undefined);
+  if (local && endpoint === undefined) return { exitCode: 1, stdout: "", stderr: `error: ${noLocalStackMessage(dataDir)}\n` };
   const doc = createDocumentClient({
     ...(endpoint ? { endpoint } : {}),
     ...(local ? { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS } : { region: values.region ?? env.AWS_REGION! }),
@@ -127,10 +128,10 @@ export async function runKeysCli(argv: string[], env: NodeJS.ProcessEnv = proces
   }
 }
 
-/** DYNAMODB_PORT when set, else the stack running on DATA_DIR, else dynalite's default port. */
-function localEndpoint(env: NodeJS.ProcessEnv, running: RunningLocalStack | undefined): string {
+/** DYNAMODB_PORT when set, else the stack running on DATA_DIR; undefined when neither (no guessed port). */
+function localEndpoint(env: NodeJS.ProcessEnv, running: RunningLocalStack | undefined): string | undefined {
   if (env.DYNAMODB_PORT) return `http://127.0.0.1:${env.DYNAMODB_PORT}`;
-  return running?.dynamoEndpoint ?? "http://127.0.0.1:8000";
+  return running?.dynamoEndpoint;
 }
 
 /**

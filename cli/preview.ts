@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { PROJECT_ROOT } from "../components/bundle";
-import { buildStack, PROJECT } from "./preview/mockStack";
+import { buildStack, declaredConfigKeys, PROJECT } from "./preview/mockStack";
 import { diffPreviews, previewOf, renderDiff, renderMermaid, renderTree, withReadmeDiagram, type StackPreview } from "./preview/stackPreview";
 
 const USAGE = `Usage: npm run preview -- --stack <stack> [options]
@@ -21,7 +21,10 @@ quota the stack needs in the account.
   --stack <name>       dev or prod (config from Pulumi.yaml and Pulumi.<name>.yaml); another
                        name uses the project defaults
   --set key=value      override a config value, as pulumi config set would (repeatable),
-                       e.g. --set forwardToEventBridge=true --set aws:region=us-east-1
+                       e.g. --set forwardToEventBridge=true --set aws:region=us-east-1;
+                       a key Pulumi.yaml does not declare is refused, with the closest one
+  secrets (SSM parameter values, secure: config) are shown as [secret]; a secure: value in
+  Pulumi.<stack>.yaml is not decrypted: the preview uses a stand-in
   --json               print the same as JSON
   --diff <stack>       print what differs from <stack> to --stack (with --json: as JSON)
   --mermaid            print a Mermaid flowchart of the stack
@@ -62,7 +65,10 @@ export async function runPreviewCli(argv: string[]): Promise<PreviewCliResult> {
   for (const pair of values.set ?? []) {
     const at = pair.indexOf("=");
     if (at < 1) return usageError(`--set expects key=value, got "${pair}"`);
-    overrides[pair.slice(0, at)] = pair.slice(at + 1);
+    const key = pair.slice(0, at);
+    const problem = undeclaredKeyProblem(key);
+    if (problem) return usageError(problem);
+    overrides[key] = pair.slice(at + 1);
   }
 
   let preview: StackPreview;
@@ -94,6 +100,36 @@ export async function runPreviewCli(argv: string[]): Promise<PreviewCliResult> {
     return { exitCode: 0, stdout: mermaid, stderr: missing };
   }
   return { exitCode: 0, stdout: values.json ? `${JSON.stringify(preview, null, 2)}\n` : renderTree(preview), stderr: missing };
+}
+
+/**
+ * Keys the program reads besides the declared ones: one per webhook source (index.ts reads
+ * `webhookSecret-<name>` and `webhookPreviousSecret-<name>` for each source in webhookSources).
+ */
+const PER_SOURCE_KEYS = /^(webhookSecret|webhookPreviousSecret)-[A-Za-z0-9_-]+$/;
+
+/**
+ * Why `--set key=…` would be silently ignored, or undefined: the key is declared in Pulumi.yaml,
+ * a per-source key, or another provider's (`aws:…`, which Pulumi.yaml need not declare).
+ */
+export function undeclaredKeyProblem(key: string): string | undefined {
+  const bare = key.startsWith(`${PROJECT}:`) ? key.slice(PROJECT.length + 1) : key;
+  if (bare.includes(":") && !bare.startsWith(`${PROJECT}:`)) return undefined;
+  const declared = declaredConfigKeys().filter((k) => !k.includes(":"));
+  if (declared.includes(bare) || PER_SOURCE_KEYS.test(bare)) return undefined;
+  const closest = declared.map((k) => ({ k, d: editDistance(k.toLowerCase(), bare.toLowerCase()) })).sort((x, y) => x.d - y.d)[0];
+  const hint = closest && closest.d <= Math.max(3, Math.floor(bare.length / 3)) ? `; did you mean ${closest.k}?` : `; the keys are declared in Pulumi.yaml`;
+  return `--set ${bare}: Pulumi.yaml declares no config key ${bare}${hint}`;
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length]!;
 }
 
 function usageError(message: string): PreviewCliResult {

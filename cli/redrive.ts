@@ -4,7 +4,9 @@
  * The processor then stores them; events already stored are recognised and not stored twice.
  *
  * Target: the local stack (`--local`, the default; `INGEST_MODE=queued npm run dev` must be
- * running) or a deployed stack (`--stack NAME --region R`, with your usual AWS credentials; they
+ * running; it is found through DATA_DIR's local-stack.json, never by a guessed port) or a deployed
+ * stack (`--stack NAME --region R`, queue names from components/naming.ts's rule, as the deploy
+ * names them; with your usual AWS credentials; they
  * need sqs:GetQueueUrl, GetQueueAttributes, StartMessageMoveTask, ListMessageMoveTasks and
  * ReceiveMessage/DeleteMessage on the DLQ plus SendMessage on the ingest queue, as AWS documents
  * for message move tasks). `--json` for scripts.
@@ -19,14 +21,20 @@ import {
   type ListMessageMoveTasksResultEntry,
 } from "@aws-sdk/client-sqs";
 import { errorName } from "../handlers/lib/primitives/faults";
-import { LOCAL_STACK, PROJECT } from "../local/config";
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from "../local/stack";
+import { deriveName } from "../components/naming";
+import { PROJECT } from "../local/config";
+import { LOCAL_CREDENTIALS, LOCAL_REGION, noLocalStackMessage, runningLocalStack } from "../local/stack";
+import { localFailureQueueFile, readFailureQueue } from "../local/pipeline";
 
-const USAGE = `usage: npm run redrive -- [--local | --stack NAME --region REGION] [--endpoint URL] [--wait SECONDS] [--json]
+const USAGE = `usage: npm run redrive -- [--local | --stack NAME --region REGION] [--pipeline NAME [--list]] [--endpoint URL] [--wait SECONDS] [--json]
 
-Moves every message in the ingest dead-letter queue back to the ingest queue (queued mode).
-  --local            the local stack (default); its SQS on SQS_PORT (9324)
-  --stack NAME       a deployed stack: queues ${PROJECT}-NAME-ingest and ${PROJECT}-NAME-ingest-dlq
+Moves every message in the ingest dead-letter queue back to the ingest queue (queued mode), or with
+--pipeline every message in that SNS pipeline's failure queue back into its buffer.
+  --pipeline NAME    the pipeline's failure queue instead (the local example pipeline is "payments")
+  --list             with --pipeline on the local stack: print the failure queue (stage, error, ids), move nothing
+  --local            the local stack running on DATA_DIR (default .data), as its local-stack.json says
+  --stack NAME       a deployed stack: its ingest queue and DLQ, named as the deploy names them
+                     (${PROJECT}-NAME-ingest[-dlq]; shortened and hashed when NAME does not fit)
   --region REGION    the deployed stack's region (or AWS_REGION)
   --endpoint URL     another SQS endpoint
   --wait SECONDS     how long to wait for the move task to finish (default 300)
@@ -61,6 +69,8 @@ export async function runRedriveCli(argv: string[], env: NodeJS.ProcessEnv = pro
         endpoint: { type: "string" },
         wait: { type: "string", default: "300" },
         json: { type: "boolean", default: false },
+        pipeline: { type: "string" },
+        list: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -74,16 +84,30 @@ export async function runRedriveCli(argv: string[], env: NodeJS.ProcessEnv = pro
   const waitSeconds = Number(values.wait);
   if (!Number.isInteger(waitSeconds) || waitSeconds < 0) return usage(`--wait must be a whole number of seconds, got "${values.wait}"`);
 
+  if (values.list && !values.pipeline) return usage("--list goes with --pipeline NAME");
+  if (values.list && values.stack) return usage("--list reads the local stack's failure queue; for a deployed stack use aws sqs receive-message (docs/OPERATIONS.md)");
+  if (values.pipeline && !values.stack) return localPipelineRedrive(values.pipeline, values.list, values.json, waitSeconds, env);
+
   const local = !values.stack;
-  const stack = values.stack ?? LOCAL_STACK;
-  const endpoint = values.endpoint ?? (local ? `http://127.0.0.1:${env.SQS_PORT ?? 9324}` : undefined);
+  let queues: RedriveQueues;
+  let endpoint = values.endpoint;
+  if (local) {
+    const dataDir = env.DATA_DIR ?? ".data";
+    const running = runningLocalStack(dataDir);
+    if (!running) return { exitCode: 1, stdout: "", stderr: `redrive: ${noLocalStackMessage(dataDir, "INGEST_MODE=queued npm run dev")}\n` };
+    if (!running.sqs) return { exitCode: 1, stdout: "", stderr: `redrive: the local stack on DATA_DIR=${dataDir} runs in ${running.ingestMode} mode and has no queue; start it with INGEST_MODE=queued\n` };
+    endpoint ??= running.sqs.endpoint;
+    queues = { queue: running.sqs.queues.ingest.name, deadLetterQueue: running.sqs.queues.ingestDeadLetter.name };
+  } else {
+    queues = values.pipeline ? deployedPipelineQueueNames(values.stack!, values.pipeline, values.region ?? env.AWS_REGION!) : deployedQueueNames(values.stack!, values.region ?? env.AWS_REGION!);
+  }
   const sqs = new SQSClient({
     ...(endpoint ? { endpoint } : {}),
     ...(local ? { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS } : { region: values.region ?? env.AWS_REGION! }),
     maxAttempts: 2,
   });
   try {
-    const report = await redrive(sqs, `${PROJECT}-${stack}-ingest`, waitSeconds);
+    const report = await redrive(sqs, queues, waitSeconds);
     const ok = report.status === "COMPLETED" || report.status === "NOTHING_TO_MOVE" || report.status === "RUNNING";
     const text = values.json ? JSON.stringify(report) + "\n" : describe(report);
     return ok ? { exitCode: 0, stdout: text, stderr: "" } : { exitCode: 1, stdout: values.json ? text : "", stderr: values.json ? "" : text };
@@ -93,7 +117,7 @@ export async function runRedriveCli(argv: string[], env: NodeJS.ProcessEnv = pro
       name === "QueueDoesNotExist" || name === "AWS.SimpleQueueService.NonExistentQueue"
         ? local
           ? "no ingest queue: is the local stack running in queued mode (INGEST_MODE=queued npm run dev)?"
-          : `no ingest queue for stack ${stack}: does it run ingestMode queued?`
+          : `no ingest queue ${queues.queue} for stack ${values.stack}: does it run ingestMode queued?`
         : /ECONNREFUSED/.test(String((error as Error).message ?? "")) || (error as { code?: string }).code === "ECONNREFUSED"
           ? `cannot reach SQS at ${endpoint}: is the local stack running (INGEST_MODE=queued npm run dev)?`
           : `${name}: ${(error as Error).message}`;
@@ -103,10 +127,75 @@ export async function runRedriveCli(argv: string[], env: NodeJS.ProcessEnv = pro
   }
 }
 
-/** Starts the move task from `<queue>-dlq` to `<queue>` and waits up to `waitSeconds` for it to end. */
-export async function redrive(sqs: SQSClient, queueName: string, waitSeconds: number): Promise<RedriveReport> {
-  const queueUrl = (await sqs.send(new GetQueueUrlCommand({ QueueName: queueName }))).QueueUrl!;
-  const dlqUrl = (await sqs.send(new GetQueueUrlCommand({ QueueName: `${queueName}-dlq` }))).QueueUrl!;
+/** The queue a redrive moves messages back to, and the dead-letter queue it moves them from. */
+export interface RedriveQueues {
+  queue: string;
+  deadLetterQueue: string;
+}
+
+/** The ingest queue and DLQ of deployed stack `stack`, by the deploy's own naming rule (IngestQueue's physicalName). */
+export function deployedQueueNames(stack: string, region: string): RedriveQueues {
+  const name = (purpose: string) => deriveName({ project: PROJECT, stack, region, purpose, kind: "sqsQueue" });
+  return { queue: name("ingest"), deadLetterQueue: name("ingest-dlq") };
+}
+
+/** The buffer and failure queue of pipeline `pipeline` in deployed stack `stack` (EventPipeline's physicalName). */
+export function deployedPipelineQueueNames(stack: string, pipeline: string, region: string): RedriveQueues {
+  const name = (purpose: string) => deriveName({ project: PROJECT, stack, region, purpose: `${pipeline}-${purpose}`, kind: "sqsQueue" });
+  return { queue: name("buffer"), deadLetterQueue: name("failed") };
+}
+
+/**
+ * The local pipeline's failure queue (`$DATA_DIR/pipelines/<name>-failed.json`): listed, or sent
+ * back through the pipeline by the running stack (the signal local-stack.json names; `npm run dev`
+ * uses SIGUSR2), waiting until the queue no longer holds what was there.
+ */
+async function localPipelineRedrive(name: string, list: boolean, json: boolean, waitSeconds: number, env: NodeJS.ProcessEnv): Promise<RedriveCliResult> {
+  const dataDir = env.DATA_DIR ?? ".data";
+  const running = runningLocalStack(dataDir);
+  const recorded = running?.pipelines?.find((p) => p.name === name);
+  const file = recorded?.failureQueueFile ?? localFailureQueueFile(dataDir, name);
+  const { messages, redrives } = readFailureQueue(file);
+  if (list) {
+    const rows = messages.map((m, i) => {
+      let snsMessageId: unknown;
+      try {
+        snsMessageId = (JSON.parse(m.body) as { MessageId?: unknown }).MessageId;
+      } catch {
+        snsMessageId = undefined;
+      }
+      return { index: i, failed_stage: m.attributes.failed_stage ?? null, error: m.attributes.error ?? null, cause: m.attributes.cause ?? null, message_id: typeof snsMessageId === "string" ? snsMessageId : null };
+    });
+    const text = rows.length
+      ? rows.map((r) => `${r.index}  ${r.failed_stage ?? "(every receive failed)"}  ${r.error ?? ""}  message_id ${r.message_id ?? "-"}\n   cause: ${(r.cause ?? "-").slice(0, 300)}`).join("\n") + "\n"
+      : `The failure queue of pipeline ${name} is empty (${file}).\n`;
+    return { exitCode: 0, stdout: json ? JSON.stringify({ pipeline: name, file, messages: rows }) + "\n" : text, stderr: "" };
+  }
+  if (!running) return { exitCode: 1, stdout: "", stderr: `redrive: ${noLocalStackMessage(dataDir, "PIPELINE=true npm run dev")}\n` };
+  if (!recorded) return { exitCode: 1, stdout: "", stderr: `redrive: the local stack on DATA_DIR=${dataDir} runs no pipeline named ${name}${running.pipelines?.length ? ` (it runs ${running.pipelines.map((p) => p.name).join(", ")})` : "; start it with PIPELINE=true"}\n` };
+  if (!recorded.redriveSignal) return { exitCode: 1, stdout: "", stderr: `redrive: the local stack on DATA_DIR=${dataDir} takes no redrive signal (it was not started by npm run dev)\n` };
+  const waiting = messages.length;
+  const report = { pipeline: name, waiting, status: "NOTHING_TO_MOVE" as "NOTHING_TO_MOVE" | "COMPLETED" | "RUNNING" };
+  if (waiting > 0) {
+    process.kill(running.pid, recorded.redriveSignal);
+    // The stack counts each redrive in the file as it takes the messages (a message that fails again comes back later).
+    const deadline = Date.now() + waitSeconds * 1000;
+    while (readFailureQueue(file).redrives === redrives && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    report.status = readFailureQueue(file).redrives > redrives ? "COMPLETED" : "RUNNING";
+  }
+  const text =
+    report.status === "NOTHING_TO_MOVE"
+      ? `The failure queue of pipeline ${name} is empty; nothing to move.\n`
+      : report.status === "COMPLETED"
+        ? `Sent ${waiting} message(s) back through pipeline ${name}; a message that fails again returns to the failure queue (--list).\n`
+        : `The stack has not taken the messages yet; check again with --list.\n`;
+  return { exitCode: 0, stdout: json ? JSON.stringify(report) + "\n" : text, stderr: "" };
+}
+
+/** Starts the move task from the dead-letter queue to the queue and waits up to `waitSeconds` for it to end. */
+export async function redrive(sqs: SQSClient, queues: RedriveQueues, waitSeconds: number): Promise<RedriveReport> {
+  const queueUrl = (await sqs.send(new GetQueueUrlCommand({ QueueName: queues.queue }))).QueueUrl!;
+  const dlqUrl = (await sqs.send(new GetQueueUrlCommand({ QueueName: queues.deadLetterQueue }))).QueueUrl!;
   const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }))).Attributes!.QueueArn!;
   const dlq = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ["QueueArn", "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }))).Attributes!;
   const waiting = Number(dlq.ApproximateNumberOfMessages ?? 0) + Number(dlq.ApproximateNumberOfMessagesNotVisible ?? 0);

@@ -13,6 +13,7 @@
 import { parseArgs } from "node:util";
 import { generateSecret, WEBHOOK_SCHEMES, type WebhookScheme } from "../handlers/lib/webhooks/signatures";
 import { WebhookSourceStore } from "../local/webhookStore";
+import { runningLocalStack } from "../local/stack";
 
 const USAGE = `usage: npm run webhooks -- add NAME --scheme ${WEBHOOK_SCHEMES.join("|")} [--secret SECRET] [--keep-previous]
        npm run webhooks -- list | remove NAME
@@ -49,13 +50,16 @@ export function runWebhooksCli(argv: string[], env: NodeJS.ProcessEnv = process.
   const dataDir = env.DATA_DIR ?? ".data";
   const store = new WebhookSourceStore(dataDir);
   const out = (json: unknown, text: string): WebhooksCliResult => ({ exitCode: 0, stdout: (values.json ? JSON.stringify(json, null, 2) : text) + "\n", stderr: "" });
-  const path = `http://127.0.0.1:${env.PORT ?? 3000}/webhooks/`;
+  // The URL of the stack running on DATA_DIR (its local-stack.json); without one, where `npm run dev` will serve it.
+  const running = runningLocalStack(dataDir);
+  const path = `${running?.url ?? `http://127.0.0.1:${env.PORT ?? 3000}`}/webhooks/`;
 
   switch (command) {
     case "add": {
       if (!name) return fail("add needs a source NAME");
       const scheme = values.scheme ?? store.get(name)?.scheme;
-      if (!scheme || !(WEBHOOK_SCHEMES as readonly string[]).includes(scheme)) return fail(`add needs --scheme ${WEBHOOK_SCHEMES.join("|")}`);
+      if (!scheme) return fail(`add needs --scheme ${WEBHOOK_SCHEMES.join("|")}`);
+      if (!(WEBHOOK_SCHEMES as readonly string[]).includes(scheme)) return fail(`unknown scheme ${scheme}; the schemes are ${WEBHOOK_SCHEMES.join(", ")}`);
       const generated = values.secret === undefined;
       const secret = values.secret ?? generateSecret(scheme as WebhookScheme);
       const existed = store.get(name) !== undefined;
@@ -63,12 +67,12 @@ export function runWebhooksCli(argv: string[], env: NodeJS.ProcessEnv = process.
       try {
         source = store.put(name, scheme as WebhookScheme, secret, { keepPrevious: values["keep-previous"] });
       } catch (error) {
-        return { exitCode: 1, stdout: "", stderr: `${(error as Error).message}\n` };
+        return fail((error as Error).message); // a bad name or secret is a usage error (2), like a bad scheme
       }
       const lines = [
         `${existed ? "Updated" : "Added"} webhook source ${name} (${scheme}) in ${store.file}; it accepts ${source.secrets.length === 2 ? "the new and the previous secret" : "one secret"}.`,
         ...(generated ? [`Generated secret (shown only now; give it to the sender):`, `  ${secret}`] : []),
-        `Deliveries go to POST ${path}${name}${existed ? "" : "  (restart `npm run dev` to serve a new source)"}`,
+        `Deliveries go to POST ${path}${name}${running ? (existed ? "" : "  (restart `npm run dev` to serve a new source)") : `  (once \`npm run dev\` runs with DATA_DIR=${dataDir}; no stack runs there now)`}`,
       ];
       return out({ name, scheme, url: `${path}${name}`, accepted_secrets: source.secrets.length, ...(generated ? { secret } : {}) }, lines.join("\n"));
     }

@@ -4,7 +4,7 @@
  */
 import { requireEnv } from "./lib/ops/config";
 import { log } from "./lib/ops/log";
-import { acceptMessage, PIPELINE_ENV, PipelineError, type AcceptedEvent, type BufferedMessage } from "./lib/pipeline/pipeline";
+import { acceptMessage, messageLogIds, PIPELINE_ENV, PipelineError, type AcceptedEvent, type BufferedMessage } from "./lib/pipeline/pipeline";
 import { ENV } from "./lib/primitives/tables";
 
 const options = { pipeline: requireEnv(process.env, PIPELINE_ENV.name), maxEventBytes: Number(requireEnv(process.env, ENV.maxEventBytes)) };
@@ -13,8 +13,9 @@ export async function handler(message: BufferedMessage): Promise<AcceptedEvent> 
   try {
     return acceptMessage(message, options);
   } catch (error) {
-    // Identifiers and the reason only; the message itself stays out of the logs.
-    if (error instanceof PipelineError) log("WARN", "pipeline message rejected", { pipeline: options.pipeline, message_id: message.messageId, code: error.code });
+    // Identifiers and the reason only; the message itself stays out of the logs. message_id is the
+    // SNS MessageId, as on the "stored" line; the SQS record's id has its own name.
+    if (error instanceof PipelineError) log("WARN", "pipeline message rejected", { pipeline: options.pipeline, ...messageLogIds(message), code: error.code });
     throw error;
   }
 }

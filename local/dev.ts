@@ -8,6 +8,19 @@ import { ingestModeValue } from "./config";
 import { DataDirInUseError, startLocalStack } from "./stack";
 import type { RequestLogEntry } from "./gateway";
 import { SCOPES } from "../handlers/routes";
+import { parseCommandLineOrExit } from "../cli/commandLine";
+import { snsPublishCommand, sqsQueueAttributesCommand } from "./awsCli";
+
+const USAGE = `usage: npm run dev [-- --help]
+
+Runs the local stack until Ctrl-C; the data stays in DATA_DIR for the next start.
+Settings are environment variables:
+  PORT (3000)            the API
+  DYNAMODB_PORT (8000)   the local DynamoDB
+  DATA_DIR (.data)       events, keys, queues; $DATA_DIR/local-stack.json names every endpoint
+  INGEST_MODE=queued     queued ingestion: the local SQS on SQS_PORT (9324) and the processor
+  PIPELINE=true          the example SNS pipeline, its SNS endpoint on SNS_PORT (9911)`;
+parseCommandLineOrExit("dev", process.argv.slice(2), {}, USAGE);
 
 const port = Number(process.env.PORT ?? 3000);
 const dynamoPort = Number(process.env.DYNAMODB_PORT ?? 8000);
@@ -62,7 +75,7 @@ process.on("SIGTERM", stop);
 async function main(): Promise<void> {
   const ingestMode = process.env.INGEST_MODE === undefined ? undefined : ingestModeValue(process.env.INGEST_MODE, "INGEST_MODE");
   const settings = { ...pipeline, ...(ingestMode ? { ingestMode } : {}) };
-  const stack = await startLocalStack({ dataDir, port, dynamoPort, snsPort, sqsPort, settings, onRequest: logRequest });
+  const stack = await startLocalStack({ dataDir, port, dynamoPort, snsPort, sqsPort, settings, onRequest: logRequest, pipelineRedriveSignal: "SIGUSR2" });
   const relative = path.relative(process.cwd(), stack.keyFile);
   const keyFile = relative.startsWith("..") ? stack.keyFile : relative;
   const auth = stack.createdApiKey ?? `$(cat ${keyFile})`;
@@ -72,9 +85,9 @@ async function main(): Promise<void> {
     `  Console    ${stack.consoleUrl}  (events, inbox, queue, pipeline, webhooks, deliveries, catalogue)`,
     `  DynamoDB   ${stack.dynamoEndpoint}  (tables ${stack.eventsTable}, ${stack.apiKeysTable})`,
     stack.queue
-      ? `  Mode       queued: POST /events answers 202; the processor stores from the ingest queue\n  SQS        ${stack.queue.sqsEndpoint}  (queue ${stack.queue.queueUrl}, DLQ ${stack.queue.deadLetterQueueUrl}; npm run redrive)`
+      ? `  Mode       queued: POST /events answers 202; the processor stores from the ingest queue\n  SQS        ${stack.queue.sqsEndpoint}  (queue ${stack.queue.queueUrl}, DLQ ${stack.queue.deadLetterQueueUrl}; npm run redrive)\n             ${sqsQueueAttributesCommand(stack.queue.sqsEndpoint, stack.queue.deadLetterQueueUrl)}`
       : "  Mode       direct: POST /events stores in the request (INGEST_MODE=queued for the queue)",
-    `  Data       ${dataDir}`,
+    `  Data       ${dataDir}  (every endpoint above is in ${path.join(dataDir, "local-stack.json")} while this runs)`,
     "",
     stack.createdApiKey
       ? `Created a local API key with scopes ${SCOPES.join(",")}. It is shown only now and saved in ${keyFile}:\n  ${stack.createdApiKey}`
@@ -86,7 +99,8 @@ async function main(): Promise<void> {
     ...(stack.pipeline
       ? [
           `SNS pipeline "payments": topic ${stack.pipeline.topicArn} on ${stack.pipeline.snsEndpoint}. Publish a payment:`,
-          `  aws sns publish --endpoint-url ${stack.pipeline.snsEndpoint} --region eu-north-1 --topic-arn ${stack.pipeline.topicArn} --message '{"event_type":"payment.succeeded","payload":{"payment_id":"pay_1","amount":125000,"currency":"EUR","country":"SE","card_country":"SE"}}'`,
+          `  ${snsPublishCommand(stack.pipeline.snsEndpoint, stack.pipeline.topicArn)}`,
+          `Failed messages are logged and listed by: npm run redrive -- --pipeline payments --list`,
           "",
         ]
       : ["The example SNS pipeline is off (config pipeline); PIPELINE=true npm run dev turns it on.", ""]),

@@ -331,7 +331,8 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 }
 
 /** API Gateway's request ids look like `IZxYhjG5oAMEVzw=`. */
-function gatewayRequestId(): string {
+/** API Gateway's request id format; also on the local guard's 403 (guardLocalListener's responseHeaders). */
+export function gatewayRequestId(): string {
   return randomBytes(10).toString("base64");
 }
 

@@ -15,6 +15,8 @@ import type * as http from "node:http";
 export interface LocalGuardRule {
   /** Also refuse requests a browser made (an `Origin` or `Sec-Fetch-Site` header). */
   refuseBrowsers: boolean;
+  /** Headers the refusal carries too, as the listener's own answers do (the gateway's `apigw-requestid`). */
+  responseHeaders?: () => Record<string, string>;
 }
 
 /** Host names a local listener answers to (with its own port). */
@@ -47,6 +49,6 @@ export function guardLocalListener(server: http.Server, rule: LocalGuardRule): v
       for (const listener of listeners) listener.call(server, req, res);
       return;
     }
-    res.writeHead(403, { "content-type": "application/json", connection: "close" }).end(JSON.stringify({ message: `Forbidden: ${refusal}` }));
+    res.writeHead(403, { ...rule.responseHeaders?.(), "content-type": "application/json", connection: "close" }).end(JSON.stringify({ message: `Forbidden: ${refusal}` }));
   });
 }

@@ -11,9 +11,14 @@
  *   outright is received again, and after `maxReceiveCount` receives the message moves to the
  *   failure queue as SQS's redrive policy would move it (the visibility timeout is not waited);
  * - `DeadLetter` (the state machine's SQS SendMessage) appends to the same failure queue.
- * The failure queue lives in memory; `redrive()` sends its messages back through the buffer.
+ * The failure queue is kept in memory and, with `failureQueueFile` (the local stack's
+ * `$DATA_DIR/pipelines/<name>-failed.json`), on disk, so it survives a restart as the ingest queue
+ * does; `npm run redrive -- --pipeline <name> --list` reads it. Every message that reaches it is
+ * logged (stage and error, never the message). `redrive()` sends its messages back through the buffer.
  */
 import { randomUUID } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { StateMachine } from "aws-local-stepfunctions";
 import { stageEntry, stageTasks, type PipelineStage, type RetryArgs } from "../components/EventPipeline";
@@ -57,6 +62,20 @@ export interface LocalPipelineOptions {
   maxReceiveCount?: number;
   /** Wait this long before every retry instead of the definition's backoff (tests use 0). @default the definition's */
   retryIntervalMs?: number;
+  /** Where the failure queue is kept across restarts (read at start, rewritten on every change). @default memory only */
+  failureQueueFile?: string;
+}
+
+/** The local stack's failure queue file of pipeline `name` under `dataDir`. */
+export function localFailureQueueFile(dataDir: string, name: string): string {
+  return path.join(dataDir, "pipelines", `${name}-failed.json`);
+}
+
+/** The failure queue as `failureQueueFile` holds it, and how many redrives emptied it so far; empty when there is no file yet. */
+export function readFailureQueue(file: string): { messages: FailedMessage[]; redrives: number } {
+  if (!fs.existsSync(file)) return { messages: [], redrives: 0 };
+  const state = JSON.parse(fs.readFileSync(file, "utf8")) as { messages: FailedMessage[]; redrives?: number };
+  return { messages: state.messages, redrives: state.redrives ?? 0 };
 }
 
 /** An SQS message as the pipe hands it to the state machine. */
@@ -86,6 +105,8 @@ export class LocalPipeline {
   readonly definition: StateMachineDefinition;
   /** The failure queue, oldest first. */
   readonly failed: FailedMessage[] = [];
+  /** Redrives so far (kept with the failure queue, so `npm run redrive` sees when the stack took its request). */
+  private redrives = 0;
   private readonly machine: StateMachine;
   private readonly handlers: Record<string, (input: any) => Promise<any>>;
   private readonly inFlight = new Set<Promise<void>>();
@@ -105,6 +126,11 @@ export class LocalPipeline {
       failureQueueUrl: `http://sqs.${options.region}.localhost/${LOCAL_ACCOUNT}/${localName(options.name, "failed")}`,
     });
     this.machine = new StateMachine(this.definition as ConstructorParameters<typeof StateMachine>[0]);
+    if (options.failureQueueFile) {
+      const saved = readFailureQueue(options.failureQueueFile);
+      this.failed.push(...saved.messages);
+      this.redrives = saved.redrives;
+    }
     this.handlers = { [STATE_NAMES.deadLetter]: async (input: { MessageBody: string; MessageAttributes: MessageAttributes }) => this.sendToFailureQueue(input) };
     for (const [state, { fn, timeoutMs }] of functions) this.handlers[state] = (input) => invokeAsLambda(fn, input, timeoutMs);
   }
@@ -179,8 +205,44 @@ export class LocalPipeline {
   /** Sends every message of the failure queue back through the buffer (SQS's redrive); returns how many. */
   redrive(): number {
     const messages = this.failed.splice(0);
+    this.redrives += 1;
+    this.persistFailures();
     for (const message of messages) this.deliver(message.body);
     return messages.length;
+  }
+
+  /** A message reaches the failure queue: kept (on disk too), and one log line with where and why. */
+  private addFailure(message: FailedMessage): void {
+    this.failed.push(message);
+    this.persistFailures();
+    let snsMessageId: string | undefined;
+    try {
+      snsMessageId = (JSON.parse(message.body) as { MessageId?: unknown }).MessageId as string | undefined;
+    } catch {
+      snsMessageId = undefined;
+    }
+    process.stdout.write(
+      JSON.stringify({
+        timestamp: new Date().toISOString(),
+        level: "ERROR",
+        message: "pipeline message failed; it is in the failure queue",
+        pipeline: this.options.name,
+        failed_stage: message.attributes.failed_stage ?? "(execution failed on every receive)",
+        error: message.attributes.error ?? "ExecutionFailed",
+        ...(typeof snsMessageId === "string" ? { message_id: snsMessageId } : {}),
+        failure_queue_depth: this.failed.length,
+        see: `npm run redrive -- --pipeline ${this.options.name} --list`,
+      }) + "\n",
+    );
+  }
+
+  private persistFailures(): void {
+    const file = this.options.failureQueueFile;
+    if (!file) return;
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const temporary = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(temporary, JSON.stringify({ messages: this.failed, redrives: this.redrives }) + "\n", { mode: 0o600 });
+    fs.renameSync(temporary, file);
   }
 
   private async receiveUntilDone(body: string): Promise<void> {
@@ -194,7 +256,7 @@ export class LocalPipeline {
         // The execution failed outright: the pipe does not delete the message, SQS shows it again.
       }
     }
-    this.failed.push({ body, attributes: {} });
+    this.addFailure({ body, attributes: {} });
   }
 
   private sqsMessage(messageId: string, body: string, receiveCount: number): BufferedSqsMessage {
@@ -218,7 +280,7 @@ export class LocalPipeline {
       if (!value.StringValue) throw Object.assign(new Error(`message attribute ${name} must not be empty`), { name: "Sqs.InvalidParameterValueException" });
       attributes[name] = value.StringValue;
     }
-    this.failed.push({ body: input.MessageBody, attributes });
+    this.addFailure({ body: input.MessageBody, attributes });
     return { MessageId: randomUUID() };
   }
 }

@@ -7,37 +7,42 @@
 import { randomUUID } from "node:crypto";
 import * as http from "node:http";
 import type { LocalPipeline, MessageAttributes } from "./pipeline";
+import { readCappedBody } from "./requestBody";
 
 const XMLNS = "https://sns.amazonaws.com/doc/2010-03-31/";
 /** SNS's limit on a message, in bytes. */
 const MAX_MESSAGE_BYTES = 256 * 1024;
+/**
+ * The largest request body read: a message at the limit, form-encoded (up to 3 bytes per byte,
+ * `%XX`), plus 64 KiB for attributes and the rest. Larger requests are refused before buffering.
+ */
+export const LOCAL_SNS_MAX_REQUEST_BYTES = 3 * MAX_MESSAGE_BYTES + 64 * 1024;
 
 export function createSnsEndpoint(pipelines: readonly LocalPipeline[]): http.Server {
   return http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= 2 * MAX_MESSAGE_BYTES) chunks.push(chunk);
-    });
-    req.on("end", () => {
+    void readCappedBody(req, LOCAL_SNS_MAX_REQUEST_BYTES).then((read) => {
+      if (!read.ok && read.reason === "aborted") return;
       const requestId = randomUUID();
       const answer = (status: number, xml: string) =>
         res.writeHead(status, { "content-type": "text/xml", "x-amzn-requestid": requestId }).end(`<?xml version="1.0"?>\n${xml}`);
       const fail = (status: number, code: string, message: string) =>
         answer(status, `<ErrorResponse xmlns="${XMLNS}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${escapeXml(message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`);
 
+      if (!read.ok) {
+        res.setHeader("connection", "close");
+        return fail(413, "RequestEntityTooLarge", `The request body is larger than ${LOCAL_SNS_MAX_REQUEST_BYTES} bytes.`);
+      }
       if (req.method !== "POST") return fail(400, "InvalidAction", "SNS takes POST requests");
-      const form = new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
+      const form = new URLSearchParams(read.body.toString("utf8"));
       if (form.get("Action") !== "Publish") return fail(400, "InvalidAction", `the local SNS endpoint supports Publish only, not ${form.get("Action") ?? "(none)"}`);
       const pipeline = pipelines.find((p) => p.topicArn === form.get("TopicArn"));
       if (!pipeline) return fail(404, "NotFound", `Topic does not exist; the local topics are: ${pipelines.map((p) => p.topicArn).join(", ")}`);
       const message = form.get("Message");
       if (message === null || message === "") return fail(400, "InvalidParameter", "Invalid parameter: Message");
-      if (size > MAX_MESSAGE_BYTES) return fail(400, "InvalidParameter", "Invalid parameter: Message too long");
+      if (Buffer.byteLength(message, "utf8") > MAX_MESSAGE_BYTES) return fail(400, "InvalidParameter", "Invalid parameter: Message too long");
       const messageId = pipeline.publish(message, messageAttributes(form));
       answer(200, `<PublishResponse xmlns="${XMLNS}"><PublishResult><MessageId>${messageId}</MessageId></PublishResult><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></PublishResponse>`);
-    });
+    }).catch(() => res.destroy()); // a client gone mid-answer: drop the socket, keep serving
   });
 }
 

@@ -5,6 +5,7 @@
  * (local/sqs, journaled under DATA_DIR/sqs) with the ingest queue and its DLQ, and an event-source
  * poller that feeds the processor bundle as Lambda's SQS event source mapping does.
  */
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -16,9 +17,9 @@ import { createDocumentClient } from "../handlers/lib/store/store";
 import { API_KEYS_TABLE, ENV, EVENTS_TABLE } from "../handlers/lib/primitives/tables";
 import { AUTHORIZER_HANDLER, HANDLERS, handlerFacts, INGEST_QUEUE, ingestQueueVisibilitySeconds, PROCESSOR_HANDLER, SCOPES, type HandlerName } from "../handlers/routes";
 import { ApiKeyStore } from "../cli/keyStore";
-import { createGateway, type RequestLogEntry } from "./gateway";
+import { createGateway, gatewayRequestId, type RequestLogEntry } from "./gateway";
 import { LambdaHost, type LocalFunction } from "./lambdaHost";
-import { LocalPipeline } from "./pipeline";
+import { localFailureQueueFile, LocalPipeline } from "./pipeline";
 import { createSnsEndpoint } from "./sns";
 import { paymentStages } from "../pipelines/payments";
 import { localTableName, stackSettings, type StackSettings } from "./config";
@@ -42,12 +43,43 @@ export const LOCAL_KEY_FILE = "local-api-key";
 /** Where a running stack says where it listens, so `npm run keys` finds it through DATA_DIR alone. */
 export const LOCAL_STACK_FILE = "local-stack.json";
 
-/** What `$DATA_DIR/local-stack.json` records while a stack runs. */
+/**
+ * What `$DATA_DIR/local-stack.json` records while a stack runs: every endpoint, queue and topic, so
+ * every CLI (keys, redrive, webhooks) and the AWS CLI find the stack through DATA_DIR alone, on
+ * whatever ports it took. Written once everything listens; removed on a clean stop.
+ */
 export interface RunningLocalStack {
   pid: number;
+  dataDir: string;
+  /** The API (gateway emulator). */
   url: string;
   dynamoEndpoint: string;
+  tables: { events: string; apiKeys: string };
+  /** The local SSM endpoint the webhook function reads its secrets from. */
+  ssmEndpoint: string;
+  region: string;
+  ingestMode: StackSettings["ingestMode"];
   authorizerCacheTtlSeconds: number;
+  /** Queued mode only: the local SQS and its queues. */
+  sqs?: { endpoint: string; queues: { ingest: RecordedQueue; ingestDeadLetter: RecordedQueue } };
+  /** The example pipeline only: the local SNS endpoint and its topics. */
+  sns?: { endpoint: string; topics: { name: string; arn: string }[] };
+  /**
+   * The example pipeline only: its failure queue file, and the signal that makes this process send
+   * the failure queue back through the pipeline (`npm run redrive -- --pipeline NAME` sends it).
+   */
+  pipelines?: { name: string; failureQueueFile: string; redriveSignal?: NodeJS.Signals }[];
+}
+
+export interface RecordedQueue {
+  name: string;
+  url: string;
+  arn: string;
+}
+
+/** Why no stack answers on `dataDir`, for a CLI to print before it gives up. */
+export function noLocalStackMessage(dataDir: string, needs = "npm run dev"): string {
+  return `no local stack is running on DATA_DIR=${dataDir} (no live ${path.join(dataDir, LOCAL_STACK_FILE)}); start it with \`${needs}\`, or set DATA_DIR to the folder the running stack uses`;
 }
 
 /** The stack running on `dataDir` as it recorded itself, or undefined (none started, or its process is gone). */
@@ -83,6 +115,11 @@ export interface LocalStackOptions {
   functionDynamoEndpoint?: (dynamoEndpoint: string) => string | Promise<string>;
   /** Overrides of the settings read from Pulumi.yaml / Pulumi.dev.yaml. */
   settings?: Partial<StackSettings>;
+  /**
+   * A signal on which this process redrives the pipeline's failure queue (`npm run dev` uses
+   * SIGUSR2), recorded in local-stack.json for `npm run redrive -- --pipeline`. @default none
+   */
+  pipelineRedriveSignal?: NodeJS.Signals;
   onRequest?: (entry: RequestLogEntry) => void;
 }
 
@@ -100,6 +137,8 @@ export interface LocalStack {
   webhookSources: string[];
   /** The local SSM endpoint that serves their secrets (AWS_ENDPOINT_URL_SSM of the functions). */
   ssmEndpoint: string;
+  /** What the functions sign with this start; the local SSM answers no other access key id. Never written to disk. */
+  functionCredentials: { accessKeyId: string; secretAccessKey: string };
   settings: StackSettings;
   /** The example SNS pipeline and the endpoint that takes `Publish` for its topic; only with settings.pipeline. */
   pipeline?: { runner: LocalPipeline; snsEndpoint: string; topicArn: string };
@@ -160,18 +199,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await ensureTable(client, API_KEYS_TABLE, apiKeysTable);
 
     const keyFile = path.join(options.dataDir, LOCAL_KEY_FILE);
-    let createdApiKey: string | undefined;
-    if (!fs.existsSync(keyFile)) {
-      const doc = createDocumentClient({ endpoint: dynamoEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-      createdApiKey = (await new ApiKeyStore(doc, apiKeysTable).create("local", SCOPES)).apiKey;
-      doc.destroy();
-      fs.writeFileSync(keyFile, createdApiKey + "\n", { mode: 0o600 });
-    }
     makePrivateFiles(options.dataDir);
 
     // Webhook secrets: served by a local SSM endpoint under the deployed parameter names.
     const webhookStore = new WebhookSourceStore(options.dataDir);
-    const ssm = createSsmEndpoint(webhookStore);
+    // The functions' per-start access key id: the local SSM serves secrets to it alone (local/ssm.ts).
+    const functionCredentials = { accessKeyId: `LOCAL${randomBytes(16).toString("hex").toUpperCase()}`, secretAccessKey: LOCAL_CREDENTIALS.secretAccessKey };
+    const ssm = createSsmEndpoint(webhookStore, { accessKeyId: functionCredentials.accessKeyId });
     guardLocalListener(ssm, { refuseBrowsers: true }); // it serves secrets: only the functions' SDK talks to it
     await listen(ssm, 0, host, "the local SSM endpoint");
     cleanups.push(() => closeServer(ssm));
@@ -182,8 +216,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     cleanups.push(() => host_.close());
     const sdkEnvironment = {
       AWS_REGION: LOCAL_REGION,
-      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ACCESS_KEY_ID: functionCredentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: functionCredentials.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: options.functionDynamoEndpoint ? await options.functionDynamoEndpoint(dynamoEndpoint) : dynamoEndpoint,
       AWS_ENDPOINT_URL_SSM: ssmEndpoint,
     };
@@ -217,13 +251,26 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // Every other endpoint listens before the gateway, so GET /health answering means the whole stack is up.
     let pipeline: LocalStack["pipeline"];
     if (settings.pipeline) {
-      const runner = await LocalPipeline.start({ name: "payments", stages: paymentStages, host: host_, region: LOCAL_REGION, environment: { ...sdkEnvironment, ...storeEnvironment } });
+      const runner = await LocalPipeline.start({
+        name: "payments",
+        stages: paymentStages,
+        host: host_,
+        region: LOCAL_REGION,
+        environment: { ...sdkEnvironment, ...storeEnvironment },
+        failureQueueFile: localFailureQueueFile(options.dataDir, "payments"),
+      });
       cleanups.push(() => runner.idle());
       const sns = createSnsEndpoint([runner]);
       guardLocalListener(sns, { refuseBrowsers: true }); // only tools publish
       await listen(sns, options.snsPort ?? 0, host, "SNS_PORT");
       cleanups.push(() => closeServer(sns));
       pipeline = { runner, snsEndpoint: `http://${host}:${(sns.address() as AddressInfo).port}`, topicArn: runner.topicArn };
+      const signal = options.pipelineRedriveSignal;
+      if (signal) {
+        const onSignal = () => void runner.redrive();
+        process.on(signal, onSignal);
+        cleanups.push(() => void process.off(signal, onSignal));
+      }
     }
 
     // The console (/_console) reads through the API with the local key and watches the webhook function.
@@ -245,14 +292,48 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(options.onRequest ? { onRequest: options.onRequest } : {}),
     });
     mountConsole(gateway, localConsole);
-    guardLocalListener(gateway, { refuseBrowsers: false }); // web apps in development may call the API; the console guards itself too
+    // Web apps in development may call the API (the console guards itself too); a refusal carries
+    // apigw-requestid like every gateway answer.
+    guardLocalListener(gateway, { refuseBrowsers: false, responseHeaders: () => ({ "apigw-requestid": gatewayRequestId() }) });
     await listen(gateway, options.port, host, "PORT");
     cleanups.push(() => closeServer(gateway));
     const url = `http://${host}:${(gateway.address() as AddressInfo).port}`;
     apiUrl = url;
-    const running: RunningLocalStack = { pid: process.pid, url, dynamoEndpoint, authorizerCacheTtlSeconds: settings.authorizerCacheTtlSeconds };
+    // The first start's key: created only once everything is up, so a start that fails (a busy
+    // port) leaves no key file behind and the next start still creates and prints one.
+    let createdApiKey: string | undefined;
+    if (!fs.existsSync(keyFile)) {
+      const doc = createDocumentClient({ endpoint: dynamoEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+      createdApiKey = (await new ApiKeyStore(doc, apiKeysTable).create("local", SCOPES)).apiKey;
+      doc.destroy();
+      fs.writeFileSync(keyFile, createdApiKey + "\n", { mode: 0o600 });
+    }
     const stackFile = path.join(options.dataDir, LOCAL_STACK_FILE);
-    fs.writeFileSync(stackFile, JSON.stringify(running, null, 2) + "\n", { mode: 0o600 });
+    const recorded: RunningLocalStack = {
+      pid: process.pid,
+      dataDir: path.resolve(options.dataDir),
+      url,
+      dynamoEndpoint,
+      tables: { events: eventsTable, apiKeys: apiKeysTable },
+      ssmEndpoint,
+      region: LOCAL_REGION,
+      ingestMode: settings.ingestMode,
+      authorizerCacheTtlSeconds: settings.authorizerCacheTtlSeconds,
+      ...(queue ? { sqs: { endpoint: queue.sqsEndpoint, queues: queue.recorded } } : {}),
+      ...(pipeline
+        ? {
+            sns: { endpoint: pipeline.snsEndpoint, topics: [{ name: "payments", arn: pipeline.topicArn }] },
+            pipelines: [
+              {
+                name: "payments",
+                failureQueueFile: path.resolve(localFailureQueueFile(options.dataDir, "payments")),
+                ...(options.pipelineRedriveSignal ? { redriveSignal: options.pipelineRedriveSignal } : {}),
+              },
+            ],
+          }
+        : {}),
+    };
+    fs.writeFileSync(stackFile, JSON.stringify(recorded, null, 2) + "\n", { mode: 0o600 });
     cleanups.push(() => fs.rmSync(stackFile, { force: true }));
 
     return {
@@ -265,6 +346,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       keyFile,
       webhookSources: webhookStore.list().map((s) => s.name),
       ssmEndpoint,
+      functionCredentials,
       settings,
       ...(pipeline ? { pipeline } : {}),
       ...(queue ? { queue: queue.handle } : {}),
@@ -383,6 +465,10 @@ async function startQueueFor(options: LocalStackOptions, settings: StackSettings
     sqsEndpoint: sqs.endpoint,
     queueUrl: sqs.queueUrl(queueName),
     console: consoleQueue,
+    recorded: {
+      ingest: { name: queueName, url: sqs.queueUrl(queueName), arn: ingest.arn },
+      ingestDeadLetter: { name: dlqName, url: sqs.queueUrl(dlqName), arn: dlq.arn },
+    },
     startProcessor(fn: LocalFunction) {
       processor = fn;
       resume();

@@ -74,7 +74,8 @@ export class WebhookSourceStore {
   }
 
   private write(sources: StoredWebhookSource[]): void {
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    // DATA_DIR is for this user only (local/stack.ts makes it 0700 too); this may run before the first `npm run dev`.
+    fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
     const temporary = `${this.file}.${process.pid}.tmp`;
     fs.writeFileSync(temporary, JSON.stringify({ sources }, null, 2) + "\n", { mode: 0o600 });
     fs.renameSync(temporary, this.file); // atomic: the SSM endpoint never reads half a file

@@ -26,6 +26,7 @@ import { createDocumentClient } from "../handlers/lib/store/store";
 import type { RequestLogEntry } from "../local/gateway";
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalStack } from "../local/stack";
 import { runStorageOutage } from "./storageOutage";
+import { parseCommandLineOrExit } from "../cli/commandLine";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true"; // see local/dev.ts
 
@@ -213,7 +214,38 @@ async function outage(): Promise<Check[]> {
   }
 }
 
+const USAGE = `usage: npm run soak [-- --help]
+
+Runs the long checks that are not part of npm test: load, fuzz, storage outage (several minutes).
+Settings are environment variables:
+  SOAK_SECONDS (60), SOAK_RATE (1000), SOAK_CONNECTIONS (16)   the load check
+  FUZZ_RUNS (100000)                                           the fuzz check
+  OUTAGE_SECONDS (30), OUTAGE_EVENTS (1000)                    the storage-outage check
+  SOAK_ONLY=load|fuzz|outage                                   run one check`;
+
+/**
+ * Ctrl-C or SIGTERM mid-soak: the stacks' temp DATA_DIRs (tens of MB, with this process's lock)
+ * are removed before exiting, instead of being left behind with a stale lock.
+ */
+function removeOwnTempDirsOnSignal(): void {
+  const cleanUp = (signal: NodeJS.Signals) => {
+    for (const name of fs.readdirSync(os.tmpdir())) {
+      if (!/^event-ingestion-(soak|outage)-/.test(name)) continue;
+      const dir = path.join(os.tmpdir(), name);
+      const lock = path.join(dir, ".lock");
+      const owner = fs.existsSync(lock) ? Number(fs.readFileSync(lock, "utf8")) : undefined;
+      if (owner === process.pid) fs.rmSync(dir, { recursive: true, force: true });
+    }
+    process.stderr.write(`\nsoak: ${signal}, stopped; temp data removed\n`);
+    process.exit(130);
+  };
+  process.once("SIGINT", cleanUp);
+  process.once("SIGTERM", cleanUp);
+}
+
 async function main(): Promise<void> {
+  parseCommandLineOrExit("soak", process.argv.slice(2), {}, USAGE);
+  removeOwnTempDirsOnSignal();
   const only = process.env.SOAK_ONLY; // load | fuzz | outage
   const checks = [
     ...(only === undefined || only === "load" ? await load() : []),

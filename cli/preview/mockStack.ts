@@ -40,8 +40,28 @@ export interface BuiltStack {
   one(type: string, predicate?: (r: MockResource) => boolean): MockResource;
 }
 
+/**
+ * What the preview uses for a `secure:` value of a stack file (one set with `pulumi config set
+ * --secret`): it cannot decrypt it and does not ask for it. Valid for every webhook scheme
+ * (whsec_ + the base64 of 32 bytes), so the program runs as with the real secret; the preview
+ * prints every secret as `[secret]` anyway.
+ */
+export const SECURE_CONFIG_STAND_IN = `whsec_${Buffer.alloc(32, 0x5a).toString("base64")}`;
+
+/** Keys the project declares in Pulumi.yaml, as written there (`enableTtl`, `aws:region`). */
+export function declaredConfigKeys(): string[] {
+  const project = parse(fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), "utf8"));
+  return Object.keys(project.config ?? {});
+}
+
 /** Config values for a stack: Pulumi.yaml defaults < Pulumi.<stack>.yaml < overrides. */
 export function stackConfig(stack: string, overrides: Record<string, string | number | boolean> = {}): Record<string, string> {
+  return stackConfigWithSecrets(stack, overrides).config;
+}
+
+/** stackConfig, and the keys whose values are secrets (`secure:` in the stack file). */
+export function stackConfigWithSecrets(stack: string, overrides: Record<string, string | number | boolean> = {}): { config: Record<string, string>; secretKeys: string[] } {
+  const secretKeys: string[] = [];
   const project = parse(fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), "utf8"));
   const config: Record<string, string> = {};
   for (const [key, declared] of Object.entries<any>(project.config ?? {})) {
@@ -52,13 +72,15 @@ export function stackConfig(stack: string, overrides: Record<string, string | nu
   const stackFile = path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`);
   if (fs.existsSync(stackFile)) {
     for (const [key, value] of Object.entries<any>(parse(fs.readFileSync(stackFile, "utf8")).config ?? {})) {
-      config[key] = typeof value === "string" ? value : JSON.stringify(value);
+      const secure = value !== null && typeof value === "object" && typeof value.secure === "string";
+      if (secure) secretKeys.push(key);
+      config[key] = secure ? SECURE_CONFIG_STAND_IN : typeof value === "string" ? value : JSON.stringify(value);
     }
   }
   for (const [key, value] of Object.entries(overrides)) {
     config[key.includes(":") ? key : `${PROJECT}:${key}`] = String(value);
   }
-  return config;
+  return { config, secretKeys };
 }
 
 /** The partition and DNS suffix the provider reports for a region, as `aws.getPartition()` answers. */
@@ -136,7 +158,7 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
 
 export async function buildStack(stack: string, overrides: Record<string, string | number | boolean> = {}): Promise<BuiltStack> {
   const resources: MockResource[] = [];
-  const config = stackConfig(stack, overrides);
+  const { config, secretKeys } = stackConfigWithSecrets(stack, overrides);
   // The region (and with it the partition) the provider would report: the stack's aws:region.
   const region = config["aws:region"] ?? REGION;
   /** Set by the monitor for the registration whose newResource call follows synchronously. */
@@ -165,7 +187,7 @@ export async function buildStack(stack: string, overrides: Record<string, string
     false,
   );
   recordParents((place) => (registering = place));
-  pulumi.runtime.setAllConfig(config);
+  pulumi.runtime.setAllConfig(config, secretKeys);
 
   const programPath = require.resolve(path.join(PROJECT_ROOT, "index.ts"));
   delete require.cache[programPath];

@@ -7,6 +7,7 @@
  * shows up without a change here.
  */
 import { UNRESERVED_CONCURRENCY_MINIMUM } from "../../components/handlerFunction";
+import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import type { BuiltStack, MockResource } from "./mockStack";
 
 export type SettingValue = string | number | boolean;
@@ -167,10 +168,23 @@ function describeReferences(value: string, refs: Reference[], self: MockResource
   return out + value.slice(last);
 }
 
+/** How the preview shows a secret, in the tree, the diff and --json. */
+export const SECRET_SHOWN_AS = "[secret]";
+
+/** A value the mocks received as a Pulumi secret: the RPC layer's `{<sig key>: <secret sig>, value}` wrapper. */
+function isSecretValue(value: unknown): boolean {
+  return typeof value === "object" && value !== null && (value as Record<string, unknown>)[rpc.specialSigKey] === rpc.specialSecretSig;
+}
+
 function flattenSettings(inputs: Record<string, any>, refs: Reference[], self: MockResource): Record<string, SettingValue> {
   const out: Record<string, SettingValue> = {};
   const visit = (value: unknown, path: string, depth: number) => {
     if (value === undefined || value === null) return;
+    // A Pulumi secret (an SSM SecureString's value, anything made from config.requireSecret) is never printed.
+    if (isSecretValue(value)) {
+      out[path] = SECRET_SHOWN_AS;
+      return;
+    }
     if (typeof value === "string") {
       if (value.length <= MAX_STRING) out[path] = describeReferences(value, refs, self);
       return;
@@ -385,13 +399,28 @@ export function diffPreviews(a: StackPreview, b: StackPreview, project: string):
   };
   const left = normal(a);
   const right = normal(b);
+  // Compared with every `→name` read as that resource's physical name: a value shown as a
+  // reference in one stack and as the bare name in the other (where two resources share the
+  // name, so the reference is ambiguous) is the same value, not a change.
+  const canonical = (p: StackPreview) => {
+    const stackPart = new RegExp(`${escapeRegExp(`${project}-${p.stack}`)}(?=[^A-Za-z0-9]|$)`, "g");
+    const named = p.resources.filter((r) => r.physicalName !== undefined).sort((x, y) => y.name.length - x.name.length);
+    return (value: SettingValue | undefined) => {
+      if (typeof value !== "string" || !value.includes("→")) return value;
+      let text = value;
+      for (const r of named) text = text.replace(new RegExp(`→${escapeRegExp(r.name)}(?![A-Za-z0-9_-])`, "g"), r.physicalName!);
+      return text.replace(stackPart, `${project}-<stack>`);
+    };
+  };
+  const leftValue = canonical(a);
+  const rightValue = canonical(b);
   const changed: StackDiff["changed"] = [];
   for (const [key, settings] of right) {
     const before = left.get(key);
     if (!before) continue;
     const diff: StackDiff["changed"][number]["settings"] = {};
     for (const k of new Set([...Object.keys(before), ...Object.keys(settings)])) {
-      if (before[k] !== settings[k]) diff[k] = { from: before[k], to: settings[k] };
+      if (before[k] !== settings[k] && leftValue(before[k]) !== rightValue(settings[k])) diff[k] = { from: before[k], to: settings[k] };
     }
     if (Object.keys(diff).length > 0) changed.push({ key, settings: diff });
   }

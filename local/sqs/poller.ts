@@ -6,8 +6,10 @@
  * - the function returned `batchItemFailures`: every other message is deleted;
  * - it returned an identifier that is not in the batch (or an empty one): the whole batch failed;
  * - it threw or timed out: nothing is deleted, every message comes back after its visibility timeout.
+ * A clean stop hands back what it received but never gave the function (a batch still gathering):
+ * those messages are made visible again at once, not left hidden for the visibility timeout.
  */
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from "@aws-sdk/client-sqs";
+import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { LocalFunction } from "../lambdaHost";
 
@@ -47,7 +49,8 @@ export function startEventSourcePoller(options: EventSourcePollerOptions): Event
         await sleep(200); // the queue is unreachable: back off, as Lambda's pollers do
         continue;
       }
-      if (messages.length === 0 || stopped) continue;
+      if (messages.length === 0) continue;
+      if (stopped) return release(messages);
       invocations += 1;
       await invoke(messages);
     }
@@ -73,6 +76,20 @@ export function startEventSourcePoller(options: EventSourcePollerOptions): Event
       new ReceiveMessageCommand({ QueueUrl: options.queueUrl, MaxNumberOfMessages: max, WaitTimeSeconds: waitSeconds, MessageSystemAttributeNames: ["All"] }),
     );
     return result.Messages ?? [];
+  }
+
+  /** Visible again now: received during a stop, never handed to the function. */
+  async function release(messages: Message[]): Promise<void> {
+    for (let start = 0; start < messages.length; start += 10) {
+      const chunk = messages.slice(start, start + 10);
+      try {
+        await options.sqs.send(
+          new ChangeMessageVisibilityBatchCommand({ QueueUrl: options.queueUrl, Entries: chunk.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })) }),
+        );
+      } catch {
+        // The queue is gone already: the messages come back after their visibility timeout instead.
+      }
+    }
   }
 
   async function invoke(messages: Message[]): Promise<void> {

@@ -21,6 +21,13 @@ export const SQS_LIMITS = {
   maxWaitSeconds: 20,
 } as const;
 
+/**
+ * The largest request body the local SQS reads. A full batch of maxMessageBytes, JSON-encoded: the
+ * characters SQS accepts grow at most 2× in JSON (`\t`, `\n`, `\r`, `"`, `\\`), plus 64 KiB for the
+ * rest of the request. Anything larger is refused before it is buffered.
+ */
+export const LOCAL_SQS_MAX_REQUEST_BYTES = 2 * SQS_LIMITS.maxMessageBytes + 64 * 1024;
+
 export class SqsError extends Error {
   constructor(
     /** The JSON protocol's error shape, e.g. `QueueDoesNotExist`. */

@@ -13,7 +13,8 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { guardLocalListener } from "../localGuard";
-import { md5, parseRedrivePolicy, QueueStore, SQS_LIMITS, SqsError, type Message, type QueueAttributes } from "./queues";
+import { LOCAL_SQS_MAX_REQUEST_BYTES, md5, parseRedrivePolicy, QueueStore, SQS_LIMITS, SqsError, type Message, type QueueAttributes } from "./queues";
+import { readCappedBody } from "../requestBody";
 
 export interface LocalSqs {
   /** e.g. `http://127.0.0.1:9324` */
@@ -107,7 +108,14 @@ export async function startLocalSqs(options: LocalSqsOptions): Promise<LocalSqs>
       if (!Number.isInteger(max) || max < 1 || max > SQS_LIMITS.maxBatchEntries) {
         throw new SqsError("InvalidParameterValueException", "InvalidParameterValue", "MaxNumberOfMessages must be an integer from 1 to 10.");
       }
-      const waitSeconds = Math.min(Number(input.WaitTimeSeconds ?? 0), SQS_LIMITS.maxWaitSeconds);
+      const waitSeconds = input.WaitTimeSeconds ?? 0;
+      if (!Number.isInteger(waitSeconds) || waitSeconds < 0 || waitSeconds > SQS_LIMITS.maxWaitSeconds) {
+        throw new SqsError("InvalidParameterValueException", "InvalidParameterValue", `WaitTimeSeconds must be an integer from 0 to ${SQS_LIMITS.maxWaitSeconds}.`);
+      }
+      const visibility = input.VisibilityTimeout;
+      if (visibility !== undefined && (!Number.isInteger(visibility) || visibility < 0 || visibility > SQS_LIMITS.maxVisibilityTimeoutSeconds)) {
+        throw new SqsError("InvalidParameterValueException", "InvalidParameterValue", `VisibilityTimeout must be an integer from 0 to ${SQS_LIMITS.maxVisibilityTimeoutSeconds}.`);
+      }
       const deadline = Date.now() + waitSeconds * 1000;
       let messages = store.receive(name, max, input.VisibilityTimeout);
       while (messages.length === 0 && Date.now() < deadline && !closing.signal.aborted) {
@@ -167,14 +175,15 @@ export async function startLocalSqs(options: LocalSqsOptions): Promise<LocalSqs>
   };
 
   const server = http.createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => {
-      void handle(request, Buffer.concat(chunks).toString("utf8")).then(({ status, headers, body }) => {
-        response.writeHead(status, { "content-type": "application/x-amz-json-1.0", "x-amzn-requestid": crypto.randomUUID(), ...headers });
-        response.end(body);
-      });
-    });
+    void (async () => {
+      const read = await readCappedBody(request, LOCAL_SQS_MAX_REQUEST_BYTES);
+      if (!read.ok && read.reason === "aborted") return;
+      const { status, headers, body } = read.ok
+        ? await handle(request, read.body.toString("utf8"))
+        : errorAnswer(new SqsError("RequestEntityTooLarge", "RequestEntityTooLarge", `The request body is larger than ${LOCAL_SQS_MAX_REQUEST_BYTES} bytes.`, 413), { connection: "close" });
+      response.writeHead(status, { "content-type": "application/x-amz-json-1.0", "x-amzn-requestid": crypto.randomUUID(), ...headers });
+      response.end(body);
+    })().catch(() => response.destroy()); // a client gone mid-answer: drop the socket, keep serving
   });
 
   guardLocalListener(server, { refuseBrowsers: true });
@@ -186,20 +195,19 @@ export async function startLocalSqs(options: LocalSqsOptions): Promise<LocalSqs>
       if (request.method !== "POST" || !action) {
         throw new SqsError("UnsupportedOperation", "AWS.SimpleQueueService.UnsupportedOperation", `unsupported operation ${target || request.method} (this local SQS speaks the JSON protocol)`);
       }
-      let input: Input;
+      let input: unknown;
       try {
-        input = text === "" ? {} : (JSON.parse(text) as Input);
+        input = text === "" ? {} : JSON.parse(text);
       } catch {
-        throw new SqsError("InvalidParameterValueException", "InvalidParameterValue", "the request body is not JSON");
+        input = undefined;
       }
-      return { status: 200, headers: {}, body: JSON.stringify(await action(input)) };
+      // As SQS answers a body its JSON protocol cannot read: 400, never the parser's own text.
+      if (input === null || typeof input !== "object" || Array.isArray(input)) {
+        throw new SqsError("SerializationException", "SerializationException", "The request body is not a JSON object.");
+      }
+      return { status: 200, headers: {}, body: JSON.stringify(await action(input as Input)) };
     } catch (error) {
-      const e = error instanceof SqsError ? error : new SqsError("InternalError", "InternalError", String(error), 500);
-      return {
-        status: e.status,
-        headers: { "x-amzn-query-error": `${e.queryCode};${e.status >= 500 ? "Receiver" : "Sender"}` },
-        body: JSON.stringify({ __type: `com.amazonaws.sqs#${e.type}`, message: e.message }),
-      };
+      return errorAnswer(asSqsError(error));
     }
   }
 
@@ -228,6 +236,26 @@ export async function startLocalSqs(options: LocalSqsOptions): Promise<LocalSqs>
         });
         server.closeAllConnections?.();
       }),
+  };
+}
+
+/**
+ * The error a client sees. A field of the wrong type (a TypeError inside an action) is the
+ * caller's mistake: 400 InvalidParameterValue. Anything else is an InternalError whose text stays
+ * in this process's stderr; the JS error text never goes on the wire.
+ */
+function asSqsError(error: unknown): SqsError {
+  if (error instanceof SqsError) return error;
+  if (error instanceof TypeError) return new SqsError("InvalidParameterValueException", "InvalidParameterValue", "A parameter has a value of the wrong type.");
+  process.stderr.write(`local SQS: internal error: ${String((error as Error)?.stack ?? error)}\n`);
+  return new SqsError("InternalError", "InternalError", "We encountered an internal error. Please try again.", 500);
+}
+
+function errorAnswer(e: SqsError, extraHeaders: Record<string, string> = {}): { status: number; headers: Record<string, string>; body: string } {
+  return {
+    status: e.status,
+    headers: { "x-amzn-query-error": `${e.queryCode};${e.status >= 500 ? "Receiver" : "Sender"}`, ...extraHeaders },
+    body: JSON.stringify({ __type: `com.amazonaws.sqs#${e.type}`, message: e.message }),
   };
 }
 

@@ -146,7 +146,7 @@ describe("least privilege, derived from the calls each function's code sends", f
     proxy = await startDynamoProxy(dynamo.endpoint, () => "forward");
     const webhooks = new WebhookSourceStore(tempDir("event-ingestion-lp-"));
     webhooks.put(WEBHOOK.name, WEBHOOK.scheme, WEBHOOK.secret);
-    ssm = createSsmEndpoint(webhooks);
+    ssm = createSsmEndpoint(webhooks, { accessKeyId: TEST_CREDENTIALS.accessKeyId });
     await new Promise<void>((resolve) => ssm.listen(0, "127.0.0.1", resolve));
     // What the deployed functions get, with the SDK pointed at the recording proxy.
     Object.assign(process.env, {

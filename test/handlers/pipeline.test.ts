@@ -2,9 +2,10 @@
 import { expect } from "chai";
 import { createHash } from "node:crypto";
 import { createEventWriter } from "../../handlers/lib/store/eventWriter";
-import { acceptMessage, PipelineError, storeAccepted, type AcceptedEvent, type BufferedMessage } from "../../handlers/lib/pipeline/pipeline";
+import { acceptMessage, messageLogIds, PIPELINE_ENV, PipelineError, storeAccepted, type AcceptedEvent, type BufferedMessage } from "../../handlers/lib/pipeline/pipeline";
+import { captureLogs } from "../support/logs";
 import { EventRepository } from "../../handlers/lib/store/store";
-import { EVENTS_TABLE } from "../../handlers/lib/primitives/tables";
+import { ENV, EVENTS_TABLE } from "../../handlers/lib/primitives/tables";
 import { useDynalite } from "../support/dynalite";
 
 const OPTIONS = { pipeline: "payments", maxEventBytes: 1024 };
@@ -33,6 +34,26 @@ function rejection(fn: () => unknown): { name: string; cause: { code: string; er
   }
   throw new Error("expected a rejection");
 }
+
+describe("pipeline validate handler: log ids (handlers/pipelineValidate.ts)", () => {
+  it("logs a rejection with message_id = the SNS MessageId (as the stored line does) and the SQS record id as sqs_message_id", async () => {
+    Object.assign(process.env, { [PIPELINE_ENV.name]: "payments", [ENV.maxEventBytes]: "1024" });
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the entry reads its environment on import
+    const { handler } = require("../../handlers/pipelineValidate") as typeof import("../../handlers/pipelineValidate");
+    const logs = captureLogs();
+    try {
+      await handler(notification(JSON.stringify({ event_type: "payment.succeeded" }))).catch(() => undefined);
+    } finally {
+      logs.restore();
+    }
+    const [line] = logs.withMessage("pipeline message rejected");
+    expect(line).to.include({ pipeline: "payments", message_id: "sns-1", sqs_message_id: "sqs-1" });
+  });
+
+  it("logs no message_id for a body that is not an SNS notification, only its sqs_message_id", () => {
+    expect(messageLogIds({ messageId: "sqs-9", body: "{}" })).to.deep.equal({ sqs_message_id: "sqs-9" });
+  });
+});
 
 describe("pipeline stages (handlers/lib/pipeline/pipeline.ts)", () => {
   describe("acceptMessage: the validation stage", () => {

@@ -180,6 +180,10 @@ describe("queued mode: ingest → SQS → processor (handlers against dynalite a
       const body = jsonBody<{ results: { status: number }[] }>(mixed);
       expect(body.results.map((r) => r.status)).to.deep.equal([202, 400]);
       expect(s.depth().visible).to.equal(13);
+
+      // Every item rejected: 207 too (README and OpenAPI say so), never 202 or 200.
+      const rejected = await s.queued(httpEvent({ routeKey: "POST /events/batch", body: JSON.stringify({ events: [{ event_type: "", payload: {} }] }) }));
+      expect(rejected.statusCode).to.equal(207);
     });
 
     it("reports 503 queue_unavailable per item with Retry-After when SQS is unreachable", async () => {

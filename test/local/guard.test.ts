@@ -154,6 +154,7 @@ describe("local stack guard (issue 16)", function () {
       const before = logs.lines.length;
       const response = await request(stack.url, { path: "/health", headers: { host: `evil.example:${apiPort()}` } });
       expect(response.status).to.equal(403);
+      expect(response.headers["apigw-requestid"], "like every gateway answer (docs/LOCAL.md)").to.be.a("string").and.not.equal("");
       expect(logs.lines.length).to.equal(before);
     });
 

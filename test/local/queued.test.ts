@@ -153,14 +153,14 @@ describe("queued mode over HTTP (local stack)", function () {
     expect(await depth(stack.queue!.deadLetterQueueUrl)).to.equal(2);
     stack.queue!.resumeProcessor();
 
-    const result = await runRedriveCli(["--local", "--json", "--endpoint", stack.queue!.sqsEndpoint]);
+    const result = await runRedriveCli(["--local", "--json"], { DATA_DIR: dataDir });
     expect(result.exitCode, result.stderr).to.equal(0);
     expect(JSON.parse(result.stdout)).to.include({ status: "COMPLETED", moved: 2, waiting: 2 });
     await eventually("the redriven event", () => read(record.event_id), (r) => r.status === 200);
     // The poison message cannot be stored; it comes back to the DLQ after its receives.
     await eventually("the poison message back in the DLQ", () => depth(stack.queue!.deadLetterQueueUrl), (n) => n === 1);
 
-    const empty = await runRedriveCli(["--local", "--json", "--endpoint", stack.queue!.sqsEndpoint]);
+    const empty = await runRedriveCli(["--local", "--json"], { DATA_DIR: dataDir });
     expect(JSON.parse(empty.stdout).status).to.equal("COMPLETED");
   });
 

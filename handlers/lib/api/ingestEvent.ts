@@ -159,7 +159,7 @@ export function createIngestHandler(deps: IngestDependencies) {
     const accepted = stored + queuedCount + duplicates;
     const retryable = results.some((r) => r.status === 503);
     return json(
-      accepted < results.length ? 207 : queuedCount > 0 ? 202 : 200,
+      batchStatus({ items: results.length, accepted, queued: queuedCount }),
       {
         request_id: ctx.requestId,
         stored,
@@ -267,4 +267,14 @@ export function parseDocument(text: string, maxDepth: number): { ok: true; value
       },
     };
   }
+}
+
+/**
+ * The HTTP status of a batch answer: 207 when any item was not accepted (rejected or failed, also
+ * when every item was); else 202 when any was queued; else 200 (every item stored or a duplicate).
+ * The README routes table and the OpenAPI document say the same (test/contract/batchStatus.test.ts).
+ */
+export function batchStatus(counts: { items: number; accepted: number; queued: number }): 200 | 202 | 207 {
+  if (counts.accepted < counts.items) return 207;
+  return counts.queued > 0 ? 202 : 200;
 }

@@ -182,9 +182,9 @@ const OPERATIONS: Record<string, OperationDoc> = {
     description: `Stores 1 to ${LIMITS.batchMaxEvents} events; each item is validated and stored on its own and gets one result, in order. Items with an \`idempotency_key\` are idempotent like POST /events with the header.`,
     requestBody: { required: true, content: jsonContent("BatchRequest", EXAMPLES.batch) },
     responses: {
-      "200": ok("Every item stored or a duplicate.", "BatchResponse"),
-      "202": ok("Queued mode: every item queued (202) or a duplicate of a stored event (200).", "BatchResponse"),
-      "207": ok("Mixed results: one result per item, in order; `Retry-After` when an item may be retried.", "BatchResponse", retryAfter),
+      "200": ok("Every item stored or a duplicate; none queued.", "BatchResponse"),
+      "202": ok("Queued mode: every item queued (202) or a duplicate of a stored event (200), at least one queued.", "BatchResponse"),
+      "207": ok("At least one item rejected or failed, also when every item was: one result per item, in order; `Retry-After` when an item may be retried.", "BatchResponse", retryAfter),
       "400": problem("The body is not valid JSON or not a batch envelope."),
       "413": problem(`Body over ${LIMITS.batchMaxBytes} bytes.`),
       "415": problem("Not application/json, or a Content-Encoding other than gzip."),

@@ -144,6 +144,21 @@ export function validEvent(text: string, what: string): PipelineEvent {
   return parsed.data as EventInput as PipelineEvent;
 }
 
+/**
+ * The ids a log line about a buffered message carries: `message_id` is always the SNS MessageId
+ * (as on the "stored" line), absent when the body is not an SNS notification; the SQS record's own
+ * id goes under `sqs_message_id`.
+ */
+export function messageLogIds(message: BufferedMessage): { message_id?: string; sqs_message_id: string } {
+  let envelope: unknown;
+  try {
+    envelope = JSON.parse(message.body);
+  } catch {
+    envelope = undefined;
+  }
+  return { ...(isNotification(envelope) ? { message_id: envelope.MessageId } : {}), sqs_message_id: message.messageId };
+}
+
 interface Publication {
   text: string;
   messageId: string;

@@ -1,9 +1,12 @@
 /**
  * The events table's stream, locally. dynalite has no streams, so the function bundles reach
  * dynalite through this thin proxy: every request passes through unchanged, and after dynalite has
- * answered 200 to a write that created an event (a conditional PutItem, or a put of a
- * BatchWriteItem that it processed and whose key was absent just before), the item as written is
- * emitted as a stream record's NEW_IMAGE, as DynamoDB Streams would record an INSERT. Updates
+ * answered 200 to a write that created an event (a conditional PutItem, an unconditional one whose
+ * key was absent just before, or a put of a BatchWriteItem that it processed), the item as written
+ * is emitted as a stream record's NEW_IMAGE, as DynamoDB Streams would record an INSERT. Batch puts
+ * carry fresh random ids only (store.ts putBatch), so each processed one is a new event; the rare
+ * retry of the same batch emits its records again, which the dispatcher absorbs (the delivery
+ * state exists already) where DynamoDB would have emitted nothing for identical bytes. Updates
  * (status, acks) emit nothing, as the dispatcher ignores MODIFY. Records are kept in memory only:
  * a write just before the local stack stops may not be delivered (a deployed stream keeps 24 h).
  *
@@ -80,7 +83,6 @@ export function createStreamProxy(options: StreamProxyOptions): http.Server {
         }
         if (action === "BatchWriteItem") {
           batchPuts = (request.RequestItems?.[options.tableName] ?? []).flatMap((r) => (r.PutRequest ? [r.PutRequest.Item] : []));
-          if (batchPuts.length > 0) before = await existing(req, batchPuts.map(keyOf));
         }
         const answer = await forward(req, body);
         if (answer.status === 200) {
@@ -88,7 +90,7 @@ export function createStreamProxy(options: StreamProxyOptions): http.Server {
           if (action === "BatchWriteItem" && batchPuts.length > 0) {
             const output = JSON.parse(answer.body.toString("utf8")) as { UnprocessedItems?: Record<string, { PutRequest?: { Item: Image } }[]> };
             const left = new Set((output.UnprocessedItems?.[options.tableName] ?? []).flatMap((r) => (r.PutRequest ? [JSON.stringify(keyOf(r.PutRequest.Item))] : [])));
-            inserts = batchPuts.filter((item) => !left.has(JSON.stringify(keyOf(item))) && !before.has(JSON.stringify(keyOf(item))));
+            inserts = batchPuts.filter((item) => !left.has(JSON.stringify(keyOf(item))));
           }
         }
         res.writeHead(answer.status, answer.headers).end(answer.body);

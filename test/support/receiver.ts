@@ -17,7 +17,10 @@ export interface ReceivedDelivery {
 }
 
 export interface Answer {
+  /** Ignored with `drop`. */
   status: number;
+  /** Reset the connection without answering (a receiver that is down). */
+  drop?: boolean;
   headers?: Record<string, string>;
   delayMs?: number;
   body?: string;
@@ -30,6 +33,8 @@ export interface TestReceiver {
   /** Verified deliveries that were answered 2xx. */
   accepted(): ReceivedDelivery[];
   behaviour: (delivery: ReceivedDelivery, index: number) => Answer;
+  /** Requests whose connection the sender closed before the answer (its timeout). */
+  abandoned: number;
   close(): Promise<void>;
 }
 
@@ -64,7 +69,14 @@ export async function startReceiver(secret: string, behaviour: TestReceiver["beh
       };
       const answer = receiver.behaviour(delivery, received.length);
       received.push(delivery);
+      if (answer.drop) {
+        req.socket.destroy();
+        return;
+      }
       delivery.answered = answer.status;
+      res.on("close", () => {
+        if (!res.writableEnded) receiver.abandoned += 1;
+      });
       const send = () => {
         if (res.destroyed) return;
         res.writeHead(answer.status, answer.headers ?? {}).end(answer.body ?? "");
@@ -81,6 +93,7 @@ export async function startReceiver(secret: string, behaviour: TestReceiver["beh
     received,
     accepted: () => received.filter((d) => d.verified && d.answered >= 200 && d.answered < 300),
     behaviour,
+    abandoned: 0,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

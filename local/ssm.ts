@@ -30,7 +30,7 @@ export function signingAccessKeyId(authorization: string | undefined): string | 
   return /Credential=([^/,\s]+)\//.exec(authorization ?? "")?.[1];
 }
 
-export function createSsmEndpoint(store: WebhookSourceStore, options: SsmEndpointOptions): http.Server {
+export function createSsmEndpoint(store: Pick<WebhookSourceStore, "secretsByParameter">, options: SsmEndpointOptions): http.Server {
   return http.createServer((req, res) => {
     void readCappedBody(req, LOCAL_SSM_MAX_REQUEST_BYTES).then((read) => {
       if (!read.ok && read.reason === "aborted") return;

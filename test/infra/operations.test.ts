@@ -101,7 +101,7 @@ describe("operations config: tracing, reserved concurrency, CORS, custom domain"
 
     it("rejects an unknown function or a malformed value, naming what to change", async () => {
       expect(await buildFailure({ reservedConcurrency: "ingst=5" })).to.match(
-        /reservedConcurrency names an unknown function "ingst"; use ingest, read, ack, webhook, openapi, health, authorizer/,
+        /reservedConcurrency names an unknown function "ingst"; use ingest, read, ack, webhook, replay, openapi, health, authorizer/,
       );
       expect(await buildFailure({ reservedConcurrency: "ingest=lots" })).to.match(/config reservedConcurrency: expected name=count pairs/);
       expect(await buildFailure({ reservedConcurrency: "ingest=1,ingest=2" })).to.match(/"ingest" appears twice/);

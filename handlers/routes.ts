@@ -4,8 +4,11 @@
  * route requires from it. Plain data: no Pulumi, no AWS SDK.
  */
 
-/** `ack` changes state, so a read-only key (a dashboard) cannot empty a consumer's inbox. */
-export const SCOPES = ["ingest", "read", "ack"] as const;
+/**
+ * `ack` changes state, so a read-only key (a dashboard) cannot empty a consumer's inbox; `replay`
+ * sends events to subscribers again, so it is a scope of its own too.
+ */
+export const SCOPES = ["ingest", "read", "ack", "replay"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** DynamoDB actions a function may be granted on the events table (and its index, for Query). */
@@ -22,6 +25,24 @@ export type IngestQueueAction =
   | "sqs:DeleteMessage"
   | "sqs:ChangeMessageVisibility"
   | "sqs:GetQueueAttributes";
+
+/** DynamoDB actions a function may be granted on the deliveries table (docs/adr/0031). */
+export type DeliveriesTableAction = "dynamodb:PutItem" | "dynamodb:UpdateItem" | "dynamodb:Query" | "dynamodb:GetItem";
+
+/**
+ * SQS actions a function may be granted on the subscriptions' delivery queues. The deliverer's
+ * event source mapping polls with its role (Receive, Delete, GetQueueAttributes); it retries by
+ * ChangeMessageVisibility. The dispatcher and replay only send.
+ */
+export type DeliveryQueueAction =
+  | "sqs:SendMessage"
+  | "sqs:ReceiveMessage"
+  | "sqs:DeleteMessage"
+  | "sqs:ChangeMessageVisibility"
+  | "sqs:GetQueueAttributes";
+
+/** What a Lambda event source mapping on the events table's stream needs (AWSLambdaDynamoDBExecutionRole's actions). */
+export type EventsStreamAction = "dynamodb:DescribeStream" | "dynamodb:GetRecords" | "dynamodb:GetShardIterator" | "dynamodb:ListStreams";
 
 /** How accepted events reach the table: written in the request, or through the ingest queue. */
 export const INGEST_MODES = ["direct", "queued"] as const;
@@ -47,6 +68,16 @@ export interface HandlerSpec {
   readonly readsWebhookSecrets?: true;
   /** Replaces `description` and the grants in queued mode; unset: the handler is the same in both modes. */
   readonly queued?: QueuedFacts;
+  /** Exactly the actions on the deliveries table (granted only when the stack has subscriptions). */
+  readonly deliveriesTableActions?: readonly DeliveriesTableAction[];
+  /** Exactly the actions on every subscription's delivery queue (only when the stack has subscriptions). */
+  readonly deliveryQueueActions?: readonly DeliveryQueueAction[];
+  /** Reads the subscriptions' signing secrets (`ssm:GetParameter` on exactly those parameters). */
+  readonly readsSubscriptionSecrets?: true;
+  /** Reads the events table's stream through an event source mapping. */
+  readonly eventsStreamActions?: readonly EventsStreamAction[];
+  /** Gets the delivery environment (handlers/lib/delivery/subscriptions.ts deliveryEnvironment). */
+  readonly deliveryEnvironment?: true;
 }
 
 /** One Lambda function per entry; several routes may share one. */
@@ -65,8 +96,10 @@ export const HANDLERS = {
   },
   read: {
     entry: "handlers/read.ts",
-    description: "GET /events/{event_id}, GET /events, GET /inbox: item reads and status-index queries",
+    description: "GET /events/{event_id}, GET /events, GET /inbox, GET /events/{event_id}/deliveries: item reads, status-index and delivery-log queries",
     eventsTableActions: ["dynamodb:GetItem", "dynamodb:Query"],
+    deliveriesTableActions: ["dynamodb:Query"],
+    deliveryEnvironment: true,
     memoryMb: 256,
     timeoutSeconds: 10,
   },
@@ -89,6 +122,16 @@ export const HANDLERS = {
       eventsTableActions: ["dynamodb:GetItem"],
       ingestQueueActions: ["sqs:SendMessage"],
     },
+  },
+  replay: {
+    entry: "handlers/replay.ts",
+    description: "POST /events/{event_id}/replay: reset the subscriptions' delivery state, send to their queues, mark the event replayed",
+    eventsTableActions: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+    deliveriesTableActions: ["dynamodb:Query", "dynamodb:UpdateItem"],
+    deliveryQueueActions: ["sqs:SendMessage"],
+    deliveryEnvironment: true,
+    memoryMb: 256,
+    timeoutSeconds: 10,
   },
   openapi: {
     entry: "handlers/openapi.ts",
@@ -116,6 +159,43 @@ export const AUTHORIZER_HANDLER = {
   memoryMb: 256,
   timeoutSeconds: 5,
 } as const;
+
+/**
+ * The delivery functions (only when the stack has subscriptions) are not routes. The dispatcher
+ * reads INSERT records of the events table's stream, so it runs once an event is stored and never
+ * before, whatever its source, and sends one message per matching subscription to that
+ * subscription's queue (isolated queues: a dead receiver cannot delay another). The deliverer
+ * consumes every delivery queue, signs and POSTs, records the attempt and retries through
+ * ChangeMessageVisibility along the schedule, with partial batch responses.
+ */
+export const DELIVERY_HANDLERS = {
+  deliveryDispatch: {
+    entry: "handlers/deliveryDispatch.ts",
+    description: "Delivery dispatcher: for each stored event (stream INSERT), record pending delivery state and queue one delivery per matching subscription",
+    eventsTableActions: [],
+    eventsStreamActions: ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"],
+    deliveriesTableActions: ["dynamodb:UpdateItem"],
+    deliveryQueueActions: ["sqs:SendMessage"],
+    deliveryEnvironment: true,
+    memoryMb: 256,
+    timeoutSeconds: 30,
+  },
+  deliverer: {
+    entry: "handlers/deliverer.ts",
+    description: "Deliverer: read the event, sign (Standard Webhooks) and POST it, record the attempt, retry along the schedule, mark the event delivered or failed",
+    eventsTableActions: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+    deliveriesTableActions: ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+    deliveryQueueActions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
+    readsSubscriptionSecrets: true,
+    deliveryEnvironment: true,
+    memoryMb: 256,
+    /** Covers a batch of DELIVERY_BATCH_SIZE attempts, each up to the 15 s timeout, sent concurrently, plus the bookkeeping. */
+    timeoutSeconds: 60,
+  },
+} as const satisfies Record<string, Omit<HandlerSpec, "queued">>;
+
+/** Messages per deliverer invocation: small, so a slow receiver holds few deliveries of its own subscription. */
+export const DELIVERY_BATCH_SIZE = 10;
 
 /**
  * The queue processor (queued mode) is not a route: Lambda's SQS event source mapping invokes it.
@@ -171,6 +251,8 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: "GET", path: "/events", handler: "read", scope: "read", summary: "List events, newest first" },
   { method: "GET", path: "/inbox", handler: "read", scope: "read", summary: "Pending events, oldest first" },
   { method: "POST", path: "/events/{event_id}/ack", handler: "ack", scope: "ack", summary: "Mark an event delivered" },
+  { method: "GET", path: "/events/{event_id}/deliveries", handler: "read", scope: "read", summary: "The delivery attempts of one event" },
+  { method: "POST", path: "/events/{event_id}/replay", handler: "replay", scope: "replay", summary: "Deliver an event again to its subscriptions" },
   { method: "POST", path: "/webhooks/{source}", handler: "webhook", scope: null, auth: "signature", summary: "Receive a signed webhook" },
   { method: "GET", path: "/health", handler: "health", scope: null, summary: "Liveness check" },
   { method: "GET", path: "/openapi.json", handler: "openapi", scope: null, summary: "This API's OpenAPI 3.1 document" },

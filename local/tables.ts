@@ -9,7 +9,10 @@ export function createTableInput(definition: TableDefinition, name: string) {
     TableName: name,
     BillingMode: "PAY_PER_REQUEST" as const,
     AttributeDefinitions: keyAttributes(definition).map((a) => ({ AttributeName: a.name, AttributeType: a.type })),
-    KeySchema: [{ AttributeName: definition.partitionKey.name, KeyType: "HASH" as const }],
+    KeySchema: [
+      { AttributeName: definition.partitionKey.name, KeyType: "HASH" as const },
+      ...(definition.sortKey ? [{ AttributeName: definition.sortKey.name, KeyType: "RANGE" as const }] : []),
+    ],
     ...(definition.indexes.length === 0
       ? {}
       : {

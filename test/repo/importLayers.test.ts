@@ -16,7 +16,7 @@ const LAYERS: string[][] = [
   ["entries"], // handlers/*.ts
   ["lib/webhooks"],
   ["lib/api"],
-  ["lib/queue", "lib/pipeline"],
+  ["lib/queue", "lib/pipeline", "lib/delivery"],
   ["lib/store", "lib/auth"],
   ["lib/events"],
   ["lib/http"],

@@ -21,6 +21,8 @@ export interface TableDefinition {
   /** Suffix of the physical name: `${project}-${stack}-${purpose}`. */
   readonly purpose: string;
   readonly partitionKey: KeyAttribute;
+  /** Set for tables whose items share a partition (the deliveries table). */
+  readonly sortKey?: KeyAttribute;
   readonly indexes: readonly IndexDefinition[];
   /** Attribute DynamoDB's TTL sweeper reads, when TTL is enabled. */
   readonly ttlAttribute?: string;
@@ -46,10 +48,24 @@ export const API_KEYS_TABLE: TableDefinition = {
   indexes: [],
 };
 
+/**
+ * The delivery log (only when subscriptions exist): per event, one state item per matching
+ * subscription (`sub#<name>`: pending, delivered or failed, its attempt count and webhook-id) and
+ * one item per attempt (`attempt#<name>#<iso time>#<n>`: status or error, latency, the first 1 KB
+ * of the answer). Items expire through `ttl` (docs/adr/0031).
+ */
+export const DELIVERIES_TABLE: TableDefinition = {
+  purpose: "deliveries",
+  partitionKey: { name: "event_id", type: "S" },
+  sortKey: { name: "attempt_key", type: "S" },
+  indexes: [],
+  ttlAttribute: "ttl",
+};
+
 /** Every attribute a table definition names, deduplicated, for AttributeDefinitions. */
 export function keyAttributes(table: TableDefinition): KeyAttribute[] {
   const byName = new Map<string, KeyAttribute>();
-  for (const attr of [table.partitionKey, ...table.indexes.flatMap((i) => [i.partitionKey, i.sortKey])]) {
+  for (const attr of [table.partitionKey, ...(table.sortKey ? [table.sortKey] : []), ...table.indexes.flatMap((i) => [i.partitionKey, i.sortKey])]) {
     byName.set(attr.name, attr);
   }
   return [...byName.values()];

@@ -17,6 +17,8 @@ import { Observability } from "./components/Observability";
 import { paymentStages } from "./pipelines/payments";
 import { parseSourceList } from "./handlers/lib/webhooks/sources";
 import { IngestQueue } from "./components/IngestQueue";
+import { Deliveries } from "./components/Deliveries";
+import { parseSubscriptions } from "./handlers/lib/delivery/subscriptions";
 import { INGEST_MODES, type IngestMode } from "./handlers/routes";
 
 const config = new pulumi.Config();
@@ -47,6 +49,11 @@ const settings = {
   processorBatchSize: config.requireNumber("processorBatchSize"),
   processorBatchingWindowSeconds: config.requireNumber("processorBatchingWindowSeconds"),
   processorMaxConcurrency: config.requireNumber("processorMaxConcurrency"),
+  // Deployed stacks deliver to https only; a bad URL, name or filter fails the preview here.
+  subscriptions: parseSubscriptions(config.require("subscriptions")),
+  deliveryMaxAttempts: config.requireNumber("deliveryMaxAttempts"),
+  deliveryTimeoutSeconds: config.requireNumber("deliveryTimeoutSeconds"),
+  deliveryConcurrency: config.requireNumber("deliveryConcurrency"),
 };
 /** `source` of every event this stack puts on its bus; rules match on it. */
 const EVENT_SOURCE = pulumi.getProject();
@@ -70,8 +77,8 @@ const store = new EventStore("events", {
   enablePitr: settings.enablePitr,
   deletionProtection: settings.deletionProtection,
   statusIndexShards: settings.statusIndexShards,
-  // The stream exists exactly when a consumer reads it.
-  stream: settings.forwardToEventBridge,
+  // The stream exists exactly when a consumer reads it: the EventBridge forwarder, the delivery dispatcher.
+  stream: settings.forwardToEventBridge || settings.subscriptions.length > 0,
 });
 
 let eventBus: aws.cloudwatch.EventBus | undefined;
@@ -103,8 +110,31 @@ const ingestQueue =
       })
     : undefined;
 
+// Signed pushes to subscribers (docs/adr/0033); with no subscription, no delivery resource at all.
+const deliveries =
+  settings.subscriptions.length > 0
+    ? new Deliveries("deliveries", {
+        store,
+        // One secret per subscription, set with `pulumi config set --secret subscriptionSecret-<name>`; during a
+        // rotation the old one stays as subscriptionPreviousSecret-<name> (docs/OPERATIONS.md).
+        subscriptions: settings.subscriptions.map((sub) => {
+          const previousSecret = config.getSecret(`subscriptionPreviousSecret-${sub.name}`);
+          return { ...sub, secret: config.requireSecret(`subscriptionSecret-${sub.name}`), ...(previousSecret ? { previousSecret } : {}) };
+        }),
+        maxAttempts: settings.deliveryMaxAttempts,
+        timeoutSeconds: settings.deliveryTimeoutSeconds,
+        concurrency: settings.deliveryConcurrency,
+        enablePitr: settings.enablePitr,
+        deletionProtection: settings.deletionProtection,
+        maxEventBytes: settings.maxEventBytes,
+        logRetentionDays: settings.logRetentionDays,
+        tracing: settings.tracing,
+      })
+    : undefined;
+
 const api = new EventIngestionApi("ingestion", {
   eventStore: store,
+  ...(deliveries ? { deliveries } : {}),
   ...(ingestQueue ? { ingestQueue } : {}),
   throttle: { rateLimit: settings.throttleRateLimit, burstLimit: settings.throttleBurstLimit },
   logRetentionDays: settings.logRetentionDays,
@@ -147,6 +177,7 @@ const observability = new Observability("operations", {
   store,
   pipelines: payments ? [payments] : [],
   ...(ingestQueue ? { ingestQueue } : {}),
+  ...(deliveries ? { deliveries } : {}),
   ...(settings.alarmEmail === "" ? {} : { alarmEmail: settings.alarmEmail }),
 });
 
@@ -163,6 +194,9 @@ export const pipelineTopicArn = payments?.topicArn;
 export const pipelineStateMachineArn = payments?.stateMachineArn;
 export const pipelineFailureQueueUrl = payments?.failureQueue.url;
 export const logKeyArn = logKey?.keyArn;
+export const deliveriesTableName = deliveries?.table.name;
+export const deliveryQueueUrls = deliveries ? Object.fromEntries(deliveries.subscriptions.map((s) => [s.name, s.queue.url])) : undefined;
+export const deliveryDeadLetterQueueUrls = deliveries ? Object.fromEntries(deliveries.subscriptions.map((s) => [s.name, s.deadLetterQueue.url])) : undefined;
 export const region = new pulumi.Config("aws").get("region");
 /**
  * The regional Lambda concurrency quota this stack's reservations need (their sum plus the 100

@@ -56,11 +56,12 @@ export function createLogGroup(name: string, args: aws.cloudwatch.LogGroupArgs, 
   return new aws.cloudwatch.LogGroup(name, { ...args, ...encryption }, opts);
 }
 
-/** One IAM statement: named actions on named ARNs. */
+/** One IAM statement: named actions on named ARNs, optionally narrowed by a condition. */
 export interface GrantStatement {
   Effect: "Allow";
   Action: string[];
   Resource: pulumi.Input<string>[];
+  Condition?: Record<string, Record<string, string | string[]>>;
 }
 
 export interface FunctionArgs {

@@ -20,7 +20,9 @@ const VALIDATION = "aws:acm/certificateValidation:CertificateValidation";
 const RECORD = "aws:route53/record:Record";
 const DOMAIN = "aws:apigatewayv2/domainName:DomainName";
 const MAPPING = "aws:apigatewayv2/apiMapping:ApiMapping";
-const API_FUNCTIONS = [...Object.keys(HANDLERS), "authorizer"];
+/** Without subscriptions the stack has no delivery resource: no replay function or route (test/infra/deliveries.test.ts). */
+const WITHOUT_SUBSCRIPTIONS = (handler: string) => handler !== "replay";
+const API_FUNCTIONS = [...Object.keys(HANDLERS).filter(WITHOUT_SUBSCRIPTIONS), "authorizer"];
 
 const fn = (s: BuiltStack, purpose: string) => s.one(FUNCTION, (f) => f.inputs.name === `event-ingestion-${s.stack}-${purpose}`);
 const xrayStatements = (s: BuiltStack, purpose: string) => policyOf(s, fn(s, purpose)).Statement.filter((st) => st.Action.some((a) => a.startsWith("xray:")));
@@ -94,7 +96,7 @@ describe("operations config: tracing, reserved concurrency, CORS, custom domain"
 
     it("rejects an unknown function or a malformed value, naming what to change", async () => {
       expect(await buildFailure({ reservedConcurrency: "ingst=5" })).to.match(
-        /reservedConcurrency names an unknown function "ingst"; use ingest, read, ack, webhook, openapi, health, authorizer/,
+        /reservedConcurrency names an unknown function "ingst"; use ingest, read, ack, webhook, replay, openapi, health, authorizer/,
       );
       expect(await buildFailure({ reservedConcurrency: "ingest=lots" })).to.match(/config reservedConcurrency: expected name=count pairs/);
       expect(await buildFailure({ reservedConcurrency: "ingest=1,ingest=2" })).to.match(/"ingest" appears twice/);

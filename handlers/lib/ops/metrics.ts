@@ -103,3 +103,61 @@ function writeEmf(nowMs: number, dimensions: Record<string, string>, counts: Rec
   // LogFields is flat on purpose (request log lines stay flat), hence the cast for this one caller.
   log("INFO", "metrics", document as unknown as LogFields);
 }
+
+/**
+ * Per deliverer invocation and subscription (dimension Subscription): attempts made, attempts that
+ * failed, deliveries that succeeded, deliveries that failed for good after their last attempt (the
+ * alarm's metric), and each attempt's latency in milliseconds.
+ */
+export const DELIVERY_METRICS = {
+  attempts: "DeliveryAttempts",
+  attemptsFailed: "DeliveryAttemptsFailed",
+  delivered: "DeliveriesSucceeded",
+  failed: "DeliveriesFailed",
+  latency: "DeliveryAttemptLatency",
+} as const;
+export const DELIVERY_METRIC_DIMENSION = "Subscription";
+
+export interface DeliveryTally {
+  attempts: number;
+  attemptsFailed: number;
+  delivered: number;
+  failed: number;
+  latenciesMs: number[];
+}
+
+export function newDeliveryTally(): DeliveryTally {
+  return { attempts: 0, attemptsFailed: 0, delivered: 0, failed: 0, latenciesMs: [] };
+}
+
+/** One EMF line per subscription; latencies go as an EMF value array (CloudWatch computes the percentiles). */
+export function writeDeliveryMetrics(tallies: ReadonlyMap<string, DeliveryTally>, context: MetricContext = {}): void {
+  const nowMs = context.nowMs ?? Date.now();
+  for (const [subscription, tally] of tallies) {
+    const document = {
+      _aws: {
+        Timestamp: nowMs,
+        CloudWatchMetrics: [
+          {
+            Namespace: METRICS_NAMESPACE,
+            Dimensions: [[DELIVERY_METRIC_DIMENSION]],
+            Metrics: [
+              { Name: DELIVERY_METRICS.attempts, Unit: "Count" },
+              { Name: DELIVERY_METRICS.attemptsFailed, Unit: "Count" },
+              { Name: DELIVERY_METRICS.delivered, Unit: "Count" },
+              { Name: DELIVERY_METRICS.failed, Unit: "Count" },
+              ...(tally.latenciesMs.length > 0 ? [{ Name: DELIVERY_METRICS.latency, Unit: "Milliseconds" }] : []),
+            ],
+          },
+        ],
+      },
+      [DELIVERY_METRIC_DIMENSION]: subscription,
+      [DELIVERY_METRICS.attempts]: tally.attempts,
+      [DELIVERY_METRICS.attemptsFailed]: tally.attemptsFailed,
+      [DELIVERY_METRICS.delivered]: tally.delivered,
+      [DELIVERY_METRICS.failed]: tally.failed,
+      ...(tally.latenciesMs.length > 0 ? { [DELIVERY_METRICS.latency]: tally.latenciesMs } : {}),
+    };
+    log("INFO", "metrics", document as unknown as LogFields);
+  }
+}

@@ -1,6 +1,14 @@
-/** Lambda entry for GET /events/{event_id}, GET /events and GET /inbox. */
+/** Lambda entry for GET /events/{event_id}, GET /events, GET /inbox and GET /events/{event_id}/deliveries. */
 import { storeConfigFromEnv } from "./lib/ops/config";
 import { createReadHandler } from "./lib/api/readEvents";
+import { DeliveryLog } from "./lib/delivery/deliveryLog";
+import { deliveryConfigFromEnv } from "./lib/delivery/subscriptions";
 import { createDocumentClient } from "./lib/store/store";
 
-export const handler = createReadHandler({ doc: createDocumentClient(), ...storeConfigFromEnv() });
+const doc = createDocumentClient();
+const delivery = deliveryConfigFromEnv();
+export const handler = createReadHandler({
+  doc,
+  ...storeConfigFromEnv(),
+  ...(delivery.deliveriesTable ? { deliveryLog: new DeliveryLog({ doc, deliveriesTable: delivery.deliveriesTable, logDays: delivery.logDays }) } : {}),
+});

@@ -127,7 +127,7 @@ export const HANDLERS = {
     entry: "handlers/replay.ts",
     description: "POST /events/{event_id}/replay: reset the subscriptions' delivery state, send to their queues, mark the event replayed",
     eventsTableActions: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
-    deliveriesTableActions: ["dynamodb:Query", "dynamodb:UpdateItem"],
+    deliveriesTableActions: ["dynamodb:UpdateItem"],
     deliveryQueueActions: ["sqs:SendMessage"],
     deliveryEnvironment: true,
     memoryMb: 256,

@@ -1,4 +1,7 @@
-/** GET /events/{event_id}, GET /events and GET /inbox: reads from the table and the status index. */
+/**
+ * GET /events/{event_id}, GET /events, GET /inbox and GET /events/{event_id}/deliveries: reads from
+ * the table, the status index and (with subscriptions) the delivery log.
+ */
 import { GetCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { z } from "zod/mini";
 import { InvalidCursorError } from "../store/cursor";
@@ -10,11 +13,14 @@ import { publicEvent, type EventRecord } from "../events/record";
 import { httpHandler, type HttpEvent, type RequestContext } from "../http/request";
 import { EVENT_STATUSES, InboxQuerySchema, ListEventsQuerySchema, schemaErrors } from "../events/schema";
 import { EVENTS_TABLE } from "../primitives/tables";
+import type { DeliveryLog } from "../delivery/deliveryLog";
 
 export interface ReadDependencies {
   doc: DynamoDBDocumentClient;
   eventsTable: string;
   statusIndexShards: number;
+  /** The delivery log; absent when the stack has no subscriptions (every event then has no attempts). */
+  deliveryLog?: DeliveryLog;
 }
 
 export function createReadHandler(deps: ReadDependencies) {
@@ -32,6 +38,37 @@ export function createReadHandler(deps: ReadDependencies) {
     // The event as stored, including the request_id of the request that wrote it; this read's own
     // id is in the apigw-requestid header and the log line.
     return json(200, publicEvent(Item as EventRecord));
+  }
+
+  /** Every delivery attempt of an event, and each subscription's delivery state. */
+  async function getDeliveries(event: HttpEvent, ctx: RequestContext): Promise<Response> {
+    const eventId = event.pathParameters?.event_id ?? "";
+    const notFound = () => problem({ status: 404, code: "event_not_found", title: "No such event", detail: `no event with id ${eventId.slice(0, 64)}` }, ctx.requestId);
+    if (!EVENT_ID_PATTERN.test(eventId)) return notFound();
+    const { Item } = await deps.doc.send(
+      new GetCommand({ TableName: deps.eventsTable, Key: { [EVENTS_TABLE.partitionKey.name]: eventId }, ConsistentRead: true, ProjectionExpression: "#id, #status, delivery_attempts", ExpressionAttributeNames: { "#id": EVENTS_TABLE.partitionKey.name, "#status": "status" } }),
+    );
+    if (!Item) return notFound();
+    ctx.logFields.event_id = eventId;
+    const [states, attempts] = deps.deliveryLog ? await Promise.all([deps.deliveryLog.states(eventId), deps.deliveryLog.attempts(eventId)]) : [[], []];
+    attempts.sort((a, b) => (a.attempted_at < b.attempted_at ? -1 : a.attempted_at > b.attempted_at ? 1 : 0));
+    return json(200, {
+      event_id: eventId,
+      status: Item.status,
+      delivery_attempts: Item.delivery_attempts,
+      subscriptions: states.map((s) => ({
+        subscription: s.subscription,
+        state: s.state,
+        webhook_id: s.webhook_id,
+        attempts: s.attempts,
+        replays: s.replays ?? 0,
+        last_attempt_at: s.last_attempt_at ?? null,
+        delivered_at: s.delivered_at ?? null,
+        failed_at: s.failed_at ?? null,
+      })),
+      attempts,
+      request_id: ctx.requestId,
+    });
   }
 
   async function listPage(
@@ -67,6 +104,8 @@ export function createReadHandler(deps: ReadDependencies) {
     switch (event.routeKey) {
       case "GET /events/{event_id}":
         return getEvent(event, ctx);
+      case "GET /events/{event_id}/deliveries":
+        return getDeliveries(event, ctx);
       case "GET /events":
         if (event.queryStringParameters?.event_type !== undefined && event.queryStringParameters.status === undefined) {
           // Without a status the filter would read every status's shards (ADR 0022).

@@ -1,0 +1,165 @@
+/**
+ * The deliverer: Lambda hands it batches from the subscriptions' delivery queues. For each
+ * message, re-validated in full: check it is the subscription's current, unsettled delivery; read
+ * the event as stored and serialize it exactly as GET /events/{id} returns it; sign it (Standard
+ * Webhooks, every accepted secret); POST it through the SSRF-safe sender; record the attempt. On
+ * success the subscription's delivery is settled and, once every matching subscription has
+ * delivered, the event. On failure the message is hidden until the next attempt of the schedule
+ * (ChangeMessageVisibility) and reported as a batch item failure; after the last attempt the
+ * delivery and the event are `failed`, with an ERROR log line and the DeliveriesFailed metric.
+ * Messages of one batch are sent concurrently, so one slow receiver costs one timeout, not a sum.
+ */
+import { ChangeMessageVisibilityCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { publicEvent } from "../events/record";
+import { log } from "../ops/log";
+import { newDeliveryTally, writeDeliveryMetrics, type DeliveryTally } from "../ops/metrics";
+import { writeJson } from "../primitives/json";
+import type { EventRepository } from "../store/store";
+import type { DeliveryLog, EventDeliveryFields } from "./deliveryLog";
+import { parseDeliveryMessage, type DeliveryMessage } from "./message";
+import { retryDelaySeconds } from "./schedule";
+import { sendDelivery, type AttemptResult, type SendOptions } from "./sender";
+import { signDelivery } from "./signing";
+import { SigningSecretsUnavailableError, type SubscriptionSecretStore } from "./subscriptionSecrets";
+import type { DeliveryConfig, DeliveryTarget } from "./subscriptions";
+
+export interface DelivererDependencies {
+  config: DeliveryConfig;
+  repository: Pick<EventRepository, "find">;
+  deliveryLog: DeliveryLog;
+  fields: EventDeliveryFields;
+  secrets: SubscriptionSecretStore;
+  sqs: SQSClient;
+  /** @default sendDelivery */
+  send?: (url: string, body: string, headers: Record<string, string>, options: SendOptions) => Promise<AttemptResult>;
+  now?: () => number;
+  random?: () => number;
+}
+
+type Outcome = "done" | { retryInSeconds: number };
+
+/** The queue a record came from must be its subscription's own: the ARN's last part is the queue name. */
+function fromItsQueue(record: SQSRecord, target: DeliveryTarget): boolean {
+  return record.eventSourceARN.split(":").pop() === target.queueUrl.split("/").pop();
+}
+
+export function createDeliverer(deps: DelivererDependencies) {
+  const send = deps.send ?? sendDelivery;
+  const now = deps.now ?? Date.now;
+  const { config } = deps;
+
+  async function deliverOne(record: SQSRecord, tallyOf: (name: string) => DeliveryTally): Promise<Outcome> {
+    const parsed = parseDeliveryMessage(record.body);
+    const target = parsed.ok ? config.subscriptions.get(parsed.message.subscription) : undefined;
+    if (!parsed.ok || !target || !fromItsQueue(record, target)) {
+      // Not ours: to the dead-letter queue without waiting (visibility 0, reported as failed).
+      log("ERROR", "unreadable delivery message", { message_id: record.messageId, reason: parsed.ok ? "unknown subscription or wrong queue" : parsed.reason });
+      return { retryInSeconds: 0 };
+    }
+    const message = parsed.message;
+    const fields = { event_id: message.event_id, subscription: message.subscription, webhook_id: message.webhook_id };
+
+    const state = (await deps.deliveryLog.states(message.event_id)).find((s) => s.subscription === message.subscription);
+    if (!state || state.webhook_id !== message.webhook_id || state.state !== "pending") {
+      log("INFO", "delivery message skipped: settled or superseded by a replay", { ...fields, state: state?.state ?? "missing" });
+      return "done";
+    }
+    const stored = await deps.repository.find(message.event_id);
+    if (!stored) {
+      log("WARN", "delivery skipped: the event no longer exists", fields);
+      return "done";
+    }
+    let secrets: string[];
+    try {
+      secrets = await deps.secrets.secretsOf(target);
+    } catch (error) {
+      if (!(error instanceof SigningSecretsUnavailableError)) throw error;
+      log("WARN", "delivery postponed: signing secrets unavailable", { ...fields, reason: error.reason });
+      return { retryInSeconds: Math.max(1, Math.ceil(30 * config.scheduleScale)) };
+    }
+
+    const body = writeJson(publicEvent(stored));
+    const headers = signDelivery({ webhookId: message.webhook_id, timestampSeconds: Math.floor(now() / 1000), body, secrets });
+    const result = await send(target.url, body, { ...headers }, { timeoutMs: config.timeoutMs, allowLoopback: config.allowLoopback });
+    return settle(message, result, tallyOf(message.subscription));
+  }
+
+  async function settle(message: DeliveryMessage, result: AttemptResult, tally: DeliveryTally): Promise<Outcome> {
+    const attempt = await deps.deliveryLog.recordAttempt(message.event_id, message.subscription, message.webhook_id, result);
+    await deps.fields.countAttempt(message.event_id);
+    tally.attempts += 1;
+    tally.latenciesMs.push(result.latencyMs);
+    const fields = { event_id: message.event_id, subscription: message.subscription, webhook_id: message.webhook_id, attempt, status_code: result.status ?? null, error: result.error ?? null, latency_ms: result.latencyMs };
+    if (result.ok) {
+      tally.delivered += 1;
+      log("INFO", "delivered", fields);
+      if (await deps.deliveryLog.settle(message.event_id, message.subscription, message.webhook_id, "delivered")) {
+        const states = await deps.deliveryLog.states(message.event_id);
+        if (states.every((s) => s.state === "delivered")) await deps.fields.delivered(message.event_id);
+      }
+      return "done";
+    }
+    tally.attemptsFailed += 1;
+    if (attempt >= config.maxAttempts) {
+      tally.failed += 1;
+      log("ERROR", "delivery failed after the last attempt", { ...fields, max_attempts: config.maxAttempts });
+      if (await deps.deliveryLog.settle(message.event_id, message.subscription, message.webhook_id, "failed")) await deps.fields.failed(message.event_id);
+      return "done";
+    }
+    const delay = retryDelaySeconds({
+      attempt,
+      scale: config.scheduleScale,
+      ...(result.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: result.retryAfterSeconds }),
+      ...(deps.random ? { random: deps.random } : {}),
+    });
+    log("WARN", "delivery attempt failed; retrying", { ...fields, retry_in_seconds: delay });
+    return { retryInSeconds: delay };
+  }
+
+  return async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
+    const tallies = new Map<string, DeliveryTally>();
+    const tallyOf = (name: string) => {
+      let tally = tallies.get(name);
+      if (!tally) tallies.set(name, (tally = newDeliveryTally()));
+      return tally;
+    };
+    const records = event.Records ?? [];
+    const outcomes = await Promise.all(
+      records.map(async (record): Promise<Outcome> => {
+        try {
+          return await deliverOne(record, tallyOf);
+        } catch (error) {
+          // Storage trouble while recording: the message comes back after the queue's visibility timeout.
+          log("WARN", "delivery bookkeeping failed; the message will be retried", { message_id: record.messageId, error: (error as Error)?.name ?? "Error" });
+          return { retryInSeconds: -1 };
+        }
+      }),
+    );
+    const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
+    await Promise.all(
+      outcomes.map(async (outcome, i) => {
+        if (outcome === "done") return;
+        const record = records[i]!;
+        batchItemFailures.push({ itemIdentifier: record.messageId });
+        if (outcome.retryInSeconds < 0) return;
+        const queueUrl = queueUrlOf(record);
+        if (!queueUrl) return;
+        try {
+          await deps.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: outcome.retryInSeconds }));
+        } catch {
+          // The message returns after the queue's own visibility timeout instead: later, not lost.
+        }
+      }),
+    );
+    if (tallies.size > 0) writeDeliveryMetrics(tallies);
+    return { batchItemFailures };
+  };
+
+  /** The URL of the queue a record came from, by its ARN's queue name (only our subscriptions' queues). */
+  function queueUrlOf(record: SQSRecord): string | undefined {
+    const name = record.eventSourceARN.split(":").pop();
+    for (const target of config.subscriptions.values()) if (target.queueUrl.split("/").pop() === name) return target.queueUrl;
+    return undefined;
+  }
+}

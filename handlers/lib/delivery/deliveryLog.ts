@@ -1,0 +1,319 @@
+/**
+ * The delivery log and the delivery fields of an event. Per event, the deliveries table holds one
+ * state item per matching subscription (`sub#<name>`: pending, delivered or failed, the current
+ * webhook-id and its generation, the count of real attempts) and one item per attempt
+ * (`attempt#<name>#<iso time>#<n>`), all expiring through `ttl`. The event's own `status`,
+ * `delivered_at` and `delivery_attempts` are derived from them (docs/adr/0031) and written here, and
+ * only here, with conditional updates that touch nothing else of the event.
+ */
+import { PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { errorName } from "../primitives/faults";
+import { shardOf } from "../primitives/ids";
+import { DELIVERIES_TABLE, EVENTS_TABLE, STATUS_INDEX } from "../primitives/tables";
+import { statusShardKey, type EventStatus } from "../events/record";
+import { webhookIdOf } from "./signing";
+import type { AttemptResult } from "./sender";
+
+export type DeliveryState = "pending" | "delivered" | "failed";
+
+export interface SubscriptionState {
+  event_id: string;
+  subscription: string;
+  state: DeliveryState;
+  webhook_id: string;
+  /** 0 for the first delivery; the replay's time (epoch ms) for a replay. */
+  generation: number;
+  /** Real attempts, over every generation. */
+  attempts: number;
+  /** Attempts of the current generation (its webhook-id): what the schedule counts. */
+  tries: number;
+  replays?: number;
+  last_attempt_at?: string;
+  delivered_at?: string;
+  failed_at?: string;
+}
+
+/** One attempt, as GET /events/{id}/deliveries returns it. */
+export interface AttemptRecord {
+  subscription: string;
+  webhook_id: string;
+  attempt: number;
+  attempted_at: string;
+  ok: boolean;
+  status_code: number | null;
+  error: string | null;
+  latency_ms: number;
+  response_body: string;
+}
+
+const SUB = "sub#";
+const ATTEMPT = "attempt#";
+const PK = DELIVERIES_TABLE.partitionKey.name;
+const SK = DELIVERIES_TABLE.sortKey!.name;
+
+export function stateKey(eventId: string, subscription: string): Record<string, string> {
+  return { [PK]: eventId, [SK]: `${SUB}${subscription}` };
+}
+
+export interface DeliveryLogOptions {
+  doc: DynamoDBDocumentClient;
+  deliveriesTable: string;
+  /** How long items are kept. */
+  logDays: number;
+  now?: () => number;
+}
+
+export class DeliveryLog {
+  private readonly now: () => number;
+  constructor(private readonly options: DeliveryLogOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  private ttl(): number {
+    return Math.floor(this.now() / 1000) + this.options.logDays * 86_400;
+  }
+
+  /**
+   * The dispatcher's write: the subscription's state item, created pending with generation 0 unless
+   * it exists (a stream record seen twice, or a replay already under way); returns the state as it is.
+   */
+  async ensurePending(eventId: string, subscription: string, eventType: string): Promise<SubscriptionState> {
+    const { Attributes } = await this.options.doc.send(
+      new UpdateCommand({
+        TableName: this.options.deliveriesTable,
+        Key: stateKey(eventId, subscription),
+        UpdateExpression:
+          "SET #state = if_not_exists(#state, :pending), webhook_id = if_not_exists(webhook_id, :wid), generation = if_not_exists(generation, :zero), " +
+          "attempts = if_not_exists(attempts, :zero), tries = if_not_exists(tries, :zero), subscription = :sub, event_type = :type, created_at = if_not_exists(created_at, :now), #ttl = if_not_exists(#ttl, :ttl)",
+        ExpressionAttributeNames: { "#state": "state", "#ttl": DELIVERIES_TABLE.ttlAttribute! },
+        ExpressionAttributeValues: {
+          ":pending": "pending",
+          ":wid": webhookIdOf(eventId, subscription, 0),
+          ":zero": 0,
+          ":sub": subscription,
+          ":type": eventType,
+          ":now": new Date(this.now()).toISOString(),
+          ":ttl": this.ttl(),
+        },
+        ReturnValues: "ALL_NEW",
+      }),
+    );
+    return Attributes as SubscriptionState;
+  }
+
+  /**
+   * A replay's write: the subscription's state goes back to pending under a new generation and
+   * webhook-id (created if the event was never dispatched to it, e.g. stored before it existed);
+   * the attempt history stays. Returns the new state.
+   */
+  async restart(eventId: string, subscription: string, eventType: string): Promise<SubscriptionState> {
+    const generation = this.now();
+    const { Attributes } = await this.options.doc.send(
+      new UpdateCommand({
+        TableName: this.options.deliveriesTable,
+        Key: stateKey(eventId, subscription),
+        UpdateExpression:
+          "SET #state = :pending, webhook_id = :wid, generation = :gen, tries = :zero, attempts = if_not_exists(attempts, :zero), subscription = :sub, event_type = :type, " +
+          "created_at = if_not_exists(created_at, :now), #ttl = :ttl, replayed_at = :now ADD replays :one",
+        ExpressionAttributeNames: { "#state": "state", "#ttl": DELIVERIES_TABLE.ttlAttribute! },
+        ExpressionAttributeValues: {
+          ":pending": "pending",
+          ":wid": webhookIdOf(eventId, subscription, generation),
+          ":gen": generation,
+          ":zero": 0,
+          ":one": 1,
+          ":sub": subscription,
+          ":type": eventType,
+          ":now": new Date(this.now()).toISOString(),
+          ":ttl": this.ttl(),
+        },
+        ReturnValues: "ALL_NEW",
+      }),
+    );
+    return Attributes as SubscriptionState;
+  }
+
+  /** Every subscription's state for an event (a consistent read). */
+  async states(eventId: string): Promise<SubscriptionState[]> {
+    return (await this.query(eventId, SUB)) as unknown as SubscriptionState[];
+  }
+
+  /** Every attempt for an event, oldest first within each subscription; at most `limit`. */
+  async attempts(eventId: string, limit = 1000): Promise<AttemptRecord[]> {
+    const items = await this.query(eventId, ATTEMPT, limit);
+    return items.map((item) => ({
+      subscription: String(item.subscription),
+      webhook_id: String(item.webhook_id),
+      attempt: Number(item.attempt),
+      attempted_at: String(item.attempted_at),
+      ok: item.ok === true,
+      status_code: typeof item.status_code === "number" ? item.status_code : null,
+      error: typeof item.error === "string" ? item.error : null,
+      latency_ms: Number(item.latency_ms),
+      response_body: typeof item.response_body === "string" ? item.response_body : "",
+    }));
+  }
+
+  /**
+   * Records one attempt and returns its number within the current delivery: the state item counts
+   * it (every attempt in `attempts`, the current webhook-id's in `tries`), then the attempt's own
+   * item is written. An attempt of a delivery a replay superseded meanwhile still counts in `attempts`.
+   */
+  async recordAttempt(eventId: string, subscription: string, webhookId: string, result: AttemptResult): Promise<number> {
+    const at = new Date(this.now()).toISOString();
+    let attempt: number;
+    try {
+      const { Attributes } = await this.options.doc.send(
+        new UpdateCommand({
+          TableName: this.options.deliveriesTable,
+          Key: stateKey(eventId, subscription),
+          UpdateExpression: "SET last_attempt_at = :at ADD attempts :one, tries :one",
+          ConditionExpression: "webhook_id = :wid",
+          ExpressionAttributeValues: { ":at": at, ":one": 1, ":wid": webhookId },
+          ReturnValues: "UPDATED_NEW",
+        }),
+      );
+      attempt = Number(Attributes?.tries ?? 1);
+    } catch (error) {
+      if (errorName(error) !== "ConditionalCheckFailedException") throw error;
+      const { Attributes } = await this.options.doc.send(
+        new UpdateCommand({
+          TableName: this.options.deliveriesTable,
+          Key: stateKey(eventId, subscription),
+          UpdateExpression: "ADD attempts :one",
+          ExpressionAttributeValues: { ":one": 1 },
+          ReturnValues: "UPDATED_NEW",
+        }),
+      );
+      attempt = Number(Attributes?.attempts ?? 1);
+    }
+    await this.options.doc.send(
+      new PutCommand({
+        TableName: this.options.deliveriesTable,
+        Item: {
+          [PK]: eventId,
+          [SK]: `${ATTEMPT}${subscription}#${at}#${attempt}`,
+          subscription,
+          webhook_id: webhookId,
+          attempt,
+          attempted_at: at,
+          ok: result.ok,
+          ...(result.status === undefined ? {} : { status_code: result.status }),
+          ...(result.error === undefined ? {} : { error: result.error }),
+          latency_ms: result.latencyMs,
+          response_body: result.body,
+          [DELIVERIES_TABLE.ttlAttribute!]: this.ttl(),
+        },
+      }),
+    );
+    return attempt;
+  }
+
+  /** Moves the current delivery to delivered or failed; false when a replay superseded it or it was already settled. */
+  async settle(eventId: string, subscription: string, webhookId: string, state: "delivered" | "failed"): Promise<boolean> {
+    try {
+      await this.options.doc.send(
+        new UpdateCommand({
+          TableName: this.options.deliveriesTable,
+          Key: stateKey(eventId, subscription),
+          UpdateExpression: `SET #state = :state, ${state === "delivered" ? "delivered_at" : "failed_at"} = :at`,
+          ConditionExpression: "webhook_id = :wid AND #state = :pending",
+          ExpressionAttributeNames: { "#state": "state" },
+          ExpressionAttributeValues: { ":state": state, ":at": new Date(this.now()).toISOString(), ":wid": webhookId, ":pending": "pending" },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (errorName(error) === "ConditionalCheckFailedException") return false;
+      throw error;
+    }
+  }
+
+  private async query(eventId: string, prefix: string, limit = 1000): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.options.doc.send(
+        new QueryCommand({
+          TableName: this.options.deliveriesTable,
+          KeyConditionExpression: "#pk = :id AND begins_with(#sk, :prefix)",
+          ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
+          ExpressionAttributeValues: { ":id": eventId, ":prefix": prefix },
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      items.push(...((page.Items ?? []) as Record<string, unknown>[]));
+      start = page.LastEvaluatedKey;
+    } while (start && items.length < limit);
+    return items.slice(0, limit);
+  }
+}
+
+/**
+ * The delivery fields of an event in the events table: `status` (with its status-index shard),
+ * `delivered_at` and `delivery_attempts`. Every update is conditional on the event existing, so a
+ * late delivery never recreates an expired event as a fragment.
+ */
+export class EventDeliveryFields {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly eventsTable: string,
+    private readonly statusIndexShards: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** One real attempt was made. */
+  async countAttempt(eventId: string): Promise<void> {
+    await this.update(eventId, "ADD delivery_attempts :one", "attribute_exists(#id)", { ":one": 1 });
+  }
+
+  /** Every matching subscription has delivered: pending becomes delivered; a replayed event stays replayed and gets its time. */
+  async delivered(eventId: string): Promise<void> {
+    const at = new Date(this.now()).toISOString();
+    if (await this.setStatus(eventId, "delivered", "#status = :pending", { ":pending": "pending" }, at)) return;
+    await this.update(eventId, "SET delivered_at = :at", "attribute_exists(#id) AND #status = :replayed", { ":at": at, ":replayed": "replayed" });
+  }
+
+  /** A subscription exhausted its attempts. */
+  async failed(eventId: string): Promise<void> {
+    await this.setStatus(eventId, "failed", "#status <> :failed", { ":failed": "failed" });
+  }
+
+  /** A replay was requested. */
+  async replayed(eventId: string): Promise<boolean> {
+    return this.setStatus(eventId, "replayed", "attribute_exists(#id)", {});
+  }
+
+  private async setStatus(eventId: string, status: EventStatus, condition: string, values: Record<string, unknown>, deliveredAt?: string): Promise<boolean> {
+    return this.update(
+      eventId,
+      `SET #status = :status, #shard = :shard${deliveredAt ? ", delivered_at = :at" : ""}`,
+      `attribute_exists(#id) AND ${condition}`,
+      { ...values, ":status": status, ":shard": statusShardKey(status, shardOf(eventId, this.statusIndexShards)), ...(deliveredAt ? { ":at": deliveredAt } : {}) },
+    );
+  }
+
+  /** Runs one conditional update; false when its condition failed. */
+  private async update(eventId: string, expression: string, condition: string, values: Record<string, unknown>): Promise<boolean> {
+    const names: Record<string, string> = { "#id": EVENTS_TABLE.partitionKey.name };
+    if (expression.includes("#status") || condition.includes("#status")) names["#status"] = "status";
+    if (expression.includes("#shard")) names["#shard"] = STATUS_INDEX.partitionKey.name;
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.eventsTable,
+          Key: { [EVENTS_TABLE.partitionKey.name]: eventId },
+          UpdateExpression: expression,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (errorName(error) === "ConditionalCheckFailedException") return false;
+      throw error;
+    }
+  }
+}

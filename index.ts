@@ -195,8 +195,8 @@ export const pipelineStateMachineArn = payments?.stateMachineArn;
 export const pipelineFailureQueueUrl = payments?.failureQueue.url;
 export const logKeyArn = logKey?.keyArn;
 export const deliveriesTableName = deliveries?.table.name;
-export const deliveryQueueUrls = deliveries ? Object.fromEntries(deliveries.subscriptions.map((s) => [s.name, s.queue.url])) : undefined;
-export const deliveryDeadLetterQueueUrls = deliveries ? Object.fromEntries(deliveries.subscriptions.map((s) => [s.name, s.deadLetterQueue.url])) : undefined;
+export const deliveryQueueUrls = deliveries && pulumi.output(Object.fromEntries(deliveries.subscriptions.map((s) => [s.name, s.queue.url])));
+export const deliveryDeadLetterQueueUrls = deliveries && pulumi.output(Object.fromEntries(deliveries.subscriptions.map((s) => [s.name, s.deadLetterQueue.url])));
 export const region = new pulumi.Config("aws").get("region");
 /**
  * The regional Lambda concurrency quota this stack's reservations need (their sum plus the 100

@@ -392,17 +392,7 @@ export class Deliveries extends pulumi.ComponentResource {
     /** The parameter value as a Pulumi secret; a secret no Standard Webhooks verifier could use fails the preview, unquoted. */
     function secretValue(sub: DeliverySubscriptionArgs): pulumi.Output<string> {
       return pulumi.secret(
-        pulumi.all([sub.secret, sub.previousSecret]).apply(([secret, previous]) => {
-          const secrets = previous === undefined || previous === "" ? [secret] : [secret, previous];
-          for (const [i, value] of secrets.entries()) {
-            const problem = subscriptionSecretProblem(value);
-            if (problem) {
-              const key = i === 0 ? `subscriptionSecret-${sub.name}` : `subscriptionPreviousSecret-${sub.name}`;
-              throw new Error(`Deliveries: config ${key}: ${problem}`);
-            }
-          }
-          return encodeSubscriptionSecrets(secrets);
-        }),
+        pulumi.all([sub.secret, sub.previousSecret]).apply(([secret, previous]) => subscriptionParameterValue(sub.name, secret, previous)),
       );
     }
   }
@@ -459,6 +449,19 @@ export class Deliveries extends pulumi.ComponentResource {
   private parameterArns(): pulumi.Output<string>[] {
     return this.subscriptionParameters.map((p) => p.arn);
   }
+}
+
+/**
+ * A subscription's parameter value: its secrets as a JSON array, current first. A secret no
+ * Standard Webhooks verifier could use fails here (at preview), naming the config key, never quoting it.
+ */
+export function subscriptionParameterValue(name: string, secret: string, previous?: string): string {
+  const secrets = previous === undefined || previous === "" ? [secret] : [secret, previous];
+  for (const [i, value] of secrets.entries()) {
+    const problem = subscriptionSecretProblem(value);
+    if (problem) throw new Error(`Deliveries: config ${i === 0 ? "subscriptionSecret" : "subscriptionPreviousSecret"}-${name}: ${problem}`);
+  }
+  return encodeSubscriptionSecrets(secrets);
 }
 
 function requireStream(store: EventStore): pulumi.Output<string> {

@@ -15,6 +15,7 @@ import { DEFAULT_PRICES_FILE, loadPrices } from "../bench/cost/prices";
 import { estimatePipelineCost, readPipelineCostInputs, renderPipelineCost } from "../bench/cost/pipelineModel";
 import { estimateQueuedCost, sqsPrice } from "../bench/cost/queued";
 import { compareDeliveryEngines, renderDeliveryCost, type DeliveryWorkload } from "../bench/cost/delivery";
+import { DELIVERY_HANDLERS } from "../handlers/routes";
 
 const USAGE = `usage: npm run cost -- --events-per-month N [--batch-size B] [--avg-bytes S]
                      [--retention-days D] [--log-retention-days D] [--api-keys K]
@@ -213,7 +214,7 @@ function main(): void {
     ...args.delivery,
     eventsPerMonth: args.workload.eventsPerMonth,
     eventBytes: estimate.stored_item_bytes,
-    delivererMemoryMb: 256,
+    delivererMemoryMb: DELIVERY_HANDLERS.deliverer.memoryMb,
   };
   const delivery = compareDeliveryEngines(deliveryWorkload, prices);
   if (args.json) console.log(JSON.stringify({ workload: args.workload, region: file.region, bench_date: date, ...estimate, memory_sizes: sizes, queued, ...(pipeline ? { pipeline } : {}), delivery }, null, 2));

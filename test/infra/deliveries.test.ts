@@ -4,9 +4,15 @@
  * statement written out literally; no delivery resource at all without subscriptions; a bad URL,
  * name or secret fails the preview with a message naming what to change.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { expect } from "chai";
+import * as pulumi from "@pulumi/pulumi";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
-import { subscriptionParameterValue } from "../../components/Deliveries";
+import { PROJECT_ROOT } from "../../components/bundle";
+import { Deliveries, subscriptionParameterValue } from "../../components/Deliveries";
+import { EventStore } from "../../components/EventStore";
+import { previewOf, renderTree } from "../../cli/preview/stackPreview";
 import { newSubscriptionSecret } from "../../handlers/lib/delivery/subscriptions";
 import { expectLeastPrivilege, policyOf } from "../support/leastPrivilege";
 import { ACCOUNT, buildStack, REGION, type BuiltStack, type MockResource } from "../../cli/preview/mockStack";
@@ -284,6 +290,26 @@ describe("Deliveries (stack under Pulumi mocks)", function () {
         ]);
       });
 
+      it("points each delivery alarm to a runbook entry that exists in docs/OPERATIONS.md", () => {
+        const runbook = fs.readFileSync(path.join(PROJECT_ROOT, "docs/OPERATIONS.md"), "utf8");
+        const anchors = new Set([...runbook.matchAll(/^#{2,4} (.+)$/gm)].map((m) => m[1]!.trim().toLowerCase().replace(/[^a-z0-9 -]/g, "").replace(/ /g, "-")));
+        const delivery = s().ofType(ALARM).filter((a) => /-(delivery-|deliverer-)/.test(a.inputs.name));
+        expect(delivery).to.have.length(2 * 3 + 1 + 2 * 2); // per subscription 3, dispatch 1, dispatcher and deliverer errors and throttles
+        for (const a of delivery) {
+          const anchor = /Runbook: docs\/OPERATIONS\.md#([a-z0-9-]+)$/.exec(a.inputs.alarmDescription)?.[1];
+          expect(anchors.has(anchor!), `${a.inputs.name} → #${anchor}`).to.equal(true);
+        }
+      });
+
+      it("npm run preview shows the delivery resources and never a secret's value", () => {
+        const tree = renderTree(previewOf(s()));
+        for (const name of ["delivery-orders", "delivery-orders-dlq", "delivery-audit", "delivery-dispatch-failed", "deliveries", "deliverer", "delivery-dispatch"]) {
+          expect(tree).to.include(`"event-ingestion-${s().stack}-${name}"`);
+        }
+        expect(tree).to.include("value=[secret]");
+        for (const secret of Object.values(SECRETS)) expect(tree.includes(secret.slice("whsec_".length))).to.equal(false);
+      });
+
       it("exports the deliveries table and each subscription's queue and dead-letter queue URL", () => {
         expect(s().outputs).to.deep.include({
           deliveriesTableName: `event-ingestion-${s().stack}-deliveries`,
@@ -310,6 +336,40 @@ describe("Deliveries (stack under Pulumi mocks)", function () {
         expect(bare.outputs.deliveriesTableName).to.equal(undefined);
       });
     }
+  });
+
+  describe("the component on its own", () => {
+    const resolve = <T>(output: pulumi.Output<T>): Promise<T> => new Promise((r) => output.apply(r));
+
+    it("creates its children with parent: this and applies each transform", async () => {
+      const current = await buildStack("dev");
+      const store = new EventStore("dlv-store", { stream: true });
+      const deliveries = new Deliveries("dlv", {
+        store,
+        subscriptions: [{ name: "hooks", url: "https://hooks.example.com/in", filters: [], secret: pulumi.secret(SECRETS.audit) }],
+        transform: {
+          queue: { delaySeconds: 2 },
+          table: (args) => void (args.tableClass = "STANDARD_INFREQUENT_ACCESS"),
+          queueMapping: { maximumBatchingWindowInSeconds: 1 },
+        },
+      });
+      expect(await resolve(deliveries.urn)).to.match(/::event-ingestion:index:Deliveries::dlv$/);
+      for (const child of [deliveries.table, deliveries.dispatchFailureQueue, deliveries.streamMapping, deliveries.dispatcher.function, deliveries.deliverer.function, ...deliveries.subscriptions.flatMap((x) => [x.queue, x.deadLetterQueue, x.parameter, x.mapping])]) {
+        expect(await resolve(child.urn)).to.include("event-ingestion:index:Deliveries$aws:");
+      }
+      await resolve(deliveries.subscriptions[0]!.mapping.id);
+      const recorded = (name: string) => current.resources.find((r) => r.name === name)!.inputs;
+      expect(recorded("dlv-hooks-queue").delaySeconds).to.equal(2);
+      expect(recorded("dlv-table").tableClass).to.equal("STANDARD_INFREQUENT_ACCESS");
+      expect(recorded("dlv-hooks-source").maximumBatchingWindowInSeconds).to.equal(1);
+    });
+
+    it("refuses an events table without a stream, and an empty subscription list", () => {
+      const secret = pulumi.secret(SECRETS.audit);
+      const sub = { name: "hooks", url: "https://hooks.example.com/in", filters: [], secret };
+      expect(() => new Deliveries("dlv-nostream", { store: new EventStore("dlv-nostream-store"), subscriptions: [sub] })).to.throw(/has no stream; create the EventStore with stream: true/);
+      expect(() => new Deliveries("dlv-none", { store: new EventStore("dlv-none-store", { stream: true }), subscriptions: [] })).to.throw(/at least one subscription/);
+    });
   });
 
   describe("bad config fails the preview, naming what to change", () => {

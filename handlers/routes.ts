@@ -197,6 +197,24 @@ export const DELIVERY_HANDLERS = {
 /** Messages per deliverer invocation: small, so a slow receiver holds few deliveries of its own subscription. */
 export const DELIVERY_BATCH_SIZE = 10;
 
+/** Each subscription's delivery queue, for the Pulumi component and the local stack alike. */
+export const DELIVERY_QUEUE = {
+  /** Longer than the whole schedule (about 27.6 h over 8 attempts), with room for a paused deliverer. */
+  retentionSeconds: 4 * 86_400,
+  deadLetterRetentionSeconds: 14 * 86_400,
+  /** AWS's guidance for Lambda event sources: visibility ≥ 6 × the function timeout. */
+  visibilityTimeoutSeconds: 6 * 60,
+  /** Receives that make no attempt (signing secrets or storage unavailable) before a message counts as poison. */
+  receivesWithoutAttempt: 10,
+  /** Concurrent deliverer batches per subscription (the event source mapping's maximum concurrency): a slow receiver holds only these. */
+  maximumConcurrency: 2,
+} as const;
+
+/** The delivery queues' maxReceiveCount: every attempt, plus the receives that make none. */
+export function deliveryQueueMaxReceiveCount(maxAttempts: number): number {
+  return maxAttempts + DELIVERY_QUEUE.receivesWithoutAttempt;
+}
+
 /**
  * The queue processor (queued mode) is not a route: Lambda's SQS event source mapping invokes it.
  * It writes each record with the conditional put (a redelivered message finds its event and

@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { PROJECT_ROOT } from "../components/bundle";
 import { INGEST_MODES, type IngestMode } from "../handlers/routes";
+import { DEFAULT_DELIVERY_MAX_ATTEMPTS, DEFAULT_DELIVERY_TIMEOUT_SECONDS } from "../handlers/lib/delivery/subscriptions";
 
 export const LOCAL_STACK = "local";
 export const PROJECT = "event-ingestion";
@@ -36,6 +37,12 @@ export interface StackSettings {
   processorBatchSize: number;
   processorBatchingWindowSeconds: number;
   processorMaxConcurrency: number;
+  /** Attempts per delivery (config deliveryMaxAttempts). */
+  deliveryMaxAttempts: number;
+  /** Per-attempt timeout (config deliveryTimeoutSeconds). */
+  deliveryTimeoutSeconds: number;
+  /** Local only: a factor (0 < f ≤ 1) that compresses the retry schedule; DELIVERY_SCHEDULE_SCALE for npm run dev. */
+  deliveryScheduleScale: number;
 }
 
 /** Project config values as the CLI would give them to `stack`; `null`: the Pulumi.yaml defaults alone. */
@@ -66,6 +73,9 @@ export function stackSettings(stack: string | null = "dev"): StackSettings {
     processorBatchSize: int("processorBatchSize"),
     processorBatchingWindowSeconds: int("processorBatchingWindowSeconds"),
     processorMaxConcurrency: int("processorMaxConcurrency"),
+    deliveryMaxAttempts: values.deliveryMaxAttempts === undefined ? DEFAULT_DELIVERY_MAX_ATTEMPTS : int("deliveryMaxAttempts"),
+    deliveryTimeoutSeconds: values.deliveryTimeoutSeconds === undefined ? DEFAULT_DELIVERY_TIMEOUT_SECONDS : int("deliveryTimeoutSeconds"),
+    deliveryScheduleScale: 1,
   };
 }
 

@@ -8,7 +8,7 @@
 import * as http from "node:http";
 import type { WebhookSourceStore } from "./webhookStore";
 
-export function createSsmEndpoint(store: WebhookSourceStore): http.Server {
+export function createSsmEndpoint(store: Pick<WebhookSourceStore, "secretsByParameter">): http.Server {
   return http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));

@@ -3,7 +3,9 @@
  * and the key CLI, tables from the shared definitions, the handler bundles loaded as warm
  * Lambdas, and the API Gateway emulator in front of them. In queued mode also the local SQS
  * (local/sqs, journaled under DATA_DIR/sqs) with the ingest queue and its DLQ, and an event-source
- * poller that feeds the processor bundle as Lambda's SQS event source mapping does.
+ * poller that feeds the processor bundle as Lambda's SQS event source mapping does. With
+ * subscriptions (npm run subscriptions), deliveries too (local/delivery.ts): the bundles reach
+ * dynalite through the local stream proxy, whose INSERT records feed the dispatcher.
  */
 import * as fs from "node:fs";
 import type { Server } from "node:http";
@@ -13,7 +15,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { eventStoreEnvironment } from "../handlers/lib/ops/config";
 import { createDocumentClient } from "../handlers/lib/store/store";
-import { API_KEYS_TABLE, ENV, EVENTS_TABLE } from "../handlers/lib/primitives/tables";
+import { API_KEYS_TABLE, DELIVERIES_TABLE, ENV, EVENTS_TABLE } from "../handlers/lib/primitives/tables";
 import { AUTHORIZER_HANDLER, HANDLERS, handlerFacts, INGEST_QUEUE, ingestQueueVisibilitySeconds, PROCESSOR_HANDLER, SCOPES, type HandlerName } from "../handlers/routes";
 import { ApiKeyStore } from "../cli/keyStore";
 import { createGateway, type RequestLogEntry } from "./gateway";
@@ -28,7 +30,10 @@ import { WebhookSourceStore } from "./webhookStore";
 import { webhookEnvironment } from "../handlers/lib/webhooks/sources";
 import { guardLocalListener } from "./localGuard";
 import { startEventSourcePoller, type EventSourcePoller } from "./sqs/poller";
-import { startLocalSqs } from "./sqs/server";
+import { startLocalSqs, type LocalSqs } from "./sqs/server";
+import { SubscriptionStore } from "./subscriptionStore";
+import { createStreamProxy, LocalEventStream } from "./dynamoStream";
+import { clearDeliveryEnvironment, createDeliveryQueues, startDeliveryFunctions, type LocalDeliveryQueue } from "./delivery";
 
 // dynalite ships no types.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -102,7 +107,17 @@ export interface LocalStack {
   pipeline?: { runner: LocalPipeline; snsEndpoint: string; topicArn: string };
   /** Set in queued mode only. */
   queue?: LocalIngestQueue;
+  /** Set when subscriptions exist (`$DATA_DIR/subscriptions.json`, read at start). */
+  delivery?: LocalDelivery;
   close(): Promise<void>;
+}
+
+export interface LocalDelivery {
+  sqsEndpoint: string;
+  deliveriesTable: string;
+  queues: LocalDeliveryQueue[];
+  /** Stream records not yet dispatched. */
+  readonly streamBacklog: number;
 }
 
 export interface LocalIngestQueue {
@@ -155,6 +170,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const apiKeysTable = localTableName(API_KEYS_TABLE.purpose);
     await ensureTable(client, EVENTS_TABLE, eventsTable);
     await ensureTable(client, API_KEYS_TABLE, apiKeysTable);
+    const deliveriesTable = localTableName(DELIVERIES_TABLE.purpose);
+    const subscriptions = new SubscriptionStore(options.dataDir).list();
+    if (subscriptions.length > 0) await ensureTable(client, DELIVERIES_TABLE, deliveriesTable);
 
     const keyFile = path.join(options.dataDir, LOCAL_KEY_FILE);
     let createdApiKey: string | undefined;
@@ -168,7 +186,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     // Webhook secrets: served by a local SSM endpoint under the deployed parameter names.
     const webhookStore = new WebhookSourceStore(options.dataDir);
-    const ssm = createSsmEndpoint(webhookStore);
+    const subscriptionStore = new SubscriptionStore(options.dataDir);
+    const ssm = createSsmEndpoint({ secretsByParameter: () => new Map([...webhookStore.secretsByParameter(), ...subscriptionStore.secretsByParameter()]) });
     guardLocalListener(ssm, { refuseBrowsers: true }); // it serves secrets: only the functions' SDK talks to it
     await listen(ssm, 0, host, "the local SSM endpoint");
     cleanups.push(() => closeServer(ssm));
@@ -177,11 +196,23 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // What the SDK inside each bundle reads, as in the deployed function plus local endpoints.
     const host_ = new LambdaHost();
     cleanups.push(() => host_.close());
+    // With subscriptions the bundles write through the stream proxy, which records INSERTs for the dispatcher.
+    let stream: LocalEventStream | undefined;
+    let bundlesDynamoEndpoint = dynamoEndpoint;
+    if (subscriptions.length > 0) {
+      const eventStream = new LocalEventStream(`arn:aws:dynamodb:${LOCAL_REGION}:000000000000:table/${eventsTable}`, LOCAL_REGION, EVENTS_TABLE.partitionKey.name);
+      stream = eventStream;
+      const proxy = createStreamProxy({ target: dynamoEndpoint, tableName: eventsTable, keyName: EVENTS_TABLE.partitionKey.name, onInsert: (image) => eventStream.push(image) });
+      guardLocalListener(proxy, { refuseBrowsers: true });
+      await listen(proxy, 0, host, "the local stream proxy");
+      cleanups.push(() => closeServer(proxy));
+      bundlesDynamoEndpoint = `http://${host}:${(proxy.address() as AddressInfo).port}`;
+    }
     const sdkEnvironment = {
       AWS_REGION: LOCAL_REGION,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: options.functionDynamoEndpoint ? await options.functionDynamoEndpoint(dynamoEndpoint) : dynamoEndpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: options.functionDynamoEndpoint ? await options.functionDynamoEndpoint(bundlesDynamoEndpoint) : bundlesDynamoEndpoint,
       AWS_ENDPOINT_URL_SSM: ssmEndpoint,
     };
     const storeEnvironment = eventStoreEnvironment({
@@ -190,11 +221,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       maxEventBytes: settings.maxEventBytes,
       ...(settings.enableTtl ? { retentionDays: settings.retentionDays } : {}),
     });
-    const queue = settings.ingestMode === "queued" ? await startQueueFor(options, settings, host, cleanups) : undefined;
+    let sqs: LocalSqs | undefined;
+    if (settings.ingestMode === "queued" || subscriptions.length > 0) {
+      const started = await startLocalSqs({ port: options.sqsPort ?? 9324, host, region: LOCAL_REGION, dataDir: path.join(options.dataDir, "sqs") });
+      sqs = started;
+      cleanups.push(() => started.close());
+    }
+    const queue = settings.ingestMode === "queued" ? await startQueueFor(sqs!, options, settings, cleanups) : undefined;
     // All bundles share this process's environment: a queued stack started earlier in the same
-    // process must not turn this one's ingest or webhook function queued.
+    // process must not turn this one's ingest or webhook function queued, nor deliver to its subscriptions.
     delete process.env[ENV.ingestQueueUrl];
-    if (queue) Object.assign(sdkEnvironment, { AWS_ENDPOINT_URL_SQS: queue.sqsEndpoint });
+    clearDeliveryEnvironment();
+    if (sqs) Object.assign(sdkEnvironment, { AWS_ENDPOINT_URL_SQS: sqs.endpoint });
+    const deliveryQueues = sqs && subscriptions.length > 0
+      ? createDeliveryQueues(sqs, subscriptions, deliveriesTable, { maxAttempts: settings.deliveryMaxAttempts, timeoutSeconds: settings.deliveryTimeoutSeconds, scheduleScale: settings.deliveryScheduleScale })
+      : undefined;
+    const deliveryEnvironment = deliveryQueues?.environment ?? {};
     const queueEnvironment: Record<string, string> = queue ? { [ENV.ingestQueueUrl]: queue.queueUrl } : {};
 
     const functions = {} as Record<HandlerName, LocalFunction>;
@@ -204,12 +246,27 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         ...(spec.eventsTableActions.length > 0 ? storeEnvironment : {}),
         ...(handlerFacts(name, "queued").ingestQueueActions.length > 0 ? queueEnvironment : {}),
         ...("readsWebhookSecrets" in spec ? webhookEnvironment(webhookStore.functionSources(), settings.webhookToleranceSeconds) : {}),
+        ...("deliveryEnvironment" in spec ? deliveryEnvironment : {}),
       };
       functions[name] = await host_.load(name, spec.entry, { ...sdkEnvironment, ...environment }, spec.memoryMb);
       functionTimeoutsMs[name] = spec.timeoutSeconds * 1000;
     }
     const authorizer = await host_.load("authorizer", AUTHORIZER_HANDLER.entry, { ...sdkEnvironment, [ENV.apiKeysTable]: apiKeysTable });
     if (queue) await queue.startProcessor(await host_.load("processor", PROCESSOR_HANDLER.entry, { ...sdkEnvironment, ...storeEnvironment, ...queueEnvironment }, PROCESSOR_HANDLER.memoryMb));
+    let delivery: LocalDelivery | undefined;
+    if (deliveryQueues && stream && sqs) {
+      const eventStream = stream;
+      const running = await startDeliveryFunctions({ host: host_, environment: { ...sdkEnvironment, ...storeEnvironment, ...deliveryEnvironment }, stream: eventStream, sqs, queues: deliveryQueues.queues, region: LOCAL_REGION });
+      cleanups.push(() => running.stop());
+      delivery = {
+        sqsEndpoint: sqs.endpoint,
+        deliveriesTable,
+        queues: deliveryQueues.queues,
+        get streamBacklog() {
+          return eventStream.backlog;
+        },
+      };
+    }
 
     const gateway = createGateway({
       functions,
@@ -249,6 +306,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       settings,
       ...(pipeline ? { pipeline } : {}),
       ...(queue ? { queue: queue.handle } : {}),
+      ...(delivery ? { delivery } : {}),
       close,
     };
   } catch (error) {
@@ -286,9 +344,7 @@ function makePrivateFiles(dir: string): void {
  * The local SQS with the ingest queue and its DLQ, set up as IngestQueue sets them up in AWS, and
  * (once the processor bundle is loaded) the event-source poller.
  */
-async function startQueueFor(options: LocalStackOptions, settings: StackSettings, host: string, cleanups: (() => Promise<void> | void)[]) {
-  const sqs = await startLocalSqs({ port: options.sqsPort ?? 9324, host, region: LOCAL_REGION, dataDir: path.join(options.dataDir, "sqs") });
-  cleanups.push(() => sqs.close());
+async function startQueueFor(sqs: LocalSqs, options: LocalStackOptions, settings: StackSettings, cleanups: (() => Promise<void> | void)[]) {
   const dlqName = localTableName("ingest-dlq");
   const queueName = localTableName("ingest");
   const dlq = sqs.store.createQueue(dlqName, { MessageRetentionPeriod: INGEST_QUEUE.deadLetterRetentionSeconds });

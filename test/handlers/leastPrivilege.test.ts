@@ -9,7 +9,10 @@
  *
  * The recorded operations must equal the declaration in handlers/routes.ts that the Pulumi program
  * grants from (test/infra/stack.test.ts checks the grants against the declaration): an action
- * declared but never called, or called but not declared, fails here.
+ * declared but never called, or called but not declared, fails here. Per table: the events table
+ * against `eventsTableActions`, the deliveries table against `deliveriesTableActions`; the
+ * functions run with one subscription (a real receiver and a local SQS queue), so the delivery
+ * paths run too, and the dispatcher and the deliverer (DELIVERY_HANDLERS) are driven the same way.
  */
 import { expect } from "chai";
 import * as path from "node:path";
@@ -17,8 +20,13 @@ import { ApiKeyStore } from "../../cli/keyStore";
 import { PROJECT_ROOT } from "../../components/bundle";
 import { eventStoreEnvironment } from "../../handlers/lib/ops/config";
 import { createDocumentClient } from "../../handlers/lib/store/store";
-import { API_KEYS_TABLE, ENV, EVENTS_TABLE } from "../../handlers/lib/primitives/tables";
-import { AUTHORIZER_HANDLER, HANDLERS, ROUTES, routeKey, type HandlerName } from "../../handlers/routes";
+import { API_KEYS_TABLE, DELIVERIES_TABLE, ENV, EVENTS_TABLE } from "../../handlers/lib/primitives/tables";
+import { AUTHORIZER_HANDLER, DELIVERY_HANDLERS, HANDLERS, ROUTES, routeKey, type HandlerName } from "../../handlers/routes";
+import { ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { deliveryEnvironment, newSubscriptionSecret } from "../../handlers/lib/delivery/subscriptions";
+import { sqsRecord } from "../../local/sqs/poller";
+import { startLocalSqs, type LocalSqs } from "../../local/sqs/server";
+import { startReceiver, type TestReceiver } from "../support/receiver";
 import { startDynalite, TEST_CREDENTIALS, type TestDynamo } from "../support/dynalite";
 import { startDynamoProxy, type DynamoProxy } from "../support/dynamoProxy";
 import { authorizerEvent, httpEvent, postEvent } from "../support/events";
@@ -33,15 +41,19 @@ import { webhookEvent } from "../support/webhookHandler";
 import { signDelivery } from "../support/webhookSenders";
 
 type Invoke = (event: unknown) => Promise<{ statusCode?: number; body?: string } | unknown>;
-type FunctionName = HandlerName | "authorizer";
+type FunctionName = HandlerName | "authorizer" | keyof typeof DELIVERY_HANDLERS;
 
-/** What one function sent: operation names and the tables they named. */
+/** What one function sent: operation names and the tables they named, and the operations per table. */
 interface Recorded {
   operations: Set<string>;
   tables: Set<string>;
+  byTable: Map<string, Set<string>>;
 }
 
 const EVENTS = "lp-events";
+const DELIVERIES = "lp-deliveries";
+/** The one subscription the delivery functions know: its queue on a local SQS, its receiver a real server. */
+const SUBSCRIPTION = { name: "lp", filters: ["lp.*"], parameter: "/lp/subscriptions/lp/secret", secret: newSubscriptionSecret() };
 /** The webhook source the webhook function is configured with; its secret comes from a local SSM endpoint. */
 const WEBHOOK = { name: "lp", scheme: "github", secret: "least-privilege-webhook-secret" } as const;
 const API_KEYS = "lp-api-keys";
@@ -53,6 +65,11 @@ describe("least privilege, derived from the calls each function's code sends", f
   let logs: CapturedLogs;
   let apiKey: string;
   let ssm: Server;
+  let sqs: LocalSqs;
+  let sqsClient: SQSClient;
+  let receiver: TestReceiver;
+  let queueUrl: string;
+  let queueArn: string;
   const savedEnv = { ...process.env };
   const functions = {} as Record<FunctionName, Invoke>;
   const recorded = {} as Record<FunctionName, Recorded>;
@@ -64,7 +81,12 @@ describe("least privilege, derived from the calls each function's code sends", f
     for (const request of proxy.log.slice(from)) {
       recorded[name].operations.add(request.operation);
       const body = JSON.parse(request.body) as { TableName?: string; RequestItems?: Record<string, unknown> };
-      for (const table of [body.TableName, ...Object.keys(body.RequestItems ?? {})]) if (table) recorded[name].tables.add(table);
+      for (const table of [body.TableName, ...Object.keys(body.RequestItems ?? {})]) {
+        if (!table) continue;
+        recorded[name].tables.add(table);
+        if (!recorded[name].byTable.has(table)) recorded[name].byTable.set(table, new Set());
+        recorded[name].byTable.get(table)!.add(request.operation);
+      }
     }
     return result;
   }
@@ -129,6 +151,26 @@ describe("least privilege, derived from the calls each function's code sends", f
       expect((await deliver('{"action":"opened"}', "lp-delivery-1")).statusCode).to.equal(200);
       expect((await deliver('{"action":"closed"}', "lp-delivery-1")).statusCode).to.equal(422);
     },
+    "GET /events/{event_id}/deliveries": async (name) => {
+      const id = eventId(await invoke("ingest", postEvent({ event_type: "lp.deliveries", payload: {} })));
+      expect((await invoke(name, get("GET /events/{event_id}/deliveries", {}, { event_id: id }))).statusCode).to.equal(200);
+      expect((await invoke(name, get("GET /events/{event_id}/deliveries", {}, { event_id: "evt_00000000000000000000000000" }))).statusCode).to.equal(404);
+    },
+    "POST /events/{event_id}/replay": async (name) => {
+      const id = eventId(await invoke("ingest", postEvent({ event_type: "lp.replay", payload: {} })));
+      const replay = (event_id: string, query: Record<string, string> = {}) => {
+        const event = httpEvent({ routeKey: "POST /events/{event_id}/replay", headers: { "content-type": undefined }, caller: { key_id: "0123456789abcdef", scopes: "replay" } });
+        event.rawQueryString = new URLSearchParams(query).toString();
+        if (Object.keys(query).length) event.queryStringParameters = query;
+        event.pathParameters = { event_id };
+        return event;
+      };
+      expect((await invoke(name, replay(id))).statusCode).to.equal(202);
+      expect((await invoke(name, replay(id, { subscription: "nobody" }))).statusCode).to.equal(400);
+      expect((await invoke(name, replay("evt_00000000000000000000000000"))).statusCode).to.equal(404);
+      const other = eventId(await invoke("ingest", postEvent({ event_type: "other.type", payload: {} })));
+      expect((await invoke(name, replay(other))).statusCode).to.equal(409);
+    },
     "GET /health": async (name) => {
       expect((await invoke(name, get("GET /health"))).statusCode).to.equal(200);
     },
@@ -142,11 +184,18 @@ describe("least privilege, derived from the calls each function's code sends", f
     dynamo = await startDynalite();
     await dynamo.createTable(EVENTS_TABLE, EVENTS);
     await dynamo.createTable(API_KEYS_TABLE, API_KEYS);
+    await dynamo.createTable(DELIVERIES_TABLE, DELIVERIES);
+    sqs = await startLocalSqs({ port: 0, region: "eu-north-1" });
+    const queue = sqs.store.createQueue("lp-delivery-lp", {});
+    queueUrl = sqs.queueUrl("lp-delivery-lp");
+    queueArn = queue.arn;
+    sqsClient = new SQSClient({ endpoint: sqs.endpoint, region: "eu-north-1", credentials: TEST_CREDENTIALS });
+    receiver = await startReceiver(SUBSCRIPTION.secret);
     apiKey = (await new ApiKeyStore(dynamo.doc, API_KEYS).create("lp", ["ingest", "read"])).apiKey;
     proxy = await startDynamoProxy(dynamo.endpoint, () => "forward");
     const webhooks = new WebhookSourceStore(tempDir("event-ingestion-lp-"));
     webhooks.put(WEBHOOK.name, WEBHOOK.scheme, WEBHOOK.secret);
-    ssm = createSsmEndpoint(webhooks);
+    ssm = createSsmEndpoint({ secretsByParameter: () => new Map([...webhooks.secretsByParameter(), [SUBSCRIPTION.parameter, [SUBSCRIPTION.secret]]]) });
     await new Promise<void>((resolve) => ssm.listen(0, "127.0.0.1", resolve));
     // What the deployed functions get, with the SDK pointed at the recording proxy.
     Object.assign(process.env, {
@@ -158,21 +207,32 @@ describe("least privilege, derived from the calls each function's code sends", f
       ...webhookEnvironment(webhooks.functionSources(), 300),
       ...eventStoreEnvironment({ eventsTable: EVENTS, statusIndexShards: 4, maxEventBytes: 65_536 }),
       [ENV.apiKeysTable]: API_KEYS,
+      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      ...deliveryEnvironment({
+        subscriptions: [{ name: SUBSCRIPTION.name, url: receiver.url, filters: SUBSCRIPTION.filters, queueUrl, secretParameter: SUBSCRIPTION.parameter }],
+        deliveriesTable: DELIVERIES,
+        maxAttempts: 2,
+        allowLoopback: true,
+      }),
     });
     const entries: [FunctionName, string][] = [
       ...(Object.entries(HANDLERS) as [HandlerName, { entry: string }][]).map(([name, spec]): [FunctionName, string] => [name, spec.entry]),
       ["authorizer", AUTHORIZER_HANDLER.entry],
+      ...(Object.entries(DELIVERY_HANDLERS) as [keyof typeof DELIVERY_HANDLERS, { entry: string }][]).map(([name, spec]): [FunctionName, string] => [name, spec.entry]),
     ];
     for (const [name, entry] of entries) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       functions[name] = (require(path.join(PROJECT_ROOT, entry)) as { handler: Invoke }).handler;
-      recorded[name] = { operations: new Set(), tables: new Set() };
+      recorded[name] = { operations: new Set(), tables: new Set(), byTable: new Map() };
     }
   });
   after(async () => {
     for (const name of Object.keys(process.env)) if (!(name in savedEnv)) delete process.env[name];
     Object.assign(process.env, savedEnv);
     await proxy?.close();
+    sqsClient?.destroy();
+    await sqs?.close();
+    await receiver?.close();
     await new Promise((resolve) => (ssm ? ssm.close(resolve) : resolve(undefined)));
     await dynamo?.close();
     logs?.restore();
@@ -187,11 +247,45 @@ describe("least privilege, derived from the calls each function's code sends", f
         expect(scenario, `no scenario for ${route}: add one above that takes each of its storage paths`).to.be.a("function");
         await scenario!(name);
       }
-      const declared = HANDLERS[name].eventsTableActions.map((action) => action.replace(/^dynamodb:/, ""));
-      expect([...recorded[name].operations].sort(), `${name} sent`).to.deep.equal([...declared].sort());
-      expect([...recorded[name].tables], `${name} touched`).to.deep.equal(declared.length ? [EVENTS] : []);
+      expectDeclared(name, HANDLERS[name]);
     });
   }
+
+  /** Per table, the operations sent equal the declaration; no other table is touched. */
+  function expectDeclared(name: FunctionName, spec: { eventsTableActions: readonly string[]; deliveriesTableActions?: readonly string[] }): void {
+    const strip = (actions: readonly string[]) => actions.map((action) => action.replace(/^dynamodb:/, "")).sort();
+    const declaredEvents = strip(spec.eventsTableActions);
+    const declaredDeliveries = strip(spec.deliveriesTableActions ?? []);
+    expect([...(recorded[name].byTable.get(EVENTS) ?? [])].sort(), `${name} sent to the events table`).to.deep.equal(declaredEvents);
+    expect([...(recorded[name].byTable.get(DELIVERIES) ?? [])].sort(), `${name} sent to the deliveries table`).to.deep.equal(declaredDeliveries);
+    const expectedTables = [...(declaredEvents.length ? [EVENTS] : []), ...(declaredDeliveries.length ? [DELIVERIES] : [])];
+    expect([...recorded[name].tables].sort(), `${name} touched`).to.deep.equal(expectedTables.sort());
+  }
+
+  it("deliveryDispatch: for a stream INSERT, calls on each table exactly what DELIVERY_HANDLERS.deliveryDispatch declares", async () => {
+    const id = eventId(await invoke("ingest", postEvent({ event_type: "lp.dispatch", payload: {} })));
+    const record = (sequence: string) => ({
+      eventID: sequence,
+      eventName: "INSERT",
+      eventSource: "aws:dynamodb",
+      awsRegion: "eu-north-1",
+      dynamodb: { Keys: { event_id: { S: id } }, NewImage: { event_id: { S: id }, event_type: { S: "lp.dispatch" } }, SequenceNumber: sequence, StreamViewType: "NEW_IMAGE" },
+    });
+    const result = (await invoke("deliveryDispatch", { Records: [record("1"), record("2")] })) as unknown as { batchItemFailures: unknown[] };
+    expect(result.batchItemFailures).to.deep.equal([]);
+    expectDeclared("deliveryDispatch", DELIVERY_HANDLERS.deliveryDispatch);
+  });
+
+  it("deliverer: for a delivery that succeeds, calls on each table exactly what DELIVERY_HANDLERS.deliverer declares", async () => {
+    const received = await sqsClient.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ["All"] }));
+    const records = (received.Messages ?? []).map((m) => sqsRecord(m, queueArn, "eu-north-1"));
+    expect(records.length).to.be.greaterThan(0);
+    receiver.behaviour = () => ({ status: 204 });
+    const ok = (await invoke("deliverer", { Records: [records[0]] })) as unknown as { batchItemFailures: unknown[] };
+    expect(ok.batchItemFailures).to.deep.equal([]);
+    expect(receiver.accepted().length).to.equal(1);
+    expectDeclared("deliverer", DELIVERY_HANDLERS.deliverer);
+  });
 
   it("authorizer: calls on the API keys table exactly AUTHORIZER_HANDLER.apiKeysTableActions", async () => {
     const allowed = (await invoke("authorizer", authorizerEvent(`Bearer ${apiKey}`))) as unknown as { isAuthorized: boolean };

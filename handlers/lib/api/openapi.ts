@@ -230,6 +230,33 @@ const OPERATIONS: Record<string, OperationDoc> = {
       "503": storageUnavailable,
     },
   },
+  "GET /events/{event_id}/deliveries": {
+    tag: "Delivery",
+    description:
+      "The event's pushes to its subscriptions: each subscription's delivery state (pending, delivered or failed, its current `webhook-id`, attempts and replays) and every attempt (time, HTTP status or error, latency, the first 1 KB of the answer), kept for the delivery log's retention. Empty lists when no subscription matched.",
+    parameters: [eventIdParameter],
+    responses: {
+      "200": ok("The delivery state and the attempts, oldest first.", "Deliveries"),
+      "404": problem("No such event."),
+      "503": storageUnavailable,
+    },
+  },
+  "POST /events/{event_id}/replay": {
+    tag: "Delivery",
+    description:
+      "Delivers the event again to every subscription its type matches, or with `?subscription=NAME` to that one, with a new `webhook-id` and the full retry schedule; the attempt history stays. The event's status becomes `replayed`.",
+    parameters: [
+      eventIdParameter,
+      { name: "subscription", in: "query", required: false, description: "Replay to this subscription only.", schema: { type: "string", pattern: "^[a-z0-9][a-z0-9-]{0,39}$" }, example: "orders" },
+    ],
+    responses: {
+      "202": ok("Queued for delivery again; `deliveries` lists each subscription and its new webhook-id.", "ReplayResult"),
+      "400": problem("Unknown query parameter, or `unknown_subscription`."),
+      "404": problem("No such event."),
+      "409": problem("`no_matching_subscription`: no subscription's filter matches the event type (or the stack has none)."),
+      "503": storageUnavailable,
+    },
+  },
   "POST /webhooks/{source}": {
     tag: "Webhooks",
     description:
@@ -386,6 +413,61 @@ const SCHEMAS: Record<string, Json> = {
       delivered_at: { type: "string", format: "date-time" },
       delivery_attempts: { type: "integer" },
       changed: { type: "boolean" },
+      request_id: { type: "string" },
+    },
+  },
+  Deliveries: {
+    type: "object",
+    required: ["event_id", "status", "delivery_attempts", "subscriptions", "attempts", "request_id"],
+    properties: {
+      event_id: { type: "string" },
+      status: eventStatus,
+      delivery_attempts: { type: "integer", description: "Real attempts over every subscription (and acks)." },
+      subscriptions: {
+        type: "array",
+        items: {
+          type: "object",
+          required: ["subscription", "state", "webhook_id", "attempts"],
+          properties: {
+            subscription: { type: "string" },
+            state: { enum: ["pending", "delivered", "failed"] },
+            webhook_id: { type: "string", description: "The current delivery's `webhook-id` (new after each replay)." },
+            attempts: { type: "integer" },
+            replays: { type: "integer" },
+            last_attempt_at: { type: ["string", "null"], format: "date-time" },
+            delivered_at: { type: ["string", "null"], format: "date-time" },
+            failed_at: { type: ["string", "null"], format: "date-time" },
+          },
+        },
+      },
+      attempts: {
+        type: "array",
+        items: {
+          type: "object",
+          required: ["subscription", "webhook_id", "attempt", "attempted_at", "ok", "status_code", "error", "latency_ms", "response_body"],
+          properties: {
+            subscription: { type: "string" },
+            webhook_id: { type: "string" },
+            attempt: { type: "integer", description: "1-based, within its webhook-id." },
+            attempted_at: { type: "string", format: "date-time" },
+            ok: { type: "boolean" },
+            status_code: { type: ["integer", "null"] },
+            error: { type: ["string", "null"], description: "`timeout`, `refused_address: …`, `ECONNREFUSED`, …" },
+            latency_ms: { type: "integer" },
+            response_body: { type: "string", description: "The first 1 KB of the answer." },
+          },
+        },
+      },
+      request_id: { type: "string" },
+    },
+  },
+  ReplayResult: {
+    type: "object",
+    required: ["event_id", "status", "deliveries", "request_id"],
+    properties: {
+      event_id: { type: "string" },
+      status: { const: "replayed" },
+      deliveries: { type: "array", items: { type: "object", required: ["subscription", "webhook_id"], properties: { subscription: { type: "string" }, webhook_id: { type: "string" } } } },
       request_id: { type: "string" },
     },
   },

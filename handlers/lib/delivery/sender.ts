@@ -51,10 +51,13 @@ function refusal(address: string, allowLoopback: boolean): string | undefined {
   return blockedAddressReason(address);
 }
 
-/** A `lookup` for net.connect that resolves every address and refuses the name if any is blocked. */
-export function guardedLookup(allowLoopback: boolean): LookupFunction {
+/**
+ * A `lookup` for net.connect that resolves every address and refuses the name if any is blocked.
+ * `resolve` is the system resolver; tests give one that answers like a rebinding DNS server.
+ */
+export function guardedLookup(allowLoopback: boolean, resolve: typeof dns.lookup = dns.lookup): LookupFunction {
   return ((hostname: string, options: dns.LookupOptions, callback: (...args: unknown[]) => void) => {
-    dns.lookup(hostname, { ...options, all: true }, (error, addresses) => {
+    resolve(hostname, { ...options, all: true }, (error, addresses) => {
       if (error) return callback(error);
       const list = addresses as dns.LookupAddress[];
       for (const { address } of list) {

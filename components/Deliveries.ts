@@ -35,24 +35,17 @@ import {
   type Subscription,
 } from "../handlers/lib/delivery/subscriptions";
 import { DELIVERIES_TABLE, EVENTS_TABLE, STATUS_INDEX } from "../handlers/lib/primitives/tables";
-import { DELIVERY_BATCH_SIZE, DELIVERY_HANDLERS, type DeliveriesTableAction, type DeliveryQueueAction, type EventsTableAction, type HandlerSpec } from "../handlers/routes";
+import {
+  DELIVERY_BATCH_SIZE,
+  DELIVERY_HANDLERS,
+  DELIVERY_QUEUE,
+  deliveryQueueMaxReceiveCount,
+  type DeliveriesTableAction, type DeliveryQueueAction, type EventsTableAction, type HandlerSpec } from "../handlers/routes";
 import { NEW_EVENTS_FILTER } from "./EventConsumer";
 import { tableKeys, type EventStore } from "./EventStore";
 import { createHandlerFunction, type FunctionArgs, type GrantStatement, type HandlerFunction } from "./handlerFunction";
 import { applyTransform, physicalName, requireInteger, type Transform } from "./naming";
 
-/** SQS keeps a message at most 14 days; a delivery's whole schedule (about 33 h with jitter) fits many times over. */
-export const DELIVERY_QUEUE_RETENTION_SECONDS = 14 * 86_400;
-/** AWS's guidance for Lambda event sources: visibility ≥ 6 × the function timeout. */
-export const VISIBILITY_TIMEOUT_FACTOR = 6;
-/**
- * Receives of one message before SQS moves it to the subscription's dead-letter queue: the
- * attempts of the schedule, plus this many receives that are not attempts (a deliverer that
- * crashed or timed out with the message in its batch), so such a receive never cuts the schedule
- * short. After its last attempt the deliverer itself ends the delivery (`failed`) and deletes the
- * message; what reaches the DLQ is a message the deliverer could not handle at all.
- */
-export const RECEIVES_BEYOND_ATTEMPTS = 3;
 /** Time the deliverer needs besides the POST: the secret, the event, the attempt record (s). */
 export const DELIVERER_BOOKKEEPING_SECONDS = 10;
 /** Retries of a failing dispatcher batch (bisected each time) before its stream coordinates go to the failure queue. */
@@ -202,7 +195,7 @@ export class Deliveries extends pulumi.ComponentResource {
       const deadLetterQueue = new aws.sqs.Queue(
         `${name}-${sub.name}-dlq`,
         applyTransform<aws.sqs.QueueArgs>(
-          { name: physicalName(`delivery-${sub.name}-dlq`, "sqsQueue"), messageRetentionSeconds: DELIVERY_QUEUE_RETENTION_SECONDS, sqsManagedSseEnabled: true },
+          { name: physicalName(`delivery-${sub.name}-dlq`, "sqsQueue"), messageRetentionSeconds: DELIVERY_QUEUE.deadLetterRetentionSeconds, sqsManagedSseEnabled: true },
           args.transform?.deadLetterQueue,
         ),
         { parent },
@@ -212,7 +205,7 @@ export class Deliveries extends pulumi.ComponentResource {
         applyTransform<aws.sqs.QueueArgs>(
           {
             name: physicalName(`delivery-${sub.name}`, "sqsQueue"),
-            messageRetentionSeconds: DELIVERY_QUEUE_RETENTION_SECONDS,
+            messageRetentionSeconds: DELIVERY_QUEUE.retentionSeconds,
             visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds,
             sqsManagedSseEnabled: true,
             redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: deadLetterQueue.arn, maxReceiveCount: settings.maxReceiveCount }),
@@ -235,7 +228,7 @@ export class Deliveries extends pulumi.ComponentResource {
       const queue = new aws.sqs.Queue(
         `${name}-dispatch-failed`,
         applyTransform<aws.sqs.QueueArgs>(
-          { name: physicalName("delivery-dispatch-failed", "sqsQueue"), messageRetentionSeconds: DELIVERY_QUEUE_RETENTION_SECONDS, sqsManagedSseEnabled: true },
+          { name: physicalName("delivery-dispatch-failed", "sqsQueue"), messageRetentionSeconds: DELIVERY_QUEUE.deadLetterRetentionSeconds, sqsManagedSseEnabled: true },
           args.transform?.deadLetterQueue,
         ),
         { parent },
@@ -491,14 +484,18 @@ function normalize(args: DeliveriesArgs) {
     maxAttempts,
     timeoutSeconds,
     // SQS's minimum for an event source mapping's maximumConcurrency is 2.
-    concurrency: requireInteger(where, "concurrency (config deliveryConcurrency)", args.concurrency ?? 2, 2, 1000),
+    concurrency: requireInteger(where, "concurrency (config deliveryConcurrency)", args.concurrency ?? DELIVERY_QUEUE.maximumConcurrency, 2, 1000),
     logDays: requireInteger(where, "logDays", args.logDays ?? DEFAULT_DELIVERY_LOG_DAYS, 1, 3650),
     enablePitr: args.enablePitr ?? false,
     deletionProtection: args.deletionProtection ?? false,
     maxEventBytes: requireInteger(where, "maxEventBytes", args.maxEventBytes ?? 65536, 1024, 10 * 1024 * 1024),
     logRetentionDays: args.logRetentionDays ?? 14,
     tracing: args.tracing ?? false,
-    visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_FACTOR * delivererTimeout,
-    maxReceiveCount: maxAttempts + RECEIVES_BEYOND_ATTEMPTS,
+    // The facts the local stack shares (handlers/routes.ts DELIVERY_QUEUE): 6 × the deliverer's timeout;
+    // every attempt plus the receives that make none (a crash, secrets or storage unavailable), so such a
+    // receive never cuts the schedule short. After its last attempt the deliverer ends the delivery
+    // itself (`failed`) and deletes the message: the DLQ holds only what it could not handle at all.
+    visibilityTimeoutSeconds: DELIVERY_QUEUE.visibilityTimeoutSeconds,
+    maxReceiveCount: deliveryQueueMaxReceiveCount(maxAttempts),
   };
 }

@@ -67,11 +67,11 @@ describe("Deliveries (stack under Pulumi mocks)", function () {
       const s = () => stacks[stack]!;
       const expected = stack === "dev" ? { attempts: 8, timeoutMs: "15000", concurrency: 2, on: false } : { attempts: 5, timeoutMs: "30000", concurrency: 4, on: true };
 
-      it("gives each subscription its own queue: SSE, 14 days' retention, visibility 6 × the deliverer's 60 s, redrive to its DLQ after attempts + 3 receives", () => {
+      it("gives each subscription its own queue: SSE, 4 days' retention, visibility 6 × the deliverer's 60 s, redrive to its DLQ (14 days) after attempts + 10 receives", () => {
         for (const name of ["orders", "audit"]) {
           const q = queue(s(), `delivery-${name}`).inputs;
-          expect(q).to.deep.include({ messageRetentionSeconds: 1_209_600, visibilityTimeoutSeconds: 360, sqsManagedSseEnabled: true });
-          expect(JSON.parse(q.redrivePolicy)).to.deep.equal({ deadLetterTargetArn: arn.queue(s(), `delivery-${name}-dlq`), maxReceiveCount: expected.attempts + 3 });
+          expect(q).to.deep.include({ messageRetentionSeconds: 345_600, visibilityTimeoutSeconds: 360, sqsManagedSseEnabled: true });
+          expect(JSON.parse(q.redrivePolicy)).to.deep.equal({ deadLetterTargetArn: arn.queue(s(), `delivery-${name}-dlq`), maxReceiveCount: expected.attempts + 10 });
           const dlq = queue(s(), `delivery-${name}-dlq`).inputs;
           expect(dlq).to.deep.include({ messageRetentionSeconds: 1_209_600, sqsManagedSseEnabled: true });
           expect(dlq).not.to.have.property("redrivePolicy");

@@ -338,6 +338,14 @@ describe("Deliveries (stack under Pulumi mocks)", function () {
     }
   });
 
+  it("shares the events table's one stream with the EventBridge forwarder when both are on", async () => {
+    const both = await buildStack("dev", { ...CONFIG, forwardToEventBridge: true });
+    const stream = arn.stream(both);
+    expect(both.one(TABLE, (t) => t.inputs.name === "event-ingestion-dev-events").inputs).to.deep.include({ streamEnabled: true, streamViewType: "NEW_IMAGE" });
+    const readers = both.ofType(MAPPING).filter((m) => m.inputs.eventSourceArn === stream);
+    expect(readers.map((m) => m.inputs.functionName)).to.have.members([fn(both, "consumer-forward").state.arn, fn(both, "delivery-dispatch").state.arn]);
+  });
+
   describe("the component on its own", () => {
     const resolve = <T>(output: pulumi.Output<T>): Promise<T> => new Promise((r) => output.apply(r));
 

@@ -1,7 +1,7 @@
 /**
  * `npm run keys -- <command>`: manage API keys.
  *
- *   create --name NAME [--scopes ingest,read,ack]   prints the key once; only its digest is stored
+ *   create --name NAME [--scopes ingest,read,ack,replay]   prints the key once; only its digest is stored
  *   list                                             key ids, names, scopes, created/revoked times
  *   revoke KEY_ID                                    denies the key once cached decisions expire, and
  *                                                    says when that is (authorizerCacheTtlSeconds)
@@ -22,7 +22,7 @@ import { localTableName, PROJECT, stackConfigFile, stackSettings } from "../loca
 import { LOCAL_CREDENTIALS, LOCAL_REGION, runningLocalStack, type RunningLocalStack } from "../local/stack";
 import { ApiKeyStore } from "./keyStore";
 
-const USAGE = `usage: npm run keys -- create --name NAME [--scopes ingest,read,ack] | list | revoke KEY_ID
+const USAGE = `usage: npm run keys -- create --name NAME [--scopes ingest,read,ack,replay] | list | revoke KEY_ID
        [--local | --table NAME --region REGION] [--endpoint URL] [--json]`;
 
 export interface KeysCliResult {

@@ -61,7 +61,10 @@ process.on("SIGTERM", stop);
 
 async function main(): Promise<void> {
   const ingestMode = process.env.INGEST_MODE === undefined ? undefined : ingestModeValue(process.env.INGEST_MODE, "INGEST_MODE");
-  const settings = { ...pipeline, ...(ingestMode ? { ingestMode } : {}) };
+  const scaleValue = process.env.DELIVERY_SCHEDULE_SCALE === undefined ? undefined : Number(process.env.DELIVERY_SCHEDULE_SCALE);
+  if (scaleValue !== undefined && !(scaleValue > 0 && scaleValue <= 1)) throw new Error("DELIVERY_SCHEDULE_SCALE must be a number above 0 and at most 1");
+  const scale = scaleValue === undefined ? {} : { deliveryScheduleScale: scaleValue };
+  const settings = { ...pipeline, ...(ingestMode ? { ingestMode } : {}), ...scale };
   const stack = await startLocalStack({ dataDir, port, dynamoPort, snsPort, sqsPort, settings, onRequest: logRequest });
   const relative = path.relative(process.cwd(), stack.keyFile);
   const keyFile = relative.startsWith("..") ? stack.keyFile : relative;
@@ -92,6 +95,9 @@ async function main(): Promise<void> {
     stack.webhookSources.length
       ? `Webhook sources: ${stack.webhookSources.map((name) => `${stack.url}/webhooks/${name}`).join("  ")}`
       : "No webhook sources yet: `npm run webhooks -- add github --scheme github`, then restart.",
+    stack.delivery
+      ? `Deliveries: ${stack.delivery.queues.map((q) => q.subscription).join(", ")} (queues on ${stack.delivery.sqsEndpoint}; GET /events/{id}/deliveries; npm run replay)`
+      : "No subscriptions yet: `npm run subscriptions -- add orders --url http://127.0.0.1:4000/hooks --filter 'order.*'`, then restart.",
     "",
   ];
   process.stdout.write(lines.join("\n") + "\n");
@@ -102,7 +108,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   const message =
-    error instanceof DataDirInUseError || (error instanceof Error && /already in use|INGEST_MODE must be/.test(error.message)) ? error.message : String((error as Error)?.stack ?? error);
+    error instanceof DataDirInUseError || (error instanceof Error && /already in use|INGEST_MODE must be|DELIVERY_SCHEDULE_SCALE must be/.test(error.message)) ? error.message : String((error as Error)?.stack ?? error);
   process.stderr.write(`event-ingestion: ${message}\n`);
   process.exit(1);
 });

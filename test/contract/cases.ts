@@ -32,8 +32,10 @@ export interface CaseRequest {
 }
 
 export interface CaseContext {
-  /** An event stored before the cases run. */
+  /** An event stored before the cases run (the contract stack's one subscription wants it). */
   eventId: string;
+  /** A stored event no subscription matches. */
+  unmatchedEventId: string;
   /** Sends a request first (e.g. the original of an idempotent repeat); resolves to its status. */
   send(route: RouteSpec, request: CaseRequest): Promise<number>;
 }
@@ -132,6 +134,16 @@ export const HANDLER_CASES: Record<string, HandlerCase[]> = {
   "POST /events/{event_id}/ack": [
     { status: 200, name: "a stored event", request: () => ({ key: "all" }) },
     { status: 404, name: "an id no event has", request: () => ({ path: `/events/${UNKNOWN_EVENT_ID}/ack`, key: "all" }) },
+  ],
+  "GET /events/{event_id}/deliveries": [
+    { status: 200, name: "a stored event", request: () => ({ key: "all" }) },
+    { status: 404, name: "an id no event has", request: () => ({ path: `/events/${UNKNOWN_EVENT_ID}/deliveries`, key: "all" }) },
+  ],
+  "POST /events/{event_id}/replay": [
+    { status: 202, name: "an event its subscription wants", request: () => ({ key: "all" }) },
+    { status: 400, name: "a subscription that does not exist", request: (ctx) => ({ path: `/events/${ctx.eventId}/replay?subscription=nobody`, key: "all" }) },
+    { status: 404, name: "an id no event has", request: () => ({ path: `/events/${UNKNOWN_EVENT_ID}/replay`, key: "all" }) },
+    { status: 409, name: "an event no subscription matches", request: (ctx) => ({ path: `/events/${ctx.unmatchedEventId}/replay`, key: "all" }) },
   ],
   "POST /webhooks/{source}": [
     { status: 201, name: "a delivery GitHub's library signed", request: () => githubDelivery(JSON.stringify(EXAMPLES.webhook)) },

@@ -15,6 +15,8 @@ import { ApiKeyStore } from "../../cli/keyStore";
 import type { LocalStack } from "../../local/stack";
 import { captureHandlerLogs, localDocumentClient, startTestStack, tempDataDir, type HandlerLogs } from "../support/localStack";
 import { WebhookSourceStore } from "../../local/webhookStore";
+import { SubscriptionStore } from "../../local/subscriptionStore";
+import { newSubscriptionSecret } from "../../handlers/lib/delivery/subscriptions";
 import { AWS_ONLY, allCases, CONTRACT_WEBHOOK, CONTRACT_WEBHOOK_GONE, HANDLER_CASES, scopesWithout, type CaseContext, type CaseRequest, type ContractCase, type Target } from "./cases";
 import { functionsFail, functionsHang, storageFails, type FaultGateway } from "./faultGateways";
 
@@ -137,6 +139,8 @@ describe("contract: every documented response, answered over HTTP and validated 
     url: string;
     keys(scopes: readonly Scope[]): Promise<string>;
     eventId: string;
+    /** A stored event no subscription matches (replay answers 409). */
+    unmatchedEventId: string;
     close(): Promise<void>;
   }
 
@@ -162,7 +166,7 @@ describe("contract: every documented response, answered over HTTP and validated 
       for (const c of cases.filter((c) => c.target === target)) {
         const route = ROUTES.find((r) => routeKey(r) === c.route)!;
         it(`${c.route} → ${c.status}: ${c.name}`, async () => {
-          const ctx: CaseContext = { eventId: server.eventId, send: async (r, req) => (await request(r, req)).status };
+          const ctx: CaseContext = { eventId: server.eventId, unmatchedEventId: server.unmatchedEventId, send: async (r, req) => (await request(r, req)).status };
           const answer = await request(route, await c.request(ctx));
           expectConforms(route, c.status, answer);
           if (c.mediaType) expect(mediaTypeOf(answer), "which of the status's two bodies").to.equal(c.mediaType);
@@ -176,6 +180,8 @@ describe("contract: every documented response, answered over HTTP and validated 
     const dataDir = tempDataDir();
     const webhooks = new WebhookSourceStore(dataDir);
     for (const source of [CONTRACT_WEBHOOK, CONTRACT_WEBHOOK_GONE]) webhooks.put(source.name, source.scheme, source.secret);
+    // One subscription, for the delivery routes: it wants the seeded event only; nothing listens there.
+    new SubscriptionStore(dataDir).put("contract", "http://127.0.0.1:9/nobody", ["contract.seeded"], newSubscriptionSecret());
     const stack: LocalStack = await startTestStack(dataDir, ingestMode === "queued" ? { sqsPort: 0, settings: { ingestMode } } : {});
     webhooks.remove(CONTRACT_WEBHOOK_GONE.name); // served by the function, unreadable from SSM
     const client = localDocumentClient(stack);
@@ -188,10 +194,12 @@ describe("contract: every documented response, answered over HTTP and validated 
     };
     const stored = await send(stack.url, "POST", "/events", { "content-type": "application/json", authorization: `Bearer ${await keyFor(SCOPES)}` }, JSON.stringify({ event_type: "contract.seeded", payload: {} }));
     expect(stored.status).to.equal(ingestMode === "queued" ? 202 : 201);
+    const unmatched = await send(stack.url, "POST", "/events", { "content-type": "application/json", authorization: `Bearer ${await keyFor(SCOPES)}` }, JSON.stringify({ event_type: "contract.unmatched", payload: {} }));
     return {
       url: stack.url,
       keys: keyFor,
       eventId: (stored.body as { event_id: string }).event_id,
+      unmatchedEventId: (unmatched.body as { event_id: string }).event_id,
       async close() {
         client.destroy();
         await stack.close();
@@ -215,7 +223,7 @@ describe("contract: every documented response, answered over HTTP and validated 
 
   const faulty = (start: () => Promise<FaultGateway>) => async () => {
     const gateway = await start();
-    return { url: gateway.url, keys: async () => "eik_any-key-the-authorizer-allows", eventId: "evt_00000000000000000000000000", close: () => gateway.close() };
+    return { url: gateway.url, keys: async () => "eik_any-key-the-authorizer-allows", eventId: "evt_00000000000000000000000000", unmatchedEventId: "evt_00000000000000000000000000", close: () => gateway.close() };
   };
   casesAgainst("storage-down", "with DynamoDB unreachable (the handler bundles behind the emulator)", faulty(() => storageFails("unreachable")));
   casesAgainst("storage-rejects", "with DynamoDB rejecting every call (the handler bundles behind the emulator)", faulty(() => storageFails("rejects")));

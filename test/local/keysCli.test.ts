@@ -81,7 +81,7 @@ describe("keys CLI against the local stack", () => {
       expect(result.exitCode, result.stderr).to.equal(0);
       const apiKey = result.stdout.match(/eik_\S+/)?.[0];
       expect(apiKey).to.match(API_KEY_PATTERN);
-      expect(result.stdout).to.match(/not shown again/).and.include("scopes ingest,read,ack");
+      expect(result.stdout).to.match(/not shown again/).and.include("scopes ingest,read,ack,replay");
     });
 
     it("exits 2 with usage when --name is missing", async () => {
@@ -142,10 +142,10 @@ describe("keys CLI against the local stack", () => {
   });
 
   describe("issue 16: the ack scope and key names", () => {
-    it("gives a new key every scope by default (--scopes ingest,read,ack), as the old default could ack through read", async () => {
+    it("gives a new key every scope by default (--scopes ingest,read,ack,replay), as the old default could ack through read", async () => {
       const result = await keys("create", "--name", "default-scopes", "--json");
       expect(result.exitCode, result.stderr).to.equal(0);
-      expect((JSON.parse(result.stdout) as CreatedKey).scopes).to.deep.equal(["ingest", "read", "ack"]);
+      expect((JSON.parse(result.stdout) as CreatedKey).scopes).to.deep.equal(["ingest", "read", "ack", "replay"]);
     });
 
     it("creates a read-only key that the API refuses to ack with (403 insufficient_scope), and an ack key that may", async () => {

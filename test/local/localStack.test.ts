@@ -129,12 +129,12 @@ describe("local stack (in-process, over HTTP)", () => {
     });
 
     describe("first start", () => {
-      it("creates a local key with every scope (ingest, read, ack) and saves it in $DATA_DIR/local-api-key", async () => {
+      it("creates a local key with every scope (ingest, read, ack, replay) and saves it in $DATA_DIR/local-api-key", async () => {
         expect(apiKey).to.match(API_KEY_PATTERN);
         expect(stack.keyFile).to.equal(path.join(dataDir, LOCAL_KEY_FILE));
         expect(fs.readFileSync(stack.keyFile, "utf8").trim()).to.equal(apiKey);
         const listed = await keys.list();
-        expect(listed.map((k) => [k.key_id, k.scopes])).to.deep.equal([[keyIdOf(apiKey), ["ingest", "read", "ack"]]]);
+        expect(listed.map((k) => [k.key_id, k.scopes])).to.deep.equal([[keyIdOf(apiKey), ["ingest", "read", "ack", "replay"]]]);
       });
     });
 

@@ -16,6 +16,8 @@ import { Observability } from "./components/Observability";
 import { paymentStages } from "./pipelines/payments";
 import { parseSourceList } from "./handlers/lib/webhooks/sources";
 import { IngestQueue } from "./components/IngestQueue";
+import { Deliveries } from "./components/Deliveries";
+import { parseSubscriptions } from "./handlers/lib/delivery/subscriptions";
 import { INGEST_MODES, type IngestMode } from "./handlers/routes";
 
 const config = new pulumi.Config();
@@ -48,6 +50,11 @@ const settings = {
   processorMaxConcurrency: config.requireNumber("processorMaxConcurrency"),
   pipelineMaxReceiveCount: config.requireNumber("pipelineMaxReceiveCount"),
   pipelineMaxConcurrency: config.requireNumber("pipelineMaxConcurrency"),
+  // Deployed stacks deliver to https only; a bad URL, name or filter fails the preview here.
+  subscriptions: parseSubscriptions(config.require("subscriptions")),
+  deliveryMaxAttempts: config.requireNumber("deliveryMaxAttempts"),
+  deliveryTimeoutSeconds: config.requireNumber("deliveryTimeoutSeconds"),
+  deliveryConcurrency: config.requireNumber("deliveryConcurrency"),
 };
 /** `source` of every event this stack puts on its bus; rules match on it. */
 const EVENT_SOURCE = pulumi.getProject();
@@ -71,8 +78,8 @@ const store = new EventStore("events", {
   enablePitr: settings.enablePitr,
   deletionProtection: settings.deletionProtection,
   statusIndexShards: settings.statusIndexShards,
-  // The stream exists exactly when a consumer reads it.
-  stream: settings.forwardToEventBridge,
+  // The stream exists exactly when a consumer reads it: the EventBridge forwarder, the delivery dispatcher.
+  stream: settings.forwardToEventBridge || settings.subscriptions.length > 0,
 });
 
 let eventBus: aws.cloudwatch.EventBus | undefined;
@@ -106,8 +113,32 @@ const ingestQueue =
       })
     : undefined;
 
+// Signed pushes to subscribers (docs/adr/0033); with no subscription, no delivery resource at all.
+const deliveries =
+  settings.subscriptions.length > 0
+    ? new Deliveries("deliveries", {
+        store,
+        // One secret per subscription, set with `pulumi config set --secret subscriptionSecret-<name>`; during a
+        // rotation the old one stays as subscriptionPreviousSecret-<name> (docs/OPERATIONS.md).
+        subscriptions: settings.subscriptions.map((sub) => {
+          const previousSecret = config.getSecret(`subscriptionPreviousSecret-${sub.name}`);
+          return { ...sub, secret: config.requireSecret(`subscriptionSecret-${sub.name}`), ...(previousSecret ? { previousSecret } : {}) };
+        }),
+        maxAttempts: settings.deliveryMaxAttempts,
+        timeoutSeconds: settings.deliveryTimeoutSeconds,
+        concurrency: settings.deliveryConcurrency,
+        enablePitr: settings.enablePitr,
+        deletionProtection: settings.deletionProtection,
+        maxEventBytes: settings.maxEventBytes,
+        logRetentionDays: settings.logRetentionDays,
+        logKey,
+        tracing: settings.tracing,
+      })
+    : undefined;
+
 const api = new EventIngestionApi("ingestion", {
   eventStore: store,
+  ...(deliveries ? { deliveries } : {}),
   ...(ingestQueue ? { ingestQueue } : {}),
   throttle: { rateLimit: settings.throttleRateLimit, burstLimit: settings.throttleBurstLimit },
   logRetentionDays: settings.logRetentionDays,
@@ -154,6 +185,7 @@ const observability = new Observability("operations", {
   store,
   pipelines: payments ? [payments] : [],
   ...(ingestQueue ? { ingestQueue } : {}),
+  ...(deliveries ? { deliveries } : {}),
   ...(settings.alarmEmail === "" ? {} : { alarmEmail: settings.alarmEmail }),
 });
 
@@ -173,6 +205,9 @@ export const pipelineTopicArn = payments?.topicArn;
 export const pipelineStateMachineArn = payments?.stateMachineArn;
 export const pipelineFailureQueueUrl = payments?.failureQueue.url;
 export const logKeyArn = logKey?.keyArn;
+export const deliveriesTableName = deliveries?.table.name;
+export const deliveryQueueUrls = deliveries && pulumi.output(Object.fromEntries(deliveries.subscriptions.map((s) => [s.name, s.queue.url])));
+export const deliveryDeadLetterQueueUrls = deliveries && pulumi.output(Object.fromEntries(deliveries.subscriptions.map((s) => [s.name, s.deadLetterQueue.url])));
 export const region = new pulumi.Config("aws").get("region");
 /**
  * The regional Lambda concurrency quota this stack's reservations need (their sum, the pipeline's

@@ -2,7 +2,9 @@
  * `npm run cost -- --events-per-month N [--batch-size B] [--avg-bytes S]`: the monthly bill of
  * ingesting N events, component by component, with the CPU per request, log sizes and item size
  * the last `npm run bench -- --write` measured (bench/results.json) and the prices in
- * bench/prices.json, and the ingest function's duration cost at each memory size.
+ * bench/prices.json, and the ingest function's duration cost at each memory size; then the cost
+ * per million deliveries to subscribers of the stack's delivery engine and of the alternatives
+ * docs/adr/0033 compared it with (bench/cost/delivery.ts).
  */
 import { parseArgs } from "node:util";
 import { LIMITS } from "../handlers/lib/primitives/limits";
@@ -12,12 +14,15 @@ import { RESULTS_FILE } from "../bench/lib/report";
 import { DEFAULT_PRICES_FILE, loadPrices } from "../bench/cost/prices";
 import { estimatePipelineCost, readPipelineCostInputs, renderPipelineCost } from "../bench/cost/pipelineModel";
 import { estimateQueuedCost, sqsPrice } from "../bench/cost/queued";
+import { compareDeliveryEngines, renderDeliveryCost, type DeliveryWorkload } from "../bench/cost/delivery";
+import { DELIVERY_HANDLERS } from "../handlers/routes";
 
 const USAGE = `usage: npm run cost -- --events-per-month N [--batch-size B] [--avg-bytes S]
                      [--retention-days D] [--log-retention-days D] [--api-keys K]
                      [--authorizer-cache-ttl S] [--memory-mb M] [--storage-ms-single MS]
                      [--storage-ms-batch25 MS] [--processor-batch-size N] [--keyed-share F]
-                     [--prices FILE] [--results FILE] [--json]
+                     [--deliveries-per-event D] [--delivery-attempts A] [--receiver-ms MS]
+                     [--subscriptions S] [--prices FILE] [--results FILE] [--json]
 
   --events-per-month N     events ingested per month (required)
   --batch-size B           events per request: 1 = POST /events, 2..${LIMITS.batchMaxEvents} = POST /events/batch (default 1)
@@ -32,6 +37,10 @@ const USAGE = `usage: npm run cost -- --events-per-month N [--batch-size B] [--a
   --storage-ms-batch25 MS  assumed DynamoDB wait of one 25-item BatchWriteItem (default 10)
   --processor-batch-size N queued mode: messages per processor invocation (default 10, processorBatchSize)
   --keyed-share F          queued mode: share of events sent with an idempotency key, 0..1 (default 0)
+  --deliveries-per-event D delivery: subscriptions each event matches, on average (default 1)
+  --delivery-attempts A    delivery: attempts per delivery, on average, ≥ 1 (default 1.1)
+  --receiver-ms MS         delivery: the receiver's answer time (default 200)
+  --subscriptions S        delivery: subscriptions configured, each with its own queue (default 1)
   --prices FILE            prices file (default bench/prices.json)
   --results FILE           bench results (default bench/results.json, written by npm run bench -- --write)
   --json                   machine-readable output
@@ -56,6 +65,7 @@ interface CostArgs {
   memoryMb?: number;
   storageMs: { single?: number; batch25?: number };
   queued: { processorBatchSize: number; keyedShare: number };
+  delivery: Omit<DeliveryWorkload, "eventsPerMonth" | "eventBytes" | "delivererMemoryMb">;
 }
 
 function nonNegative(name: string, value: string | undefined): number | undefined {
@@ -81,6 +91,10 @@ function parse(argv: string[]): CostArgs {
       "storage-ms-batch25": { type: "string" },
       "processor-batch-size": { type: "string" },
       "keyed-share": { type: "string" },
+      "deliveries-per-event": { type: "string" },
+      "delivery-attempts": { type: "string" },
+      "receiver-ms": { type: "string" },
+      subscriptions: { type: "string" },
       prices: { type: "string" },
       results: { type: "string" },
       json: { type: "boolean" },
@@ -105,7 +119,20 @@ function parse(argv: string[]): CostArgs {
     ...(values["memory-mb"] === undefined ? {} : { memoryMb: positiveInteger("memory-mb", values["memory-mb"], 0, 10_240, 128) }),
     storageMs: { single: nonNegative("storage-ms-single", values["storage-ms-single"]), batch25: nonNegative("storage-ms-batch25", values["storage-ms-batch25"]) },
     queued: { processorBatchSize: positiveInteger("processor-batch-size", values["processor-batch-size"], 10, 10_000), keyedShare: share(values["keyed-share"]) },
+    delivery: {
+      deliveriesPerEvent: atLeast("deliveries-per-event", values["deliveries-per-event"], 1, Number.MIN_VALUE),
+      attemptsPerDelivery: atLeast("delivery-attempts", values["delivery-attempts"], 1.1, 1),
+      receiverMs: nonNegative("receiver-ms", values["receiver-ms"]) ?? 200,
+      subscriptions: positiveInteger("subscriptions", values.subscriptions, 1, 1000),
+    },
   };
+}
+
+function atLeast(name: string, value: string | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!(n >= min) || !Number.isFinite(n) || value.trim() === "") throw new UsageError(`--${name} must be a number${min === 1 ? " ≥ 1" : " above 0"}, got "${value}"`);
+  return n;
 }
 
 function share(value: string | undefined): number {
@@ -183,10 +210,18 @@ function main(): void {
   const { date } = measured;
   const pipelineInputs = readPipelineCostInputs(args.resultsFile);
   const pipeline = pipelineInputs && estimatePipelineCost(args.workload.eventsPerMonth, pipelineInputs, prices);
-  if (args.json) console.log(JSON.stringify({ workload: args.workload, region: file.region, bench_date: date, ...estimate, memory_sizes: sizes, queued, ...(pipeline ? { pipeline } : {}) }, null, 2));
+  const deliveryWorkload: DeliveryWorkload = {
+    ...args.delivery,
+    eventsPerMonth: args.workload.eventsPerMonth,
+    eventBytes: estimate.stored_item_bytes,
+    delivererMemoryMb: DELIVERY_HANDLERS.deliverer.memoryMb,
+  };
+  const delivery = compareDeliveryEngines(deliveryWorkload, prices);
+  if (args.json) console.log(JSON.stringify({ workload: args.workload, region: file.region, bench_date: date, ...estimate, memory_sizes: sizes, queued, ...(pipeline ? { pipeline } : {}), delivery }, null, 2));
   else {
     console.log(render(args.workload, estimate, queued, sizes, inputs, file.region, date.slice(0, 10)));
     if (pipeline) console.log(`\n${renderPipelineCost(pipeline, estimate.ingest_usd_per_million_events)}`);
+    console.log(`\n${renderDeliveryCost(delivery, deliveryWorkload)}`);
   }
 }
 

@@ -9,6 +9,7 @@ import { ENV } from "../handlers/lib/primitives/tables";
 import { handlerFacts, HANDLERS, ROUTES, routeKey, type HandlerName, type HandlerSpec, type RouteSpec } from "../handlers/routes";
 import { ApiDomain, requireDomainName, type ApiDomainArgs } from "./ApiDomain";
 import { ApiKeyAuthorizer, type ApiKeyAuthorizerArgs } from "./ApiKeyAuthorizer";
+import type { Deliveries } from "./Deliveries";
 import type { EventStore } from "./EventStore";
 import type { IngestQueue } from "./IngestQueue";
 import { createHandlerFunction, createLogGroup, type HandlerFunction, type LogGroupKey } from "./handlerFunction";
@@ -50,6 +51,13 @@ export interface EventIngestionApiArgs {
    * @default undefined (direct mode)
    */
   ingestQueue?: IngestQueue;
+  /**
+   * Subscriptions' deliveries (docs/adr/0033): handlers that declare delivery facts (the read
+   * function's delivery log, POST /events/{event_id}/replay) get its environment and exactly the
+   * grants they declare. Without it, routes whose handler sends deliveries (replay) are left out.
+   * @default undefined (no subscriptions)
+   */
+  deliveries?: Deliveries;
   /** @default ROUTES from handlers/routes.ts */
   routes?: readonly RouteSpec[];
   /**
@@ -124,7 +132,8 @@ export class EventIngestionApi extends pulumi.ComponentResource {
 
   constructor(name: string, args: EventIngestionApiArgs, opts?: pulumi.ComponentResourceOptions) {
     super("event-ingestion:index:EventIngestionApi", name, args, opts);
-    const routes = args.routes ?? ROUTES;
+    const deliveries = args.deliveries;
+    const routes = (args.routes ?? ROUTES).filter((r) => deliveries !== undefined || !sendsDeliveries(HANDLERS[r.handler]));
     const logRetentionDays = args.logRetentionDays ?? 14;
     const throttle = args.throttle ?? { rateLimit: 100, burstLimit: 200 };
     if (!(throttle.rateLimit > 0) || !(throttle.burstLimit > 0)) {
@@ -188,7 +197,7 @@ export class EventIngestionApi extends pulumi.ComponentResource {
     this.functions = {};
     const integrations = new Map<HandlerName, aws.apigatewayv2.Integration>();
     for (const handlerName of new Set(routes.map((r) => r.handler))) {
-      const spec = HANDLERS[handlerName];
+      const spec: HandlerSpec = HANDLERS[handlerName];
       const queue = args.ingestQueue;
       const facts = handlerFacts(handlerName, queue ? "queued" : "direct");
       const usesStore = spec.eventsTableActions.length > 0;
@@ -203,11 +212,14 @@ export class EventIngestionApi extends pulumi.ComponentResource {
             ...(usesStore ? args.eventStore.functionEnvironment(maxEventBytes) : {}),
             ...(usesQueue ? { [ENV.ingestQueueUrl]: queue.queueUrl } : {}),
             ...(readsWebhookSecrets(spec) ? this.webhookSources.environment : {}),
+            ...(deliveries && spec.deliveryEnvironment ? deliveries.environment : {}),
           },
           grants: [
-            ...args.eventStore.grant(facts.eventsTableActions),
+            // A delivery handler (replay) may update only the events' delivery fields.
+            ...(deliveries && spec.deliveryEnvironment ? deliveries.grantEvents(facts.eventsTableActions) : args.eventStore.grant(facts.eventsTableActions)),
             ...(usesQueue ? queue.grant(facts.ingestQueueActions) : []),
             ...(readsWebhookSecrets(spec) ? this.webhookSources.grants : []),
+            ...(deliveries ? deliveries.grantsFor(spec) : []),
           ],
           memoryMb: spec.memoryMb,
           timeoutSeconds: spec.timeoutSeconds,
@@ -283,6 +295,11 @@ export class EventIngestionApi extends pulumi.ComponentResource {
 
 function readsWebhookSecrets(spec: HandlerSpec): boolean {
   return spec.readsWebhookSecrets === true;
+}
+
+/** A handler that sends to the delivery queues (replay) exists only in a stack with subscriptions. */
+function sendsDeliveries(spec: HandlerSpec): boolean {
+  return (spec.deliveryQueueActions ?? []).length > 0;
 }
 
 function normalizeReservedConcurrency(value: EventIngestionApiArgs["reservedConcurrency"]): Partial<Record<ApiFunctionName, number>> {

@@ -167,9 +167,10 @@ export class EventStore extends pulumi.ComponentResource {
 }
 
 /** Key schema, attribute definitions and indexes of a table definition, in provider terms. */
-export function tableKeys(definition: TableDefinition): Pick<aws.dynamodb.TableArgs, "hashKey" | "attributes" | "globalSecondaryIndexes"> {
+export function tableKeys(definition: TableDefinition): Pick<aws.dynamodb.TableArgs, "hashKey" | "rangeKey" | "attributes" | "globalSecondaryIndexes"> {
   return {
     hashKey: definition.partitionKey.name,
+    ...(definition.sortKey ? { rangeKey: definition.sortKey.name } : {}),
     attributes: keyAttributes(definition).map((a) => ({ name: a.name, type: a.type })),
     globalSecondaryIndexes: definition.indexes.map((index) => ({
       name: index.name,

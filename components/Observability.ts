@@ -16,6 +16,13 @@
  * that is not empty and on the oldest message's age; the processor's errors and throttles are
  * alarmed like every other function's.
  *
+ * With subscriptions (a `deliveries`), a row per concern of delivery: deliveries and failures per
+ * subscription (the deliverer's embedded metrics), attempt latency p50/p99 per subscription, the
+ * oldest undelivered message's age per subscription queue, queue and dead-letter depths; alarms on
+ * any failed delivery, on a subscription's backlog age, on a subscription's dead-letter queue and
+ * on the dispatcher's failure queue; the dispatcher's and deliverer's errors and throttles are
+ * alarmed like every other function's.
+ *
  * Metrics, widgets and the dashboard body come from @pulumi/awsx's classic CloudWatch helpers
  * (docs/adr/0012); alarms are plain MetricAlarms so one `transform.alarm` reaches all of them.
  */
@@ -25,9 +32,10 @@ import { metrics as dynamodbMetrics } from "@pulumi/awsx/classic/dynamodb";
 import { metrics as lambdaMetrics } from "@pulumi/awsx/classic/lambda";
 import { metrics as sqsMetrics } from "@pulumi/awsx/classic/sqs";
 import * as pulumi from "@pulumi/pulumi";
-import { INGEST_METRICS, METRIC_DIMENSIONS, METRICS_NAMESPACE, PROCESSOR_METRICS } from "../handlers/lib/ops/metrics";
+import { DELIVERY_METRIC_DIMENSION, DELIVERY_METRICS, INGEST_METRICS, METRIC_DIMENSIONS, METRICS_NAMESPACE, PROCESSOR_METRICS } from "../handlers/lib/ops/metrics";
 import { STATUS_INDEX } from "../handlers/lib/primitives/tables";
 import { HANDLERS } from "../handlers/routes";
+import type { Deliveries } from "./Deliveries";
 import type { EventConsumer } from "./EventConsumer";
 import type { EventIngestionApi } from "./EventIngestionApi";
 import type { EventPipeline } from "./EventPipeline";
@@ -47,6 +55,16 @@ export interface ObservabilityArgs {
    * @default 300
    */
   queueAgeAlarmSeconds?: number;
+  /** Subscriptions' deliveries: their rows and alarms. @default undefined (no subscriptions) */
+  deliveries?: Deliveries;
+  /**
+   * A subscription's backlog alarm fires when its oldest undelivered message has waited this
+   * long: longer than the schedule's first retries (5 s, 5 min, 30 min), so one failing attempt
+   * does not page, while a receiver down for the better part of an hour, or a deliverer that
+   * cannot keep up, does.
+   * @default 3600
+   */
+  deliveryAgeAlarmSeconds?: number;
   /** Stream consumers to watch. @default the store's consumers (`store.consumers`) */
   consumers?: readonly EventConsumer[];
   /** SNS pipelines to watch: failed executions and events waiting in the failure queue. @default [] */
@@ -98,7 +116,9 @@ export class Observability extends pulumi.ComponentResource {
     const errorRate = normalizeErrorRate(args);
     const queue = args.ingestQueue;
     const queueAgeAlarmSeconds = requireInteger("Observability", "queueAgeAlarmSeconds", args.queueAgeAlarmSeconds ?? 300, 60, 14 * 86_400);
-    const functions = watchedFunctions(args.api, consumers, queue);
+    const deliveries = args.deliveries;
+    const deliveryAgeAlarmSeconds = requireInteger("Observability", "deliveryAgeAlarmSeconds", args.deliveryAgeAlarmSeconds ?? 3600, 60, 14 * 86_400);
+    const functions = watchedFunctions(args.api, consumers, queue, deliveries);
     const apiDimensions = { ApiId: args.api.api.id };
     const ingestFunctionName = args.api.functions.ingest?.function.name;
 
@@ -140,13 +160,14 @@ export class Observability extends pulumi.ComponentResource {
     createDeadLetterAlarms();
     createPipelineAlarms();
     createIngestQueueAlarms();
+    createDeliveryAlarms();
 
     this.dashboard = new cloudwatch.Dashboard(
       `${name}-dashboard`,
       applyTransform<cloudwatch.DashboardArgs>(
         {
           name: physicalName("operations"),
-          widgets: [...apiRows(), ...businessRows(), ...queueRows(), ...functionRows(), ...tableRows(), ...consumerRows(), ...pipelineRows()],
+          widgets: [...apiRows(), ...businessRows(), ...queueRows(), ...deliveryRows(), ...functionRows(), ...tableRows(), ...consumerRows(), ...pipelineRows()],
         },
         args.transform?.dashboard,
       ),
@@ -341,6 +362,91 @@ export class Observability extends pulumi.ComponentResource {
       ];
     }
 
+    function deliveryMetric(metricName: string, subscription: string, statistic: cloudwatch.MetricStatistic = "Sum") {
+      return new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, name: metricName, dimensions: { [DELIVERY_METRIC_DIMENSION]: subscription }, statistic, period: 60 });
+    }
+
+    function createDeliveryAlarms(): void {
+      if (!deliveries) return;
+      for (const sub of deliveries.subscriptions) {
+        alarm(`delivery-${sub.name}-failed`, `Deliveries to subscription "${sub.name}" failed after their last attempt.`, "delivery-failed", {
+          ...fromMetric(deliveryMetric(DELIVERY_METRICS.failed, sub.name).withPeriod(300)),
+          comparisonOperator: "GreaterThanThreshold",
+          threshold: 0,
+          evaluationPeriods: 1,
+        });
+        alarm(
+          `delivery-${sub.name}-backlog-age`,
+          `An event has waited more than ${deliveryAgeAlarmSeconds} s for delivery to subscription "${sub.name}" (receiver failing or deliverer behind).`,
+          "delivery-backlog-age",
+          {
+            ...fromMetric(sqsMetrics.approximateAgeOfOldestMessage({ queue: sub.queue, statistic: "Maximum", period: 60 })),
+            comparisonOperator: "GreaterThanThreshold",
+            threshold: deliveryAgeAlarmSeconds,
+            evaluationPeriods: 3,
+            datapointsToAlarm: 2,
+          },
+        );
+        alarm(`delivery-${sub.name}-dlq-not-empty`, `Deliveries to subscription "${sub.name}" the deliverer could not handle wait in its dead-letter queue.`, "delivery-dlq-not-empty", {
+          ...fromMetric(sqsMetrics.approximateNumberOfMessagesVisible({ queue: sub.deadLetterQueue, statistic: "Maximum", period: 60 })),
+          comparisonOperator: "GreaterThanThreshold",
+          threshold: 0,
+          evaluationPeriods: 1,
+        });
+      }
+      alarm("delivery-dispatch-failed", "Stored events the delivery dispatcher could not queue wait in its failure queue (their stream coordinates).", "delivery-dispatch-failed", {
+        ...fromMetric(sqsMetrics.approximateNumberOfMessagesVisible({ queue: deliveries.dispatchFailureQueue, statistic: "Maximum", period: 60 })),
+        comparisonOperator: "GreaterThanThreshold",
+        threshold: 0,
+        evaluationPeriods: 1,
+      });
+    }
+
+    function deliveryRows(): cloudwatch.RowWidget[] {
+      if (!deliveries) return [];
+      const subs = deliveries.subscriptions;
+      const each = (metric: (sub: (typeof subs)[number]) => cloudwatch.Metric, suffix = "") => subs.map((sub) => metric(sub).withLabel(`${sub.name}${suffix}`));
+      return [
+        header("## Deliveries (per subscription)"),
+        new cloudwatch.RowWidget(
+          graph("Delivered", each((sub) => deliveryMetric(DELIVERY_METRICS.delivered, sub.name)), 6),
+          graph(
+            "Failed deliveries and failed attempts",
+            [...each((sub) => deliveryMetric(DELIVERY_METRICS.failed, sub.name), " failed"), ...each((sub) => deliveryMetric(DELIVERY_METRICS.attemptsFailed, sub.name), " attempts failed")],
+            6,
+          ),
+          graph(
+            "Attempt latency (ms)",
+            [
+              ...each((sub) => deliveryMetric(DELIVERY_METRICS.latency, sub.name).withExtendedStatistic(50), " p50"),
+              ...each((sub) => deliveryMetric(DELIVERY_METRICS.latency, sub.name).withExtendedStatistic(99), " p99"),
+            ],
+            6,
+          ),
+          graph("Oldest undelivered (s)", each((sub) => sqsMetrics.approximateAgeOfOldestMessage({ queue: sub.queue, statistic: "Maximum", period: 60 })), 6),
+        ),
+        new cloudwatch.RowWidget(
+          graph(
+            "Queue depth",
+            [
+              ...each((sub) => sqsMetrics.approximateNumberOfMessagesVisible({ queue: sub.queue, statistic: "Maximum", period: 60 }), " waiting"),
+              ...each((sub) => sqsMetrics.approximateNumberOfMessagesNotVisible({ queue: sub.queue, statistic: "Maximum", period: 60 }), " in flight or retrying"),
+            ],
+            12,
+          ),
+          graph(
+            "Dead letters",
+            [
+              ...each((sub) => sqsMetrics.approximateNumberOfMessagesVisible({ queue: sub.deadLetterQueue, statistic: "Maximum", period: 60 }), " dead-letter"),
+              sqsMetrics.approximateNumberOfMessagesVisible({ queue: deliveries.dispatchFailureQueue, statistic: "Maximum", period: 60 }).withLabel("dispatch failed"),
+            ],
+            6,
+          ),
+          graph("Dispatcher iterator age (max, ms)", [lambdaMetrics.iteratorAge({ function: deliveries.dispatcher.function, statistic: "Maximum", period: 60 }).withLabel("dispatcher")], 6),
+        ),
+      ];
+    }
+
     function header(markdown: string): cloudwatch.RowWidget {
       return new cloudwatch.RowWidget(new cloudwatch.TextWidget({ markdown, width: FULL_WIDTH, height: 1 }));
     }
@@ -468,12 +574,13 @@ export class Observability extends pulumi.ComponentResource {
   }
 }
 
-function watchedFunctions(api: EventIngestionApi, consumers: readonly EventConsumer[], queue: IngestQueue | undefined): WatchedFunction[] {
+function watchedFunctions(api: EventIngestionApi, consumers: readonly EventConsumer[], queue: IngestQueue | undefined, deliveries: Deliveries | undefined): WatchedFunction[] {
   const handlers = Object.entries(api.functions) as [string, HandlerFunction][];
   return [
     ...handlers.map(([label, handler]) => ({ label, fn: handler.function })),
     { label: "authorizer", fn: api.authorizer.handler.function },
     ...(queue ? [{ label: "processor", fn: queue.processor.function }] : []),
+    ...(deliveries ? [{ label: "delivery-dispatch", fn: deliveries.dispatcher.function }, { label: "deliverer", fn: deliveries.deliverer.function }] : []),
     ...consumers.map((c) => ({ label: `consumer-${c.consumerName}`, fn: c.function })),
   ];
 }

@@ -85,11 +85,12 @@ function checkEnvironmentSize(functionName: string, environment: Record<string, 
   pulumi.all(environment).apply((values) => check(values as Record<string, string>));
 }
 
-/** One IAM statement: named actions on named ARNs. */
+/** One IAM statement: named actions on named ARNs, optionally narrowed by a condition. */
 export interface GrantStatement {
   Effect: "Allow";
   Action: string[];
   Resource: pulumi.Input<string>[];
+  Condition?: Record<string, Record<string, string | string[]>>;
 }
 
 export interface FunctionArgs {

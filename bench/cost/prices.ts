@@ -18,6 +18,9 @@ export const PRICE_KEYS = [
   "step_functions_express_per_million_requests",
   "step_functions_express_per_gb_second",
   "step_functions_standard_per_million_transitions",
+  // Delivery engines compared in docs/adr/0033 (bench/cost/delivery.ts).
+  "eventbridge_per_million_custom_events",
+  "eventbridge_api_destinations_per_million_invocations",
 ] as const;
 
 export type PriceKey = (typeof PRICE_KEYS)[number];

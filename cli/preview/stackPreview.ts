@@ -6,6 +6,7 @@
  * are found by the ARNs, ids and names in those inputs, so a resource another component adds
  * shows up without a change here.
  */
+import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import { UNRESERVED_CONCURRENCY_MINIMUM } from "../../components/handlerFunction";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import type { BuiltStack, MockResource } from "./mockStack";
@@ -194,6 +195,11 @@ function flattenSettings(inputs: Record<string, any>, refs: Reference[], self: M
       return;
     }
     if (depth >= MAX_DEPTH || typeof value !== "object") return;
+    // A Pulumi secret (a webhook's or a subscription's signing secret) is shown as such, never its value.
+    if ((value as Record<string, unknown>)[specialSigKey] === specialSecretSig) {
+      out[path] = "[secret]";
+      return;
+    }
     if (Array.isArray(value)) {
       if (value.every((v) => typeof v !== "object" || v === null)) {
         if (value.length > 0) out[path] = value.map((v) => (typeof v === "string" ? describeReferences(v, refs, self) : String(v))).join(", ");

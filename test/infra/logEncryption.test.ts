@@ -8,6 +8,7 @@
  * so that one index.ts forgets to hand the key to is caught even when prod leaves it off.
  */
 import { expect } from "chai";
+import { newSubscriptionSecret } from "../../handlers/lib/delivery/subscriptions";
 import * as pulumi from "@pulumi/pulumi";
 import { EventIngestionApi } from "../../components/EventIngestionApi";
 import { EventPipeline } from "../../components/EventPipeline";
@@ -108,7 +109,15 @@ describe("logKey: the log key as an explicit component argument", function () {
  * Config that turns on every component creating log groups. A new such component behind a toggle
  * adds its toggle here (prod may leave it off, and then pipeline.test.ts would not see it).
  */
-const EVERY_LOG_GROUP_ON = { ...EVERYTHING_ON, pipeline: true, ingestMode: "queued", logEncryption: true } as const;
+/** Every component that makes log groups, deliveries included (a subscription and its secret). */
+const EVERY_LOG_GROUP_ON = {
+  ...EVERYTHING_ON,
+  pipeline: true,
+  ingestMode: "queued",
+  logEncryption: true,
+  subscriptions: "orders=https://orders.example.com/hooks|order.*",
+  "subscriptionSecret-orders": newSubscriptionSecret(),
+} as const;
 
 describe("logKey in the stack: index.ts hands the log key to every component", function () {
   this.timeout(60_000);
@@ -126,6 +135,8 @@ describe("logKey in the stack: index.ts hands the log key to every component", f
       "/aws/lambda/event-ingestion-dev-processor",
       "/aws/lambda/event-ingestion-dev-consumer-forward",
       "/aws/vendedlogs/states/event-ingestion-dev-payments-machine",
+      "/aws/lambda/event-ingestion-dev-deliverer",
+      "/aws/lambda/event-ingestion-dev-delivery-dispatch",
     ]);
     for (const group of groups) expect(group.inputs.kmsKeyId, group.inputs.name).to.equal(keyArn);
     for (const fn of s.ofType(FUNCTION)) expect(names, fn.inputs.name).to.include(fn.inputs.loggingConfig.logGroup);

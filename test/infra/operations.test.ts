@@ -21,7 +21,9 @@ const VALIDATION = "aws:acm/certificateValidation:CertificateValidation";
 const RECORD = "aws:route53/record:Record";
 const DOMAIN = "aws:apigatewayv2/domainName:DomainName";
 const MAPPING = "aws:apigatewayv2/apiMapping:ApiMapping";
-const API_FUNCTIONS = [...Object.keys(HANDLERS), "authorizer"];
+/** Without subscriptions the stack has no delivery resource: no replay function or route (test/infra/deliveries.test.ts). */
+const WITHOUT_SUBSCRIPTIONS = (handler: string) => handler !== "replay";
+const API_FUNCTIONS = [...Object.keys(HANDLERS).filter(WITHOUT_SUBSCRIPTIONS), "authorizer"];
 
 const fn = (s: BuiltStack, purpose: string) => s.one(FUNCTION, (f) => f.inputs.name === `event-ingestion-${s.stack}-${purpose}`);
 const xrayStatements = (s: BuiltStack, purpose: string) => policyOf(s, fn(s, purpose)).Statement.filter((st) => st.Action.some((a) => a.startsWith("xray:")));

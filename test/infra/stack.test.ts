@@ -26,7 +26,11 @@ const INTEGRATION = "aws:apigatewayv2/integration:Integration";
 const table = (s: BuiltStack, purpose: string) => s.one(TABLE, (r) => r.inputs.name === `event-ingestion-${s.stack}-${purpose}`);
 const fn = (s: BuiltStack, purpose: string) => s.one(FUNCTION, (r) => r.inputs.name === `event-ingestion-${s.stack}-${purpose}`);
 const tableArn = (name: string) => `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${name}`;
-const HANDLER_PURPOSES = [...Object.keys(HANDLERS), "authorizer"];
+/** Without subscriptions the stack has no delivery resource: no replay function or route (test/infra/deliveries.test.ts). */
+const WITHOUT_SUBSCRIPTIONS = (handler: string) => handler !== "replay";
+const HANDLER_PURPOSES = [...Object.keys(HANDLERS).filter(WITHOUT_SUBSCRIPTIONS), "authorizer"];
+const DEPLOYED_ROUTES = ROUTES.filter((r) => WITHOUT_SUBSCRIPTIONS(r.handler));
+const DEPLOYED_HANDLERS = Object.entries(HANDLERS).filter(([name]) => WITHOUT_SUBSCRIPTIONS(name));
 const PIPELINE_PURPOSES = ["payments-validate", "payments-store", "payments-validate-payment", "payments-compute-fee", "payments-assign-risk"];
 
 describe("stack under Pulumi mocks", function () {
@@ -52,6 +56,7 @@ describe("stack under Pulumi mocks", function () {
         "customDomainHostedZoneId", "alarmEmail", "pipeline", "logEncryption", "webhookSources", "webhookToleranceSeconds",
         "ingestMode", "queueMaxReceiveCount", "processorBatchSize", "processorBatchingWindowSeconds", "processorMaxConcurrency",
         "pipelineMaxReceiveCount", "pipelineMaxConcurrency",
+        "subscriptions", "deliveryMaxAttempts", "deliveryTimeoutSeconds", "deliveryConcurrency",
       ]);
       for (const [key, spec] of declared) {
         expect(spec, key).to.have.keys(["type", "default", "description"]);
@@ -195,8 +200,8 @@ describe("stack under Pulumi mocks", function () {
   describe("EventIngestionApi", () => {
     it("creates exactly the routes of handlers/routes.ts, with the authorizer on every scoped route", () => {
       const routes = dev.ofType(ROUTE).map((r) => r.inputs);
-      expect(routes.map((r) => r.routeKey)).to.have.members(ROUTES.map(routeKey));
-      for (const spec of ROUTES) {
+      expect(routes.map((r) => r.routeKey)).to.have.members(DEPLOYED_ROUTES.map(routeKey));
+      for (const spec of DEPLOYED_ROUTES) {
         const route = routes.find((r) => r.routeKey === routeKey(spec))!;
         if (spec.scope === null) {
           expect(route.authorizationType, routeKey(spec)).to.equal("NONE");
@@ -209,7 +214,7 @@ describe("stack under Pulumi mocks", function () {
     });
 
     it("sends each route to its handler's function through a payload 2.0 proxy integration", () => {
-      for (const spec of ROUTES) {
+      for (const spec of DEPLOYED_ROUTES) {
         const route = dev.one(ROUTE, (r) => r.inputs.routeKey === routeKey(spec));
         const integrationId = route.inputs.target.replace(/^integrations\//, "");
         const integration = dev.one(INTEGRATION, (i) => `${i.name}-id` === integrationId).inputs;
@@ -219,14 +224,14 @@ describe("stack under Pulumi mocks", function () {
     });
 
     it("allows API Gateway to invoke each function only for its own routes", () => {
-      for (const spec of ROUTES) {
+      for (const spec of DEPLOYED_ROUTES) {
         const path = spec.path.replace(/\{[^}]+\}/g, "*");
         const sourceArn = `arn:aws:execute-api:${REGION}:${ACCOUNT}:ingestion-api-id/*/${spec.method}${path}`;
         const permission = dev.one(PERMISSION, (p) => p.inputs.sourceArn === sourceArn);
         expect(permission.inputs.function).to.equal(`event-ingestion-dev-${spec.handler}`);
         expect(permission.inputs.principal).to.equal("apigateway.amazonaws.com");
       }
-      expect(dev.ofType(PERMISSION)).to.have.length(ROUTES.length + 1);
+      expect(dev.ofType(PERMISSION)).to.have.length(DEPLOYED_ROUTES.length + 1);
     });
 
     it("deploys a $default stage automatically with throttling from config", () => {
@@ -277,7 +282,7 @@ describe("stack under Pulumi mocks", function () {
 
     it("ship the esbuild bundle of their handler entry, byte for byte", async () => {
       const entries: Record<string, string> = { authorizer: AUTHORIZER_HANDLER.entry };
-      for (const [name, spec] of Object.entries(HANDLERS)) entries[name] = spec.entry;
+      for (const [name, spec] of DEPLOYED_HANDLERS) entries[name] = spec.entry;
       for (const [purpose, entry] of Object.entries(entries)) {
         const assets = await fn(dev, purpose).inputs.code.assets;
         expect(Object.keys(assets)).to.deep.equal(["index.mjs"]);
@@ -286,7 +291,7 @@ describe("stack under Pulumi mocks", function () {
     });
 
     it("take memory and timeout from the route table", () => {
-      for (const [name, spec] of Object.entries(HANDLERS)) {
+      for (const [name, spec] of DEPLOYED_HANDLERS) {
         expect(fn(dev, name).inputs).to.deep.include({ memorySize: spec.memoryMb, timeout: spec.timeoutSeconds });
       }
     });
@@ -305,7 +310,7 @@ describe("stack under Pulumi mocks", function () {
       const expected: Record<string, { actions: readonly string[]; table: string }> = {
         authorizer: { actions: AUTHORIZER_HANDLER.apiKeysTableActions, table: tableArn("event-ingestion-dev-api-keys") },
       };
-      for (const [name, spec] of Object.entries(HANDLERS)) expected[name] = { actions: spec.eventsTableActions, table: events };
+      for (const [name, spec] of DEPLOYED_HANDLERS) expected[name] = { actions: spec.eventsTableActions, table: events };
       for (const [purpose, want] of Object.entries(expected)) {
         const dynamo = policyOf(dev, fn(dev, purpose)).Statement.filter((s) => s.Action.some((a) => a.startsWith("dynamodb:")));
         expect(dynamo.flatMap((s) => s.Action), purpose).to.have.members([...want.actions]);
@@ -348,8 +353,8 @@ describe("stack under Pulumi mocks", function () {
     }
   });
 
-  it("handler names in the route table are all deployed", () => {
+  it("handler names in the route table are all deployed, but replay only with subscriptions", () => {
     const deployed = new Set(dev.ofType(FUNCTION).map((f) => f.inputs.name.replace("event-ingestion-dev-", "")));
-    for (const name of Object.keys(HANDLERS) as HandlerName[]) expect(deployed.has(name), name).to.equal(true);
+    for (const name of Object.keys(HANDLERS) as HandlerName[]) expect(deployed.has(name), name).to.equal(WITHOUT_SUBSCRIPTIONS(name));
   });
 });

@@ -18,6 +18,7 @@ import { paymentStages } from "./pipelines/payments";
 import { parseSourceList } from "./handlers/lib/webhooks/sources";
 import { IngestQueue } from "./components/IngestQueue";
 import { INGEST_MODES, type IngestMode } from "./handlers/routes";
+import { catalogPolicy } from "./components/configValues";
 
 const config = new pulumi.Config();
 const settings = {
@@ -47,6 +48,8 @@ const settings = {
   processorBatchSize: config.requireNumber("processorBatchSize"),
   processorBatchingWindowSeconds: config.requireNumber("processorBatchingWindowSeconds"),
   processorMaxConcurrency: config.requireNumber("processorMaxConcurrency"),
+  catalogMode: config.require("catalogMode"),
+  unknownEventTypes: config.require("unknownEventTypes"),
 };
 /** `source` of every event this stack puts on its bus; rules match on it. */
 const EVENT_SOURCE = pulumi.getProject();
@@ -55,6 +58,7 @@ if (!(INGEST_MODES as readonly string[]).includes(settings.ingestMode)) {
   throw new Error(`config ingestMode must be one of ${INGEST_MODES.join(", ")}, got "${settings.ingestMode}"`);
 }
 const ingestMode = settings.ingestMode as IngestMode;
+const catalog = catalogPolicy(settings.catalogMode, settings.unknownEventTypes);
 
 if ((settings.customDomainName === "") !== (settings.customDomainHostedZoneId === "")) {
   throw new Error("config customDomainName and customDomainHostedZoneId go together: set both, or neither");
@@ -72,6 +76,7 @@ const store = new EventStore("events", {
   statusIndexShards: settings.statusIndexShards,
   // The stream exists exactly when a consumer reads it.
   stream: settings.forwardToEventBridge,
+  catalog,
 });
 
 let eventBus: aws.cloudwatch.EventBus | undefined;

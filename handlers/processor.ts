@@ -1,9 +1,10 @@
 /** Lambda entry of the ingest queue's processor (queued mode). Clients and config are built once per cold start. */
-import { requireEnv, storeConfigFromEnv } from "./lib/ops/config";
+import { catalogPolicyFromEnv, requireEnv, storeConfigFromEnv } from "./lib/ops/config";
 import { createQueueProcessor } from "./lib/queue/processQueue";
 import { createSqsClient } from "./lib/queue/queueSender";
 import { createDocumentClient, EventRepository } from "./lib/store/store";
 import { ENV } from "./lib/primitives/tables";
+import { catalog } from "../events/catalog";
 
 const config = storeConfigFromEnv();
 export const handler = createQueueProcessor({
@@ -11,4 +12,6 @@ export const handler = createQueueProcessor({
   sqs: createSqsClient(),
   queueUrl: requireEnv(process.env, ENV.ingestQueueUrl),
   statusIndexShards: config.statusIndexShards,
+  catalog,
+  catalogPolicy: catalogPolicyFromEnv(),
 });

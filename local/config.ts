@@ -7,6 +7,8 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { PROJECT_ROOT } from "../components/bundle";
 import { INGEST_MODES, type IngestMode } from "../handlers/routes";
+import { catalogPolicy } from "../components/configValues";
+import type { CatalogPolicy } from "../handlers/lib/ops/config";
 
 export const LOCAL_STACK = "local";
 export const PROJECT = "event-ingestion";
@@ -36,6 +38,8 @@ export interface StackSettings {
   processorBatchSize: number;
   processorBatchingWindowSeconds: number;
   processorMaxConcurrency: number;
+  /** `catalogMode` / `unknownEventTypes`; absent: off / allow. */
+  catalog?: CatalogPolicy;
 }
 
 /** Project config values as the CLI would give them to `stack`; `null`: the Pulumi.yaml defaults alone. */
@@ -66,6 +70,7 @@ export function stackSettings(stack: string | null = "dev"): StackSettings {
     processorBatchSize: int("processorBatchSize"),
     processorBatchingWindowSeconds: int("processorBatchingWindowSeconds"),
     processorMaxConcurrency: int("processorMaxConcurrency"),
+    catalog: catalogPolicy(String(values.catalogMode), String(values.unknownEventTypes)),
   };
 }
 

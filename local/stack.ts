@@ -189,6 +189,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       statusIndexShards: settings.statusIndexShards,
       maxEventBytes: settings.maxEventBytes,
       ...(settings.enableTtl ? { retentionDays: settings.retentionDays } : {}),
+      ...(settings.catalog === undefined ? {} : { catalog: settings.catalog }),
     });
     const queue = settings.ingestMode === "queued" ? await startQueueFor(options, settings, host, cleanups) : undefined;
     // All bundles share this process's environment: a queued stack started earlier in the same

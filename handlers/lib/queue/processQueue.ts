@@ -21,12 +21,17 @@ import { log } from "../ops/log";
 import { newProcessorTally, writeProcessorMetrics, type ProcessorTally } from "../ops/metrics";
 import { decodeQueueMessage } from "./queueMessage";
 import type { EventRepository } from "../store/store";
+import { checkCatalog, type Catalog } from "../events/catalog";
+import { CATALOG_POLICY_OFF, type CatalogPolicy } from "../ops/config";
 
 export interface ProcessorDependencies {
   repository: EventRepository;
   sqs: SQSClient;
   queueUrl: string;
   statusIndexShards: number;
+  /** The event catalogue, re-checked on every message under `catalogPolicy` (a queue is a trust boundary). */
+  catalog?: Catalog;
+  catalogPolicy?: CatalogPolicy;
 }
 
 /** A message that no retry can store. */
@@ -41,8 +46,13 @@ export function createQueueProcessor(deps: ProcessorDependencies) {
   // The same idempotent write as direct mode; the record was enriched by the ingest function.
   const writer = createEventWriter({ repository: deps.repository, config: { statusIndexShards: deps.statusIndexShards } });
 
+  const catalog = deps.catalog ?? { types: {} };
+  const policy = deps.catalogPolicy ?? CATALOG_POLICY_OFF;
+  // The ingest function counted this event's finding already: the processor's run only decides.
+  const recheck = (input: Parameters<typeof checkCatalog>[2]) => checkCatalog(catalog, policy, input);
+
   async function processMessage(message: SQSRecord, tally: ProcessorTally): Promise<void> {
-    const decoded = decodeQueueMessage(message.body, deps.statusIndexShards);
+    const decoded = decodeQueueMessage(message.body, deps.statusIndexShards, recheck);
     if (!decoded.ok) return permanentFailure(message, tally, decoded.reason, decoded.detail);
     const record = decoded.record;
     let outcome;

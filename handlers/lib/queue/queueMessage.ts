@@ -13,7 +13,8 @@ import { EVENT_ID_PATTERN, shardOf } from "../primitives/ids";
 import { JsonInputError, NumberValue, readJson, writeJson, type JsonValue } from "../primitives/json";
 import { LIMITS } from "../primitives/limits";
 import { dynamoItemSize, requestFingerprint, SCHEMA_VERSION, statusShardKey, type EventRecord } from "../events/record";
-import { EventInputSchema, IdempotencyKeySchema, schemaErrors } from "../events/schema";
+import { EventInputSchema, IdempotencyKeySchema, schemaErrors, type EventInput } from "../events/schema";
+import type { CatalogVerdict } from "../events/catalog";
 import { STATUS_INDEX } from "../primitives/tables";
 
 export const QUEUE_MESSAGE_VERSION = 1;
@@ -48,14 +49,21 @@ const EnrichmentSchema = z.object({
   [STATUS_INDEX.partitionKey.name]: z.string().check(z.regex(/^pending#\d+$/, "must be pending#<shard>")),
   idempotency_key: z.optional(IdempotencyKeySchema),
   request_sha256: z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/, "must be a SHA-256 hex digest"))),
+  // The ingest function's catalogue verdict; the processor computes its own (decodeQueueMessage).
+  catalog: z.optional(z.union([z.strictObject({ version: z.int().check(z.positive()), valid: z.boolean() }), z.strictObject({ declared: z.literal(false) })])),
+  schema_violations: z.optional(z.array(z.strictObject({ pointer: z.string(), code: z.string(), detail: z.string() }))),
 });
 
 const INPUT_FIELDS = ["event_type", "payload", "metadata", "occurred_at"] as const;
 
 export type DecodedMessage = { ok: true; record: EventRecord } | { ok: false; reason: string; detail: string };
 
-/** The record in a message body, or why it can never be stored. */
-export function decodeQueueMessage(body: string, statusIndexShards: number): DecodedMessage {
+/**
+ * The record in a message body, or why it can never be stored. `checkCatalog`, when given, is the
+ * processor's own run of the event catalogue (catalog.ts) on the event: a refusal is permanent, and
+ * the stored `catalog` / `schema_violations` are the processor's verdict, not the message's.
+ */
+export function decodeQueueMessage(body: string, statusIndexShards: number, checkCatalog?: (input: EventInput) => CatalogVerdict): DecodedMessage {
   let document: JsonValue;
   try {
     document = readJson(body, { maxDepth: MESSAGE_MAX_DEPTH });
@@ -90,7 +98,14 @@ export function decodeQueueMessage(body: string, statusIndexShards: number): Dec
   if (itemBytes > LIMITS.maxItemBytes) {
     return { ok: false, reason: "item_too_large", detail: `the item would be ${itemBytes} bytes; DynamoDB's limit is ${LIMITS.maxItemBytes}` };
   }
-  return { ok: true, record: typed };
+  if (checkCatalog === undefined) return { ok: true, record: typed };
+  const verdict = checkCatalog(input.data);
+  if (!verdict.ok) return { ok: false, reason: verdict.problem.code, detail: describeErrors((verdict.problem.errors ?? []).map((e) => ({ pointer: e.pointer ?? "", detail: e.detail })), "/record") };
+  const { catalog: _sent, schema_violations: _sentViolations, ...rest } = typed;
+  return {
+    ok: true,
+    record: { ...rest, ...(verdict.stamp === undefined ? {} : { catalog: verdict.stamp }), ...(verdict.violations === undefined ? {} : { schema_violations: verdict.violations }) },
+  };
 }
 
 function isObject(value: JsonValue | undefined): value is Record<string, JsonValue> {

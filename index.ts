@@ -202,7 +202,7 @@ function forwardToEventBridge(): EventCallback {
   const INT64_MIN = -(2n ** 63n);
   const INT64_MAX = 2n ** 63n - 1n;
   // The event as it was accepted; its delivery status belongs to the inbox, not to subscribers.
-  const published = ["event_id", "event_type", "payload", "metadata", "occurred_at", "created_at", "received_at", "source", "schema_version"];
+  const published = ["event_id", "event_type", "payload", "metadata", "occurred_at", "created_at", "received_at", "source", "schema_version", "catalog", "schema_violations"];
 
   /** Whether EventBridge takes this stored number as a JSON number. */
   const fitsEventBridge = (digits: string): boolean =>

@@ -3,13 +3,14 @@
  * - `tenFields`: `order.created` with a 10-field schema the typical 300-byte event
  *   (bench/lib/fixtures.ts) satisfies, for the CPU of checking one event under enforce;
  * - `fiftyTypes`: 50 declared types of 10 fields each, for the init cost of a large catalogue;
+ *   `fiftyTypesLazy` the same with each payload schema given as a function (built on first use);
  * - `none`: an empty catalogue, today's behaviour.
  * Which one a bundle gets is the BENCH_CATALOG define.
  */
 import * as z from "zod/mini";
 import { defineCatalog, defineEventType } from "../../handlers/lib/events/catalog";
 
-declare const BENCH_CATALOG: "tenFields" | "fiftyTypes" | "none";
+declare const BENCH_CATALOG: "tenFields" | "fiftyTypes" | "fiftyTypesLazy" | "none";
 
 const orderFields = () => ({
   order_id: z.string().check(z.minLength(1)),
@@ -32,7 +33,8 @@ function build() {
   }
   const types: Record<string, ReturnType<typeof defineEventType>> = {};
   for (let i = 0; i < 50; i++) {
-    types[`bench.type_${i}`] = defineEventType({ description: `bench type ${i}`, owner: "bench", version: 1, payload: z.object(orderFields()), examples: [example] });
+    const payload = BENCH_CATALOG === "fiftyTypesLazy" ? () => z.object(orderFields()) : z.object(orderFields());
+    types[`bench.type_${i}`] = defineEventType({ description: `bench type ${i}`, owner: "bench", version: 1, payload, examples: [example] });
   }
   return defineCatalog(types);
 }

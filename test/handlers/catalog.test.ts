@@ -368,6 +368,33 @@ describe("the catalogue's policy in the environment (mocks: config and env)", ()
   });
 });
 
+describe("defineEventType", () => {
+  it("builds a payload schema given as a function once, on the first event of its type, not at load", () => {
+    let builds = 0;
+    const lazy = defineCatalog({
+      "lazy.thing": defineEventType({
+        description: "d",
+        owner: "o",
+        version: 1,
+        payload: () => {
+          builds += 1;
+          return z.object({ n: z.int() });
+        },
+        examples: [{ n: 1 }],
+      }),
+    });
+    expect(builds, "at load").to.equal(0);
+    expect(checkCatalog(lazy, policy("enforce"), { event_type: "lazy.thing", payload: { n: 1 } })).to.include({ ok: true });
+    expect(checkCatalog(lazy, policy("enforce"), { event_type: "lazy.thing", payload: { n: "1" } })).to.include({ ok: false });
+    expect(builds).to.equal(1);
+  });
+
+  it("refuses a version that is not a positive integer, and a type name that is not a valid event_type", () => {
+    expect(() => defineEventType({ description: "d", owner: "o", version: 0, payload: z.object({}), examples: [{}] })).to.throw("positive integer");
+    expect(() => defineCatalog({ "bad type": CATALOG.types.push })).to.throw('"bad type" is not a valid event_type');
+  });
+});
+
 describe("checkCatalog: generated payloads (fast-check)", () => {
   /** A 10-field schema, and for each field an arbitrary of valid values and one of wrong ones. */
   const FIELDS = {

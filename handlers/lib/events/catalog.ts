@@ -45,14 +45,36 @@ export interface EventTypeDefinition<P extends ObjectSchema = ObjectSchema, M ex
   readonly deprecated?: string;
 }
 
-/** Declares one event type; returns it unchanged, typed, so the catalogue's types carry through. */
-export function defineEventType<P extends ObjectSchema, M extends MetadataSchema | undefined = undefined>(
-  definition: EventTypeDefinition<P, M>,
-): EventTypeDefinition<P, M> {
+/**
+ * What `defineEventType` takes: the definition, where `payload` and `metadata` may also be a
+ * function that builds the schema. Building a zod schema costs about a millisecond per ten fields
+ * at cold start; a function defers that to the first event of the type, so a catalogue of many
+ * types does not slow every cold start (docs/BENCHMARKS.md, section 7).
+ */
+export type EventTypeInit<P extends ObjectSchema, M extends MetadataSchema | undefined> = Omit<EventTypeDefinition<P, M>, "payload" | "metadata"> & {
+  readonly payload: P | (() => P);
+  readonly metadata?: M | (() => M);
+};
+
+/** Declares one event type, typed, so the catalogue's types carry through; a schema given as a function is built once, on first use. */
+export function defineEventType<P extends ObjectSchema, M extends MetadataSchema | undefined = undefined>(definition: EventTypeInit<P, M>): EventTypeDefinition<P, M> {
   if (!Number.isInteger(definition.version) || definition.version < 1) {
     throw new Error(`event type version must be a positive integer, got ${definition.version}`);
   }
-  return definition;
+  const { payload, metadata, ...rest } = definition;
+  const result = { ...rest } as EventTypeDefinition<P, M>;
+  defineSchema(result, "payload", payload);
+  if (metadata !== undefined) defineSchema(result, "metadata", metadata);
+  return result;
+}
+
+function defineSchema<T>(target: object, key: string, value: T | (() => T)): void {
+  if (typeof value !== "function") {
+    Object.defineProperty(target, key, { value, enumerable: true });
+    return;
+  }
+  let built: T | undefined;
+  Object.defineProperty(target, key, { get: () => (built ??= (value as () => T)()), enumerable: true });
 }
 
 export type EventTypeMap = Record<string, EventTypeDefinition<ObjectSchema, MetadataSchema | undefined>>;

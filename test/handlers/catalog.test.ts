@@ -165,6 +165,17 @@ describe("the event catalogue at every door (handlers against dynalite)", functi
       expect(await s.items()).to.have.length(0);
       expect((await s.handler(postEvent(INVALID))).statusCode, "off: declared payloads unchecked").to.equal(201);
     });
+
+    it("warn: an event with thousands of violations is stored with the first 20 and a count, never refused for its size", async () => {
+      const s = await ingest(policy("warn"));
+      const lines = Array.from({ length: 3_000 }, () => ({ sku: "A", qty: 0 }));
+      const response = await s.handler(postEvent({ event_type: "order.created", payload: { order_id: "o", total: 1, lines } }));
+      expect(response.statusCode, response.body).to.equal(201);
+      const [item] = await s.items();
+      const violations = item!.schema_violations as { pointer: string; code: string; detail: string }[];
+      expect(violations).to.have.length(21);
+      expect(violations[20]).to.deep.equal({ pointer: "", code: "too_many_violations", detail: "2980 more violations not listed" });
+    });
   });
 
   describe("POST /events/batch", () => {

@@ -148,7 +148,13 @@ export function checkCatalog(catalog: Catalog, policy: CatalogPolicy, event: Cat
   return { ok: true, stamp: { version: definition.version, valid: false }, violations };
 }
 
-/** The payload's and metadata's errors, as pointers into the event. */
+/**
+ * Violations reported (and, under warn, stored) per event: an array of 5,000 wrong items must not
+ * turn into a 5,000-entry attribute that makes the item too large to store (a 413 under warn).
+ */
+export const MAX_REPORTED_VIOLATIONS = 20;
+
+/** The payload's and metadata's errors, as pointers into the event; at most MAX_REPORTED_VIOLATIONS, then one that counts the rest. */
 export function payloadViolations(definition: EventTypeDefinition, event: Pick<CatalogSubject, "payload" | "metadata">): SchemaError[] {
   const errors: SchemaError[] = [];
   const payload = z.safeParse(definition.payload, event.payload);
@@ -157,7 +163,9 @@ export function payloadViolations(definition: EventTypeDefinition, event: Pick<C
     const metadata = z.safeParse(definition.metadata, event.metadata ?? {});
     if (!metadata.success) errors.push(...schemaErrors(metadata.error, "document", "/metadata"));
   }
-  return errors;
+  if (errors.length <= MAX_REPORTED_VIOLATIONS) return errors;
+  const more = errors.length - MAX_REPORTED_VIOLATIONS;
+  return [...errors.slice(0, MAX_REPORTED_VIOLATIONS), { pointer: "", code: "too_many_violations", detail: `${more} more violation${more === 1 ? "" : "s"} not listed` }];
 }
 
 function unknownType(policy: UnknownEventTypePolicy, eventType: string, onFinding?: CatalogFindingSink): CatalogVerdict {

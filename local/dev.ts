@@ -2,9 +2,11 @@
  * `npm run dev`: the local stack on this machine. PORT (3000), DYNAMODB_PORT (8000) and DATA_DIR
  * (.data) configure it; Ctrl-C stops it cleanly and the data stays for the next start.
  * INGEST_MODE=queued runs queued ingestion (the local SQS on SQS_PORT, 9324, and the processor).
+ * CATALOG_MODE and UNKNOWN_EVENT_TYPES override the stack's catalogMode / unknownEventTypes.
  */
 import * as path from "node:path";
 import { ingestModeValue } from "./config";
+import { catalogPolicy } from "../components/configValues";
 import { DataDirInUseError, startLocalStack } from "./stack";
 import type { RequestLogEntry } from "./gateway";
 import { SCOPES } from "../handlers/routes";
@@ -61,7 +63,9 @@ process.on("SIGTERM", stop);
 
 async function main(): Promise<void> {
   const ingestMode = process.env.INGEST_MODE === undefined ? undefined : ingestModeValue(process.env.INGEST_MODE, "INGEST_MODE");
-  const settings = { ...pipeline, ...(ingestMode ? { ingestMode } : {}) };
+  const { CATALOG_MODE: catalogMode, UNKNOWN_EVENT_TYPES: unknownEventTypes } = process.env;
+  const catalog = catalogMode === undefined && unknownEventTypes === undefined ? {} : { catalog: catalogPolicy(catalogMode ?? "off", unknownEventTypes ?? "allow") };
+  const settings = { ...pipeline, ...(ingestMode ? { ingestMode } : {}), ...catalog };
   const stack = await startLocalStack({ dataDir, port, dynamoPort, snsPort, sqsPort, settings, onRequest: logRequest });
   const relative = path.relative(process.cwd(), stack.keyFile);
   const keyFile = relative.startsWith("..") ? stack.keyFile : relative;
@@ -102,7 +106,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   const message =
-    error instanceof DataDirInUseError || (error instanceof Error && /already in use|INGEST_MODE must be/.test(error.message)) ? error.message : String((error as Error)?.stack ?? error);
+    error instanceof DataDirInUseError || (error instanceof Error && /already in use|INGEST_MODE must be|must be one of/.test(error.message)) ? error.message : String((error as Error)?.stack ?? error);
   process.stderr.write(`event-ingestion: ${message}\n`);
   process.exit(1);
 });

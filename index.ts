@@ -19,6 +19,7 @@ import { IngestQueue } from "./components/IngestQueue";
 import { Deliveries } from "./components/Deliveries";
 import { parseSubscriptions } from "./handlers/lib/delivery/subscriptions";
 import { INGEST_MODES, type IngestMode } from "./handlers/routes";
+import { catalogPolicy } from "./components/configValues";
 
 const config = new pulumi.Config();
 const settings = {
@@ -55,6 +56,8 @@ const settings = {
   deliveryMaxAttempts: config.requireNumber("deliveryMaxAttempts"),
   deliveryTimeoutSeconds: config.requireNumber("deliveryTimeoutSeconds"),
   deliveryConcurrency: config.requireNumber("deliveryConcurrency"),
+  catalogMode: config.require("catalogMode"),
+  unknownEventTypes: config.require("unknownEventTypes"),
 };
 /** `source` of every event this stack puts on its bus; rules match on it. */
 const EVENT_SOURCE = pulumi.getProject();
@@ -63,6 +66,7 @@ if (!(INGEST_MODES as readonly string[]).includes(settings.ingestMode)) {
   throw new Error(`config ingestMode must be one of ${INGEST_MODES.join(", ")}, got "${settings.ingestMode}"`);
 }
 const ingestMode = settings.ingestMode as IngestMode;
+const catalog = catalogPolicy(settings.catalogMode, settings.unknownEventTypes);
 
 if ((settings.customDomainName === "") !== (settings.customDomainHostedZoneId === "")) {
   throw new Error("config customDomainName and customDomainHostedZoneId go together: set both, or neither");
@@ -80,6 +84,7 @@ const store = new EventStore("events", {
   statusIndexShards: settings.statusIndexShards,
   // The stream exists exactly when a consumer reads it: the EventBridge forwarder, the delivery dispatcher.
   stream: settings.forwardToEventBridge || settings.subscriptions.length > 0,
+  catalog,
 });
 
 let eventBus: aws.cloudwatch.EventBus | undefined;
@@ -242,7 +247,7 @@ function forwardToEventBridge(): EventCallback {
   const INT64_MIN = -(2n ** 63n);
   const INT64_MAX = 2n ** 63n - 1n;
   // The event as it was accepted; its delivery status belongs to the inbox, not to subscribers.
-  const published = ["event_id", "event_type", "payload", "metadata", "occurred_at", "created_at", "received_at", "source", "schema_version"];
+  const published = ["event_id", "event_type", "payload", "metadata", "occurred_at", "created_at", "received_at", "source", "schema_version", "catalog", "schema_violations"];
 
   /** Whether EventBridge takes this stored number as a JSON number. */
   const fitsEventBridge = (digits: string): boolean =>

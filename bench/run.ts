@@ -25,6 +25,7 @@ import { describeMachine } from "./lib/machine";
 import { printTable, RESULTS_FILE, writeResults, type Row } from "./lib/report";
 import { estimateQueuedCost, sqsPrice } from "./cost/queued";
 import { measureQueued } from "./queued";
+import { CATALOG_GOALS, measureCatalog } from "./catalog";
 import { ratio, round } from "./lib/stats";
 import { CLIENT_GOALS, measureClient } from "./client";
 
@@ -93,6 +94,7 @@ async function main(): Promise<void> {
   const pipelineResult = await section("SNS pipeline vs direct write", measurePipeline);
   const queued = await section("queued mode: API latency vs direct, processor vs bare write", () => measureQueued({ quick: cli.quick }));
   const client = await section("client library: overhead vs bare fetch, batched vs one by one", measureClient);
+  const catalogCost = await section("event catalogue: 10-field check vs off, 50-type init vs none", () => measureCatalog({ quick: cli.quick }));
 
   const coldStart = summarizeColdStart(bundles, coldSamples);
   const { module_file: _closureModule, ...closureFigures } = closure;
@@ -112,6 +114,7 @@ async function main(): Promise<void> {
     duration_s: Math.round((Date.now() - started) / 1000),
     quick: cli.quick,
     floor: { ...floorFigures, init_ratio_vs_minimal: initVsMinimal, goals: FLOOR_GOALS },
+    catalog: { ...catalogCost, goals: CATALOG_GOALS },
     item,
     handler_overhead: {
       ...overhead,
@@ -159,6 +162,9 @@ async function main(): Promise<void> {
     { section: "floor", figure: "init, ingest bundle ÷ minimal bundle", value: initVsMinimal, goal: `≤ ${FLOOR_GOALS.init_ratio}`, met: initVsMinimal <= FLOOR_GOALS.init_ratio },
     { section: "floor", figure: "single: CPU µs per request (ours / floor)", value: `${floor.single.ours_cpu_us} / ${floor.single.floor_cpu_us}` },
     { section: "floor", figure: "batch 25: CPU µs per event (ours / floor)", value: `${floor.batch25.ours_cpu_us} / ${floor.batch25.floor_cpu_us}` },
+    { section: "catalog", figure: "single: CPU per request, 10-field schema enforced ÷ catalogue off", value: catalogCost.single_cpu_ratio, goal: `≤ ${CATALOG_GOALS.single_cpu_ratio}`, met: catalogCost.single_cpu_ratio <= CATALOG_GOALS.single_cpu_ratio },
+    { section: "catalog", figure: "init, 50 declared types (schemas as functions) ÷ none", value: catalogCost.init_ratio_50_types_lazy, goal: `≤ ${CATALOG_GOALS.init_ratio_50_types}`, met: catalogCost.init_ratio_50_types_lazy <= CATALOG_GOALS.init_ratio_50_types },
+    { section: "catalog", figure: "  … schemas built at load ÷ none", value: catalogCost.init_ratio_50_types },
     { section: "item", figure: "typical 300-byte event, stored bytes", value: item.typical_stored_bytes, goal: "≤ 1024 (1 write unit)", met: item.typical_stored_bytes <= 1024 },
     { section: "handler", figure: "dynalite: p50 ratio (handler / bare put)", value: results.handler_overhead.p50_ratio },
     { section: "handler", figure: "p99 ratio", value: results.handler_overhead.p99_ratio },

@@ -1,14 +1,16 @@
-/** `npm run openapi`: writes docs/openapi.json from the route table and the schemas. */
+/** `npm run openapi`: writes docs/openapi.json from the route table, the schemas and the event catalogue. */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PROJECT_ROOT } from "../components/bundle";
 import { buildOpenApiDocument } from "../handlers/lib/api/openapi";
 import { parseCommandLineOrExit } from "./commandLine";
+import { ROUTES } from "../handlers/routes";
+import { catalog } from "../events/catalog";
 
 export const OPENAPI_FILE = path.join(PROJECT_ROOT, "docs", "openapi.json");
 
 export function renderOpenApi(): string {
-  return JSON.stringify(buildOpenApiDocument(), null, 2) + "\n";
+  return JSON.stringify(buildOpenApiDocument(ROUTES, catalog), null, 2) + "\n";
 }
 
 const USAGE = `usage: npm run openapi [-- --help]

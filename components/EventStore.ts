@@ -9,7 +9,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { EventsTableAction } from "../handlers/routes";
-import { eventStoreEnvironment } from "../handlers/lib/ops/config";
+import { eventStoreEnvironment, type CatalogPolicy } from "../handlers/lib/ops/config";
 import { EVENTS_TABLE, keyAttributes, STATUS_INDEX, type TableDefinition } from "../handlers/lib/primitives/tables";
 import { EventConsumer, type EventConsumerHandler, type EventConsumerOptions } from "./EventConsumer";
 import type { GrantStatement } from "./handlerFunction";
@@ -50,6 +50,13 @@ export interface EventStoreArgs {
    * @default false
    */
   stream?: boolean;
+  /**
+   * How the functions that write events apply the event catalogue (events/catalog.ts, bundled
+   * into them): `mode` for declared types, `unknownEventTypes` for the rest (docs/adr/0037).
+   * @default { mode: "off", unknownEventTypes: "allow" }
+   * @example { mode: "enforce", unknownEventTypes: "reject" }
+   */
+  catalog?: CatalogPolicy;
   transform?: { table?: Transform<aws.dynamodb.TableArgs> };
 }
 
@@ -61,6 +68,8 @@ export class EventStore extends pulumi.ComponentResource {
   readonly statusIndexShards: number;
   /** TTL horizon in days; undefined when TTL is off. */
   readonly retentionDays: number | undefined;
+  /** The catalogue policy every function using this store gets in its environment. */
+  readonly catalog: CatalogPolicy | undefined;
   /** The NEW_IMAGE stream's ARN; undefined unless created with `stream: true`. */
   readonly streamArn: pulumi.Output<string> | undefined;
   /** Consumers attached with `onEvent`, in order. */
@@ -98,6 +107,7 @@ export class EventStore extends pulumi.ComponentResource {
     this.statusIndexArn = pulumi.interpolate`${this.table.arn}/index/${STATUS_INDEX.name}`;
     this.statusIndexShards = shards;
     this.retentionDays = retentionDays;
+    this.catalog = args.catalog;
     this.streamArn = args.stream ? this.table.streamArn : undefined;
     this.kmsKeyArn = typeof args.encryption === "object" ? args.encryption.kmsKeyArn : undefined;
 
@@ -148,6 +158,7 @@ export class EventStore extends pulumi.ComponentResource {
       statusIndexShards: this.statusIndexShards,
       maxEventBytes,
       ...(this.retentionDays === undefined ? {} : { retentionDays: this.retentionDays }),
+      ...(this.catalog === undefined ? {} : { catalog: this.catalog }),
     });
   }
 

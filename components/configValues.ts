@@ -1,7 +1,9 @@
 /**
  * Stack config values that carry a list in one string, so each stays one `pulumi config set`
- * (Pulumi.yaml's config types have no map). Errors name the config key to change.
+ * (Pulumi.yaml's config types have no map), and string values from a fixed set. Errors name the
+ * config key to change.
  */
+import { CATALOG_MODES, UNKNOWN_EVENT_TYPE_POLICIES, type CatalogPolicy } from "../handlers/lib/ops/config";
 
 /** `"a, b,,c"` → `["a", "b", "c"]`; `""` → `[]`. */
 export function listValue(text: string): string[] {
@@ -22,4 +24,13 @@ export function countsValue(key: string, text: string): Record<string, number> {
     counts[name] = Number(count);
   }
   return counts;
+}
+
+/** `catalogMode` and `unknownEventTypes`, checked against their allowed values. */
+export function catalogPolicy(mode: string, unknownEventTypes: string): CatalogPolicy {
+  const check = <T extends string>(key: string, value: string, allowed: readonly T[]): T => {
+    if ((allowed as readonly string[]).includes(value)) return value as T;
+    throw new Error(`config ${key} must be one of ${allowed.join(", ")}, got "${value}"`);
+  };
+  return { mode: check("catalogMode", mode, CATALOG_MODES), unknownEventTypes: check("unknownEventTypes", unknownEventTypes, UNKNOWN_EVENT_TYPE_POLICIES) };
 }

@@ -2,12 +2,18 @@
  * Lambda entry of the SNS pipeline's first stage: one buffered SNS message → the event, read and
  * validated exactly as POST /events reads its body (handlers/lib/pipeline/pipeline.ts).
  */
-import { requireEnv } from "./lib/ops/config";
+import { catalogPolicyFromEnv, requireEnv } from "./lib/ops/config";
 import { log } from "./lib/ops/log";
 import { acceptMessage, messageLogIds, PIPELINE_ENV, PipelineError, type AcceptedEvent, type BufferedMessage } from "./lib/pipeline/pipeline";
 import { ENV } from "./lib/primitives/tables";
+import { catalog } from "../events/catalog";
 
-const options = { pipeline: requireEnv(process.env, PIPELINE_ENV.name), maxEventBytes: Number(requireEnv(process.env, ENV.maxEventBytes)) };
+const options = {
+  pipeline: requireEnv(process.env, PIPELINE_ENV.name),
+  maxEventBytes: Number(requireEnv(process.env, ENV.maxEventBytes)),
+  catalog,
+  catalogPolicy: catalogPolicyFromEnv(),
+};
 
 export async function handler(message: BufferedMessage): Promise<AcceptedEvent> {
   try {

@@ -1,9 +1,10 @@
 /** Lambda entry of the ingest queue's processor (queued mode). Clients and config are built once per cold start. */
-import { ingestConfigFromEnv, requireEnv } from "./lib/ops/config";
+import { catalogPolicyFromEnv, ingestConfigFromEnv, requireEnv } from "./lib/ops/config";
 import { createQueueProcessor } from "./lib/queue/processQueue";
 import { createSqsClient } from "./lib/queue/queueSender";
 import { createDocumentClient, EventRepository } from "./lib/store/store";
 import { ENV } from "./lib/primitives/tables";
+import { catalog } from "../events/catalog";
 
 const config = ingestConfigFromEnv();
 export const handler = createQueueProcessor({
@@ -13,4 +14,6 @@ export const handler = createQueueProcessor({
   statusIndexShards: config.statusIndexShards,
   maxEventBytes: config.maxEventBytes,
   ...(config.retentionDays === undefined ? {} : { retentionDays: config.retentionDays }),
+  catalog,
+  catalogPolicy: catalogPolicyFromEnv(),
 });

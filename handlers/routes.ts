@@ -135,7 +135,7 @@ export const HANDLERS = {
   },
   openapi: {
     entry: "handlers/openapi.ts",
-    description: "GET /openapi.json: the generated OpenAPI 3.1 document",
+    description: "GET /openapi.json and GET /catalog: the generated OpenAPI 3.1 document and the event catalogue, no storage access",
     eventsTableActions: [],
     memoryMb: 128,
     timeoutSeconds: 3,
@@ -274,6 +274,8 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: "POST", path: "/webhooks/{source}", handler: "webhook", scope: null, auth: "signature", summary: "Receive a signed webhook" },
   { method: "GET", path: "/health", handler: "health", scope: null, summary: "Liveness check" },
   { method: "GET", path: "/openapi.json", handler: "openapi", scope: null, summary: "This API's OpenAPI 3.1 document" },
+  // Served by the openapi function: it needs no grant at all; the authorizer checks the read scope.
+  { method: "GET", path: "/catalog", handler: "openapi", scope: "read", summary: "The declared event types and their JSON Schemas" },
 ];
 
 /** API Gateway's route key, e.g. `POST /events`; also the `routeKey` of a 2.0 event. */

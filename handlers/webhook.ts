@@ -10,6 +10,7 @@ import { ENV } from "./lib/primitives/tables";
 import { createWebhookHandler, webhookWriter } from "./lib/webhooks/receiveWebhook";
 import { ssmSecretStore } from "./lib/webhooks/secrets";
 import { webhookConfigFromEnv } from "./lib/webhooks/sources";
+import { catalog } from "../events/catalog";
 
 const config = ingestConfigFromEnv();
 const queueUrl = process.env[ENV.ingestQueueUrl];
@@ -18,6 +19,7 @@ export const handler = createWebhookHandler({
   secrets: ssmSecretStore(),
   writer: webhookWriter({
     config,
+    catalog,
     repository: new EventRepository(createDocumentClient(), config.eventsTable),
     ...(queueUrl ? { queue: new QueueSender(createSqsClient(), queueUrl) } : {}),
   }),

@@ -8,6 +8,8 @@ import { parse } from "yaml";
 import { PROJECT_ROOT } from "../components/bundle";
 import { INGEST_MODES, type IngestMode } from "../handlers/routes";
 import { DEFAULT_DELIVERY_MAX_ATTEMPTS, DEFAULT_DELIVERY_TIMEOUT_SECONDS } from "../handlers/lib/delivery/subscriptions";
+import { catalogPolicy } from "../components/configValues";
+import type { CatalogPolicy } from "../handlers/lib/ops/config";
 
 export const LOCAL_STACK = "local";
 export const PROJECT = "event-ingestion";
@@ -43,6 +45,8 @@ export interface StackSettings {
   deliveryTimeoutSeconds: number;
   /** Local only: a factor (0 < f ≤ 1) that compresses the retry schedule; DELIVERY_SCHEDULE_SCALE for npm run dev. */
   deliveryScheduleScale: number;
+  /** `catalogMode` / `unknownEventTypes`; absent: off / allow. */
+  catalog?: CatalogPolicy;
 }
 
 /** Project config values as the CLI would give them to `stack`; `null`: the Pulumi.yaml defaults alone. */
@@ -76,6 +80,7 @@ export function stackSettings(stack: string | null = "dev"): StackSettings {
     deliveryMaxAttempts: values.deliveryMaxAttempts === undefined ? DEFAULT_DELIVERY_MAX_ATTEMPTS : int("deliveryMaxAttempts"),
     deliveryTimeoutSeconds: values.deliveryTimeoutSeconds === undefined ? DEFAULT_DELIVERY_TIMEOUT_SECONDS : int("deliveryTimeoutSeconds"),
     deliveryScheduleScale: 1,
+    catalog: catalogPolicy(String(values.catalogMode), String(values.unknownEventTypes)),
   };
 }
 

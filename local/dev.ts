@@ -2,9 +2,11 @@
  * `npm run dev`: the local stack on this machine. PORT (3000), DYNAMODB_PORT (8000) and DATA_DIR
  * (.data) configure it; Ctrl-C stops it cleanly and the data stays for the next start.
  * INGEST_MODE=queued runs queued ingestion (the local SQS on SQS_PORT, 9324, and the processor).
+ * CATALOG_MODE and UNKNOWN_EVENT_TYPES override the stack's catalogMode / unknownEventTypes.
  */
 import * as path from "node:path";
 import { ingestModeValue } from "./config";
+import { catalogPolicy } from "../components/configValues";
 import { DataDirInUseError, startLocalStack } from "./stack";
 import type { RequestLogEntry } from "./gateway";
 import { SCOPES } from "../handlers/routes";
@@ -77,7 +79,9 @@ async function main(): Promise<void> {
   const scaleValue = process.env.DELIVERY_SCHEDULE_SCALE === undefined ? undefined : Number(process.env.DELIVERY_SCHEDULE_SCALE);
   if (scaleValue !== undefined && !(scaleValue > 0 && scaleValue <= 1)) throw new Error("DELIVERY_SCHEDULE_SCALE must be a number above 0 and at most 1");
   const scale = scaleValue === undefined ? {} : { deliveryScheduleScale: scaleValue };
-  const settings = { ...pipeline, ...(ingestMode ? { ingestMode } : {}), ...scale };
+  const { CATALOG_MODE: catalogMode, UNKNOWN_EVENT_TYPES: unknownEventTypes } = process.env;
+  const catalog = catalogMode === undefined && unknownEventTypes === undefined ? {} : { catalog: catalogPolicy(catalogMode ?? "off", unknownEventTypes ?? "allow") };
+  const settings = { ...pipeline, ...(ingestMode ? { ingestMode } : {}), ...scale, ...catalog };
   const stack = await startLocalStack({ dataDir, port, dynamoPort, snsPort, sqsPort, settings, onRequest: logRequest, pipelineRedriveSignal: "SIGUSR2" });
   const relative = path.relative(process.cwd(), stack.keyFile);
   const keyFile = relative.startsWith("..") ? stack.keyFile : relative;
@@ -123,7 +127,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   const message =
-    error instanceof DataDirInUseError || (error instanceof Error && /already in use|INGEST_MODE must be|DELIVERY_SCHEDULE_SCALE must be/.test(error.message)) ? error.message : String((error as Error)?.stack ?? error);
+    error instanceof DataDirInUseError || (error instanceof Error && /already in use|INGEST_MODE must be|DELIVERY_SCHEDULE_SCALE must be|must be one of/.test(error.message)) ? error.message : String((error as Error)?.stack ?? error);
   process.stderr.write(`event-ingestion: ${message}\n`);
   process.exit(1);
 });

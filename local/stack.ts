@@ -257,6 +257,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       statusIndexShards: settings.statusIndexShards,
       maxEventBytes: settings.maxEventBytes,
       ...(settings.enableTtl ? { retentionDays: settings.retentionDays } : {}),
+      ...(settings.catalog === undefined ? {} : { catalog: settings.catalog }),
     });
     let sqs: LocalSqs | undefined;
     if (settings.ingestMode === "queued" || subscriptions.length > 0) {

@@ -16,6 +16,8 @@ export interface RunnerInput {
   batchBlock: number;
   /** Events for the single-path profile (0: none). */
   profileIterations: number;
+  /** Set while `ours` is imported (its config is read at cold start), e.g. the catalogue's policy. */
+  oursEnvironment?: Record<string, string>;
 }
 
 type Handler = (event: unknown) => Promise<{ statusCode: number; body?: string }>;
@@ -26,7 +28,9 @@ export interface RunnerOutput {
 
 async function main(input: RunnerInput): Promise<RunnerOutput> {
   const load = async (file: string) => ((await import(pathToFileURL(file).href)) as { handler: Handler }).handler;
+  Object.assign(process.env, input.oursEnvironment ?? {});
   const ours = await load(input.bundles.ours);
+  for (const name of Object.keys(input.oursEnvironment ?? {})) delete process.env[name];
   const floor = await load(input.bundles.floor);
   const single = typicalEventBody();
   let sequence = 0;

@@ -171,6 +171,7 @@ export const HANDLER_CASES: Record<string, HandlerCase[]> = {
   ],
   "GET /health": [{ status: 200, name: "no key needed", request: () => ({}) }],
   "GET /openapi.json": [{ status: 200, name: "no key needed", request: () => ({}) }],
+  "GET /catalog": [{ status: 200, name: "the declared event types", request: () => ({ key: "all" }) }],
 };
 
 /** 2. API Gateway's answers, and the scope check every authorized handler makes. */

@@ -177,6 +177,9 @@ describe("least privilege, derived from the calls each function's code sends", f
     "GET /openapi.json": async (name) => {
       expect((await invoke(name, get("GET /openapi.json"))).statusCode).to.equal(200);
     },
+    "GET /catalog": async (name) => {
+      expect((await invoke(name, get("GET /catalog"))).statusCode).to.equal(200);
+    },
   };
 
   before(async () => {

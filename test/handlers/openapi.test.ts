@@ -7,6 +7,7 @@ import { buildOpenApiDocument, EXAMPLES } from "../../handlers/lib/api/openapi";
 import { LIMITS } from "../../handlers/lib/primitives/limits";
 import { BatchItemSchema, BatchRequestSchema, EventInputSchema, ListEventsQuerySchema } from "../../handlers/lib/events/schema";
 import { ROUTES } from "../../handlers/routes";
+import { catalog } from "../../events/catalog";
 import { handler as openapiHandler } from "../../handlers/openapi";
 import { httpEvent } from "../support/events";
 import { jsonBody } from "../support/http";
@@ -17,12 +18,14 @@ type Operation = { requestBody?: { content: Record<string, { schema: { $ref: str
 /** The zod schema each request-body component in the document stands for. */
 const COMPONENT_SCHEMAS: Record<string, z.ZodMiniType> = {
   EventInput: EventInputSchema,
+  // Any event is an EventInput; a declared type's example is also checked against the catalogue (test/catalog/contract.test.ts).
+  EventRequest: EventInputSchema,
   BatchRequest: BatchRequestSchema,
   WebhookPayload: EventInputSchema.shape.payload,
 };
 
 describe("OpenAPI document", () => {
-  const doc = buildOpenApiDocument() as { openapi: string; paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, unknown> } };
+  const doc = buildOpenApiDocument(ROUTES, catalog) as { openapi: string; paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, unknown> } };
 
   it("is OpenAPI 3.1 and documents every route of the route table, with its security", () => {
     expect(doc.openapi).to.equal("3.1.0");

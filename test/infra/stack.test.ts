@@ -57,6 +57,7 @@ describe("stack under Pulumi mocks", function () {
         "ingestMode", "queueMaxReceiveCount", "processorBatchSize", "processorBatchingWindowSeconds", "processorMaxConcurrency",
         "pipelineMaxReceiveCount", "pipelineMaxConcurrency",
         "subscriptions", "deliveryMaxAttempts", "deliveryTimeoutSeconds", "deliveryConcurrency",
+        "catalogMode", "unknownEventTypes",
       ]);
       for (const [key, spec] of declared) {
         expect(spec, key).to.have.keys(["type", "default", "description"]);
@@ -140,6 +141,20 @@ describe("stack under Pulumi mocks", function () {
         [ENV.statusIndexShards]: "16",
         [ENV.maxEventBytes]: "131072",
       });
+    });
+
+    it("hands the ingest function the catalogue policy from config (prod warn / warn; dev off / allow: no variables)", async () => {
+      expect(fn(prod, "ingest").inputs.environment.variables).to.deep.include({ CATALOG_MODE: "warn", UNKNOWN_EVENT_TYPES: "warn" });
+      expect(fn(dev, "ingest").inputs.environment.variables).not.to.have.any.keys("CATALOG_MODE", "UNKNOWN_EVENT_TYPES");
+      const enforcing = await buildStack("dev", { catalogMode: "enforce", unknownEventTypes: "reject" });
+      expect(fn(enforcing, "ingest").inputs.environment.variables).to.deep.include({ CATALOG_MODE: "enforce", UNKNOWN_EVENT_TYPES: "reject" });
+      let failure: unknown;
+      try {
+        await buildStack("dev", { catalogMode: "strict" });
+      } catch (error) {
+        failure = error;
+      }
+      expect(String(failure)).to.contain("config catalogMode must be one of off, warn, enforce");
     });
 
     it("rejects a shard count outside 1..64 with a message naming the argument", async () => {

@@ -7,6 +7,9 @@ import * as fs from "node:fs";
 import { gzipSync } from "node:zlib";
 import { ApiKeyStore } from "../../cli/keyStore";
 import { buildOpenApiDocument } from "../../handlers/lib/api/openapi";
+import { catalogListing } from "../../handlers/lib/api/catalogDocument";
+import { ROUTES } from "../../handlers/routes";
+import { catalog } from "../../events/catalog";
 import type { LocalStack } from "../../local/stack";
 import { call, captureHandlerLogs, localDocumentClient, startTestStack, tempDataDir, type HandlerLogs } from "../support/localStack";
 
@@ -94,6 +97,15 @@ describe("the complete API over the local stack", function () {
   it("serves GET /openapi.json without a key", async () => {
     const response = await call(stack, "GET", "/openapi.json");
     expect(response.status).to.equal(200);
-    expect(response.json()).to.deep.equal(JSON.parse(JSON.stringify(buildOpenApiDocument())));
+    expect(response.json()).to.deep.equal(JSON.parse(JSON.stringify(buildOpenApiDocument(ROUTES, catalog))));
+  });
+
+  it("serves GET /catalog, the bundled event catalogue with its JSON Schemas, to a key with the read scope", async () => {
+    const response = await call(stack, "GET", "/catalog", { key });
+    expect(response.status).to.equal(200);
+    const { request_id: requestId, ...listing } = response.json() as { request_id: string };
+    expect(requestId).to.be.a("string");
+    expect(listing).to.deep.equal(JSON.parse(JSON.stringify(catalogListing(catalog))));
+    expect((await call(stack, "GET", "/catalog")).status, "no key").to.equal(401);
   });
 });

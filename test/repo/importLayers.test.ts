@@ -10,6 +10,8 @@ import * as path from "node:path";
 
 const ROOT = path.resolve(__dirname, "../..");
 const HANDLERS = path.join(ROOT, "handlers");
+/** The event catalogue (events/ at the root): bundled into the entries that validate events, and only into them. */
+const CATALOGUE = path.join(ROOT, "events");
 
 /** Top to bottom. A file may import its own folder or any folder on a LOWER line; folders on one line are peers and may not import each other. */
 const LAYERS: string[][] = [
@@ -76,6 +78,7 @@ describe("handlers/ import rule (docs/ARCHITECTURE.md)", () => {
     const violations: string[] = [];
     for (const [file, { relative }] of graph) {
       for (const e of relative) {
+        if (e.to.startsWith(CATALOGUE + path.sep) && folderOf(file) === "entries") continue;
         if (!e.to.startsWith(HANDLERS + path.sep)) { violations.push(`${rel(file)} → ${e.spec} leaves handlers/`); continue; }
         const [a, b] = [folderOf(file), folderOf(e.to)];
         if (a === b) continue;
@@ -102,6 +105,19 @@ describe("handlers/ import rule (docs/ARCHITECTURE.md)", () => {
   it("never imports Pulumi, components/, local/ or cli/", () => {
     const bad: string[] = [];
     for (const [file, { bare }] of graph) for (const s of bare) if (s.startsWith("@pulumi/")) bad.push(`${rel(file)} → ${s}`);
+    expect(bad).to.deep.equal([]);
+  });
+
+  it("lets the catalogue (events/) import only zod and handlers/lib/events, never Pulumi or the rest of the program", () => {
+    const bad: string[] = [];
+    for (const file of filesUnder(CATALOGUE)) {
+      const { relative, bare } = importsOf(file);
+      for (const s of bare) if (s !== "zod/mini" && s !== "zod" && s !== "zod/locales") bad.push(`${rel(file)} → ${s}`);
+      for (const e of relative) {
+        const inside = e.to.startsWith(CATALOGUE + path.sep) || e.to.startsWith(path.join(HANDLERS, "lib", "events") + path.sep);
+        if (!inside) bad.push(`${rel(file)} → ${e.spec}`);
+      }
+    }
     expect(bad).to.deep.equal([]);
   });
 

@@ -12,6 +12,8 @@ import { SecretsUnavailableError, secretsFromParameter, type SecretStore } from 
 import { generateSecret, type WebhookScheme } from "../../handlers/lib/webhooks/signatures";
 import type { WebhookSource } from "../../handlers/lib/webhooks/sources";
 import type { DynaliteSuite } from "./dynalite";
+import type { Catalog } from "../../handlers/lib/events/catalog";
+import type { CatalogPolicy } from "../../handlers/lib/ops/config";
 import { httpEvent } from "./events";
 import { TEST_SOURCES, type SignedDelivery } from "./webhookSenders";
 
@@ -38,7 +40,7 @@ export interface WebhookFixture {
 export async function webhookFixture(
   suite: DynaliteSuite,
   /** `queue`: queued mode, the writer webhook.ts builds when INGEST_QUEUE_URL is set. */
-  options: { maxEventBytes?: number; toleranceSeconds?: number; now?: () => number; queue?: QueueSender } = {},
+  options: { maxEventBytes?: number; toleranceSeconds?: number; now?: () => number; queue?: QueueSender; catalog?: Catalog; catalogPolicy?: CatalogPolicy } = {},
 ): Promise<WebhookFixture> {
   const table = await suite.freshTable(EVENTS_TABLE, "webhook-events");
   const secrets: Record<string, string[]> = Object.fromEntries(TEST_SOURCES.map((s) => [s.name, [generateSecret(s.scheme)]]));
@@ -54,11 +56,16 @@ export async function webhookFixture(
     },
   };
   const sources = new Map<string, WebhookSource>(TEST_SOURCES.map((s) => [s.name, { ...s, parameter: `/event-ingestion/test/webhooks/${s.name}` }]));
-  const config = { statusIndexShards: 8, maxEventBytes: options.maxEventBytes ?? 65_536 };
+  const config = { statusIndexShards: 8, maxEventBytes: options.maxEventBytes ?? 65_536, ...(options.catalogPolicy ? { catalog: options.catalogPolicy } : {}) };
   const handler = createWebhookHandler({
     config: { sources, toleranceSeconds: options.toleranceSeconds ?? 300, maxEventBytes: config.maxEventBytes },
     secrets: store,
-    writer: webhookWriter({ config, repository: new EventRepository(suite.dynamo.doc, table), ...(options.queue ? { queue: options.queue } : {}) }),
+    writer: webhookWriter({
+      config,
+      repository: new EventRepository(suite.dynamo.doc, table),
+      ...(options.queue ? { queue: options.queue } : {}),
+      ...(options.catalog ? { catalog: options.catalog } : {}),
+    }),
     ...(options.now ? { now: options.now } : {}),
   });
   return {

@@ -9,7 +9,7 @@ import { header, isJsonContentType, json, problem, type FieldError, type Problem
 import { readJson, JsonInputError, writeJson, type JsonValue } from "../primitives/json";
 import { LIMITS, RETRY_AFTER_SECONDS } from "../primitives/limits";
 import type { EventRecord } from "../events/record";
-import { createEventWriter, type Prepared, type WriteFault, type WriteOutcome } from "../store/eventWriter";
+import { createEventWriter, type EventWriterDependencies, type Prepared, type WriteFault, type WriteOutcome } from "../store/eventWriter";
 import {
   BatchItemSchema,
   BatchRequestSchema,
@@ -26,7 +26,8 @@ import type { QueueSender } from "../queue/queueSender";
 import { httpHandler, queueFaultDetail, type HttpEvent, type RequestContext } from "../http/request";
 import { countRejection, newIngestTally, writeIngestMetrics, type IngestTally } from "../ops/metrics";
 
-export interface IngestDependencies {
+/** `catalog`: the event catalogue every event is checked against in the writer's `prepare`, under `config.catalog`. */
+export interface IngestDependencies extends Pick<EventWriterDependencies, "catalog" | "onCatalogFinding"> {
   repository: EventRepository;
   config: IngestConfig;
   /** Queued mode: accepted events go to this queue (202); the table is only read, for idempotency. */
@@ -141,7 +142,11 @@ export function createIngestHandler(deps: IngestDependencies) {
       };
     }
     const prepared = prepare(input, idempotencyKey, event, ctx);
-    if (!prepared.ok) return { index, status: prepared.problem.status, error: errorBody(prepared.problem) };
+    if (!prepared.ok) {
+      // The catalogue points into the event; in a batch the event is /events/<index>.
+      const errors = prepared.problem.errors?.map((e) => (e.pointer === undefined ? e : { ...e, pointer: `/events/${index}${e.pointer}` }));
+      return { index, status: prepared.problem.status, error: errorBody({ ...prepared.problem, ...(errors ? { errors } : {}) }) };
+    }
     return { record: prepared.record };
   }
 

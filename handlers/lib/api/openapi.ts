@@ -18,6 +18,8 @@ import { ROUTES, routeKey, type RouteSpec } from "../../routes";
 import { API_KEY_PREFIX } from "../auth/apiKeys";
 import { LIMITS, RETRY_AFTER_SECONDS } from "../primitives/limits";
 import { BatchItemSchema, BatchRequestSchema, EventInputSchema, EVENT_STATUSES, IdempotencyKeySchema, InboxQuerySchema, ListEventsQuerySchema } from "../events/schema";
+import type { Catalog } from "../events/catalog";
+import { catalogEventSchemas, catalogSchemaName } from "./catalogDocument";
 
 type Json = Record<string, unknown>;
 
@@ -52,6 +54,7 @@ const TAGS = [
   { name: "Ingest", description: "Store events: one at a time or in batches, idempotent with a key." },
   { name: "Read", description: "Read stored events: one by id, filtered listings, the inbox of pending events." },
   { name: "Delivery", description: "Mark events delivered once a consumer has handled them." },
+  { name: "Catalog", description: "The declared event types: each one's payload schema, owner and version (the event catalogue)." },
   { name: "Webhooks", description: "Signed deliveries from GitHub, Stripe and Standard Webhooks senders; the signature is the authentication, no API key." },
   { name: "Service", description: "Liveness and this document; no API key needed." },
 ] as const;
@@ -165,12 +168,12 @@ const OPERATIONS: Record<string, OperationDoc> = {
         example: "order-1001-created",
       },
     ],
-    requestBody: { required: true, content: jsonContent("EventInput", EXAMPLES.event) },
+    requestBody: { required: true, content: jsonContent("EventRequest", EXAMPLES.event) },
     responses: {
       "201": ok("Stored.", "Accepted", location),
       "202": ok("Queued mode (stack config ingestMode queued): durably in the ingest queue, `status: \"queued\"`; `GET` the Location answers 404 until the processor stored it.", "Accepted", location),
       "200": ok("An idempotent repeat: the stored event, `duplicate: true`, nothing written.", "Accepted", location),
-      "400": problem("Invalid JSON, UTF-8, Idempotency-Key or schema; `errors[].pointer` says where."),
+      "400": problem("Invalid JSON, UTF-8, Idempotency-Key or schema; `errors[].pointer` says where. With the event catalogue enforced (stack config `catalogMode: enforce`), `schema_violation` when the payload does not match its type's schema (pointers such as `/payload/total`); with `unknownEventTypes: reject`, `unknown_event_type`."),
       "413": problem(`Body over maxEventBytes (default 65536) in UTF-8 bytes, or the stored item over 400 KB.`),
       "415": problem("Not application/json, or a Content-Encoding other than gzip."),
       "422": problem("Idempotency-Key reused with a different body."),
@@ -278,6 +281,11 @@ const OPERATIONS: Record<string, OperationDoc> = {
     tag: "Service",
     description: "Answers 200 while the API and its functions run; touches no storage.",
     responses: { "200": ok("Alive.", "Health") },
+  },
+  "GET /catalog": {
+    tag: "Catalog",
+    description: "The event catalogue this stack was built with: every declared event type with its version, owner, description, examples and the JSON Schema (draft 2020-12) of its payload, generated from the same zod schemas the ingest functions enforce.",
+    responses: { "200": ok("The declared event types, sorted by name.", "Catalog") },
   },
   "GET /openapi.json": {
     tag: "Service",
@@ -397,6 +405,14 @@ const SCHEMAS: Record<string, Json> = {
       delivered_at: { type: ["string", "null"], format: "date-time" },
       ttl: { type: "integer", description: "Epoch seconds after which DynamoDB may delete the event (TTL on)." },
       schema_version: { type: "integer" },
+      catalog: {
+        description: "The event catalogue's check, when the stack runs one: the version of the type's schema the event was checked against and whether it matched, or `declared: false` for an undeclared type under `unknownEventTypes: warn`.",
+        oneOf: [
+          { type: "object", required: ["version", "valid"], properties: { version: { type: "integer", minimum: 1 }, valid: { type: "boolean" } }, additionalProperties: false },
+          { type: "object", required: ["declared"], properties: { declared: { const: false } }, additionalProperties: false },
+        ],
+      },
+      schema_violations: { type: "array", description: "Under `catalogMode: warn`: what did not match, as pointers into the event.", items: ref("FieldError") },
     },
   },
   EventPage: {
@@ -472,6 +488,25 @@ const SCHEMAS: Record<string, Json> = {
     },
   },
   Health: { type: "object", required: ["status"], properties: { status: { const: "ok" } } },
+  Catalog: {
+    type: "object",
+    required: ["types", "request_id"],
+    properties: { types: { type: "array", items: ref("CatalogEntry") }, request_id: { type: "string" } },
+  },
+  CatalogEntry: {
+    type: "object",
+    required: ["event_type", "version", "description", "owner", "payload_schema", "examples"],
+    properties: {
+      event_type: { type: "string" },
+      version: { type: "integer", minimum: 1, description: "Raised on every breaking change to the type's schemas." },
+      description: { type: "string" },
+      owner: { type: "string" },
+      deprecated: { type: "string", description: "Present when producers should move on, saying to what." },
+      payload_schema: { type: "object", description: "JSON Schema (draft 2020-12) of the payload." },
+      metadata_schema: { type: "object", description: "JSON Schema of the metadata, when the type declares one." },
+      examples: { type: "array", items: { type: "object" } },
+    },
+  },
   OpenApiDocument: {
     type: "object",
     description: "An OpenAPI 3.1 document.",
@@ -521,7 +556,13 @@ const DESCRIPTION = `HTTP event ingestion: strict validation, idempotent writes,
 
 Errors from the API are RFC 9457 \`application/problem+json\` with a \`request_id\`. API Gateway answers some requests itself, before or instead of a function, with \`{"message": "…"}\` as \`application/json\`: 401 without an \`Authorization\` header, 403 when the key is denied, 404 \`{"message":"Not Found"}\` for a method and path that match no route, 413 over ${GATEWAY_QUOTAS.payloadBytes} bytes of body, 429 when throttled, 431 over ${GATEWAY_QUOTAS.requestLineAndHeaderBytes} bytes of request line and header values, 500 when a function fails and 503 after the ${GATEWAY_QUOTAS.integrationTimeoutSeconds} s integration timeout. Every answer carries \`apigw-requestid\`.`;
 
-export function buildOpenApiDocument(routes: readonly RouteSpec[] = ROUTES): Json {
+/**
+ * The document for `routes`, with the per-type event schemas of `catalog` (events/catalog.ts; the
+ * entries and `npm run openapi` pass it): `DeclaredEvent` is a oneOf over them with a discriminator
+ * on `event_type`; the request body is that or any other event (`EventInput`), since whether an
+ * undeclared type or a mismatch is refused is the stack's `catalogMode` / `unknownEventTypes`.
+ */
+export function buildOpenApiDocument(routes: readonly RouteSpec[] = ROUTES, catalog: Catalog = { types: {} }): Json {
   const paths: Record<string, Record<string, Json>> = {};
   for (const route of routes) {
     const operation = OPERATIONS[routeKey(route)];
@@ -569,7 +610,25 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[] = ROUTES): Jso
       headers: {
         ApiGatewayRequestId: { description: "API Gateway's id for this request; quote it when asking about one.", required: true, schema: { type: "string" } },
       },
-      schemas: SCHEMAS,
+      schemas: { ...SCHEMAS, ...catalogSchemas(catalog) },
     },
+  };
+}
+
+/** The request schema of POST /events, and one event schema per declared type. */
+function catalogSchemas(catalog: Catalog): Record<string, Json> {
+  const names = Object.keys(catalog.types);
+  if (names.length === 0) return { EventRequest: { ...ref("EventInput") } };
+  return {
+    EventRequest: {
+      description: "An event of a declared type (DeclaredEvent: its payload matches the type's schema) or, unless the stack refuses them, of any other type (EventInput).",
+      anyOf: [ref("DeclaredEvent"), ref("EventInput")],
+    },
+    DeclaredEvent: {
+      description: "An event of one of the types declared in the event catalogue (GET /catalog), chosen by `event_type`.",
+      oneOf: names.map((name) => ref(catalogSchemaName(name))),
+      discriminator: { propertyName: "event_type", mapping: Object.fromEntries(names.map((name) => [name, `#/components/schemas/${catalogSchemaName(name)}`])) },
+    },
+    ...catalogEventSchemas(catalog, schema(EventInputSchema)),
   };
 }

@@ -1,6 +1,7 @@
 /** The stored event: validated input plus server-owned enrichment. */
 import { createHash } from "node:crypto";
-import type { EventInput } from "./schema";
+import type { EventInput, SchemaError } from "./schema";
+import type { CatalogStamp } from "./catalog";
 import { STATUS_INDEX } from "../primitives/tables";
 import { shardOf } from "../primitives/ids";
 import { decimalParts, NumberValue } from "../primitives/json";
@@ -24,6 +25,14 @@ export interface EventRecord {
   /** Epoch seconds after which DynamoDB may delete the item; only when TTL is on. */
   ttl?: number;
   schema_version: number;
+  /**
+   * The event catalogue's check, when the stack runs one: the version of the event type's schema
+   * the event was checked against and whether it matched, or `declared: false` for an unknown type
+   * under `unknownEventTypes: warn` (docs/adr/0037).
+   */
+  catalog?: CatalogStamp;
+  /** Under `catalogMode: warn` (or `unknownEventTypes: warn`): what did not match, as pointers into the event. */
+  schema_violations?: SchemaError[];
   /** Status-index partition: `<status>#<shard>`. */
   status_shard: string;
   idempotency_key?: string;
@@ -61,6 +70,8 @@ export interface EnrichmentContext {
   /** TTL horizon in days; undefined when TTL is off. */
   retentionDays?: number;
   idempotencyKey?: string;
+  /** The catalogue's verdict on the input (catalog.ts `checkCatalog`), when one was reached. */
+  catalog?: { stamp?: CatalogStamp; violations?: SchemaError[] };
 }
 
 export function statusShardKey(status: EventStatus, shard: number): string {
@@ -83,6 +94,8 @@ export function buildEventRecord(input: EventInput, ctx: EnrichmentContext): Eve
     delivered_at: null,
     ...(ctx.retentionDays === undefined ? {} : { ttl: Math.floor(ctx.nowMs / 1000) + ctx.retentionDays * 86_400 }),
     schema_version: SCHEMA_VERSION,
+    ...(ctx.catalog?.stamp === undefined ? {} : { catalog: ctx.catalog.stamp }),
+    ...(ctx.catalog?.violations === undefined ? {} : { schema_violations: ctx.catalog.violations }),
     [STATUS_INDEX.partitionKey.name]: statusShardKey("pending", shardOf(ctx.eventId, ctx.statusIndexShards)),
     ...(ctx.idempotencyKey === undefined ? {} : { idempotency_key: ctx.idempotencyKey, request_sha256: requestFingerprint(input) }),
   } as EventRecord;

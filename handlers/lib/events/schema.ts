@@ -120,16 +120,17 @@ export interface SchemaError {
 /**
  * zod issues as JSON Pointers; an unknown key becomes one error per key, at that key. In a body a
  * server-owned field gets its own code; in a query string (`where: "query"`) every unknown key is
- * an `unknown_parameter`, whatever its name.
+ * an `unknown_parameter`, whatever its name; inside a document such as a payload (`"document"`) an
+ * `unknown_field`. `prefix` is the pointer of the validated value within the request (`/payload`).
  */
-export function schemaErrors(error: z.core.$ZodError, where: "body" | "query" = "body"): SchemaError[] {
+export function schemaErrors(error: z.core.$ZodError, where: "body" | "query" | "document" = "body", prefix = ""): SchemaError[] {
   return error.issues.flatMap((issue): SchemaError[] => {
-    const base = toPointer(issue.path);
+    const base = prefix + toPointer(issue.path);
     if (issue.code === "unrecognized_keys") {
       return issue.keys.map((key) => {
         const pointer = `${base}/${escapePointer(key)}`;
         if (where === "query") return { pointer, code: "unknown_parameter", detail: `unknown parameter "${key}"` };
-        return base === "" && (SERVER_OWNED_FIELDS as readonly string[]).includes(key)
+        return where === "body" && base === "" && (SERVER_OWNED_FIELDS as readonly string[]).includes(key)
           ? { pointer, code: "server_owned_field", detail: `"${key}" is set by the server and cannot be sent` }
           : { pointer, code: "unknown_field", detail: `unknown field "${key}"` };
       });

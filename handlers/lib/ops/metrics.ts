@@ -83,6 +83,24 @@ export function writeIngestMetrics(tally: IngestTally, context: MetricContext = 
   }
 }
 
+/**
+ * Under `catalogMode: warn` / `unknownEventTypes: warn`, each event stored flagged: the metric
+ * `SchemaViolations` by declared event type (bounded by the catalogue), or `UnknownEventTypes`
+ * without the type (producers choose it, and each dimension value is a metric billed on its own).
+ */
+export const CATALOG_METRICS = { schemaViolation: "SchemaViolations", unknownEventType: "UnknownEventTypes" } as const;
+export const CATALOG_EVENT_TYPE_DIMENSION = "EventType";
+
+export function writeCatalogFinding(finding: { kind: "schema_violation" | "unknown_event_type"; eventType: string }, context: MetricContext = {}): void {
+  const functionName = context.functionName ?? process.env.AWS_LAMBDA_FUNCTION_NAME ?? "local";
+  const nowMs = context.nowMs ?? Date.now();
+  if (finding.kind === "unknown_event_type") {
+    writeEmf(nowMs, { [METRIC_DIMENSIONS.function]: functionName }, { [CATALOG_METRICS.unknownEventType]: 1 });
+  } else {
+    writeEmf(nowMs, { [METRIC_DIMENSIONS.function]: functionName, [CATALOG_EVENT_TYPE_DIMENSION]: finding.eventType }, { [CATALOG_METRICS.schemaViolation]: 1 });
+  }
+}
+
 /** One EMF document: the `_aws` metadata, the dimension values and the counts as root members. */
 function writeEmf(nowMs: number, dimensions: Record<string, string>, counts: Record<string, number>): void {
   const document = {

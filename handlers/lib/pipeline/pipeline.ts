@@ -15,6 +15,8 @@ import { isStorageUnavailable } from "../primitives/faults";
 import { readJson, JsonInputError, NumberValue, type JsonValue } from "../primitives/json";
 import { LIMITS } from "../primitives/limits";
 import { EventInputSchema, IdempotencyKeySchema, schemaErrors, type EventInput } from "../events/schema";
+import { checkCatalog, type Catalog } from "../events/catalog";
+import { CATALOG_POLICY_OFF, type CatalogPolicy } from "../ops/config";
 
 /** Environment variables of the pipeline's own stages (besides the event store's, handlers/lib/ops/config.ts). */
 export const PIPELINE_ENV = { name: "PIPELINE_NAME" } as const;
@@ -86,6 +88,9 @@ export interface AcceptedEvent {
 export interface AcceptOptions {
   pipeline: string;
   maxEventBytes: number;
+  /** The event catalogue and the stack's policy: under enforce / reject, a mismatch is refused here, before any stage runs. */
+  catalog?: Catalog;
+  catalogPolicy?: CatalogPolicy;
 }
 
 /** The body of POST /events is level 1, so a payload may nest 32 levels, as over HTTP. */
@@ -103,6 +108,10 @@ export function acceptMessage(message: BufferedMessage, options: AcceptOptions):
     throw new PipelineError(PIPELINE_ERRORS.rejected, "invalid_dedupe_key", `the ${DEDUPE_KEY_ATTRIBUTE} attribute must be 1 to ${LIMITS.idempotencyKeyMaxLength} printable ASCII characters`);
   }
   const event = validEvent(publication.text, "the message");
+  // Only a refusal matters here; a warning is recorded by the store stage's own check (the
+  // shared event writer), on the event as the stages leave it.
+  const verdict = checkCatalog(options.catalog ?? { types: {} }, options.catalogPolicy ?? CATALOG_POLICY_OFF, event);
+  if (!verdict.ok) throw new PipelineError(PIPELINE_ERRORS.rejected, verdict.problem.code, `the message: ${verdict.problem.title}`, verdict.problem.errors ?? []);
   return {
     event,
     origin: {
@@ -245,7 +254,7 @@ export async function storeAccepted(accepted: AcceptedEvent, writer: Pick<EventW
     requestId: origin.message_id,
     ...(origin.published_at === undefined ? {} : { receivedAtMs: Date.parse(origin.published_at) }),
   });
-  if (!prepared.ok) throw new PipelineError(PIPELINE_ERRORS.rejected, prepared.problem.code, prepared.problem.detail ?? prepared.problem.title);
+  if (!prepared.ok) throw new PipelineError(PIPELINE_ERRORS.rejected, prepared.problem.code, prepared.problem.detail ?? prepared.problem.title, prepared.problem.errors ?? []);
   // The same publication is the same event even when a stage is not deterministic (a rate lookup,
   // a timestamp): duplicates are judged on what was published, not on what the stages made of it.
   const record = { ...prepared.record, request_sha256: origin.message_sha256 };

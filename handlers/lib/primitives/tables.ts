@@ -78,6 +78,9 @@ export const ENV = {
   statusIndexShards: "STATUS_INDEX_SHARDS",
   retentionDays: "EVENT_RETENTION_DAYS",
   maxEventBytes: "MAX_EVENT_BYTES",
+  /** The event catalogue's policy (docs/adr/0037); absent means off / allow. */
+  catalogMode: "CATALOG_MODE",
+  unknownEventTypes: "UNKNOWN_EVENT_TYPES",
   /** Set only in queued mode: the ingest function sends here, the processor changes visibility here. */
   ingestQueueUrl: "INGEST_QUEUE_URL",
 } as const;

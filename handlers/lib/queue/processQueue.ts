@@ -22,6 +22,8 @@ import { log } from "../ops/log";
 import { newProcessorTally, writeProcessorMetrics, type ProcessorTally } from "../ops/metrics";
 import { decodeQueueMessage } from "./queueMessage";
 import type { EventRepository } from "../store/store";
+import { checkCatalog, type Catalog } from "../events/catalog";
+import { CATALOG_POLICY_OFF, type CatalogPolicy } from "../ops/config";
 
 export interface ProcessorDependencies {
   repository: EventRepository;
@@ -34,6 +36,9 @@ export interface ProcessorDependencies {
   retentionDays?: number;
   /** Clock, epoch milliseconds. */
   now?: () => number;
+  /** The event catalogue, re-checked on every message under `catalogPolicy` (a queue is a trust boundary). */
+  catalog?: Catalog;
+  catalogPolicy?: CatalogPolicy;
 }
 
 /** A message that no retry can store. */
@@ -49,12 +54,18 @@ export function createQueueProcessor(deps: ProcessorDependencies) {
   // The same idempotent write as direct mode; the record was enriched by the ingest function.
   const writer = createEventWriter({ repository: deps.repository, config: { statusIndexShards: deps.statusIndexShards } });
 
+  const catalog = deps.catalog ?? { types: {} };
+  const policy = deps.catalogPolicy ?? CATALOG_POLICY_OFF;
+  // The ingest function counted this event's finding already: the processor's run only decides.
+  const recheck = (input: Parameters<typeof checkCatalog>[2]) => checkCatalog(catalog, policy, input);
+
   async function processMessage(message: SQSRecord, tally: ProcessorTally): Promise<void> {
     const decoded = decodeQueueMessage(message.body, {
       statusIndexShards: deps.statusIndexShards,
       maxEventBytes: deps.maxEventBytes,
       ...(deps.retentionDays === undefined ? {} : { retentionDays: deps.retentionDays }),
       nowMs: now(),
+      checkCatalog: recheck,
     });
     if (!decoded.ok) return permanentFailure(message, tally, decoded.reason, decoded.detail);
     const record = decoded.record;

@@ -28,7 +28,8 @@ import {
   type EventRecord,
   type EventSource,
 } from "../events/record";
-import { EventInputSchema, IdempotencyKeySchema, schemaErrors } from "../events/schema";
+import { EventInputSchema, IdempotencyKeySchema, schemaErrors, type EventInput } from "../events/schema";
+import type { CatalogVerdict } from "../events/catalog";
 import { STATUS_INDEX } from "../primitives/tables";
 import { INGEST_QUEUE } from "../../routes";
 import { idempotencyNamespace } from "../store/eventWriter";
@@ -79,6 +80,9 @@ const EnrichmentSchema = z.object({
   [STATUS_INDEX.partitionKey.name]: z.string().check(z.regex(/^pending#\d+$/, "must be pending#<shard>")),
   idempotency_key: z.optional(IdempotencyKeySchema),
   request_sha256: z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/, "must be a SHA-256 hex digest"))),
+  // The ingest function's catalogue verdict; the processor computes its own (decodeQueueMessage).
+  catalog: z.optional(z.union([z.strictObject({ version: z.int().check(z.positive()), valid: z.boolean() }), z.strictObject({ declared: z.literal(false) })])),
+  schema_violations: z.optional(z.array(z.strictObject({ pointer: z.string(), code: z.string(), detail: z.string() }))),
 });
 
 const INPUT_FIELDS = ["event_type", "payload", "metadata", "occurred_at"] as const;
@@ -106,6 +110,8 @@ export interface MessageChecks {
   retentionDays?: number;
   /** The processor's clock, epoch ms. */
   nowMs: number;
+  /** The processor's own run of the event catalogue: a refusal is permanent; its verdict is what is stored. */
+  checkCatalog?: (input: EventInput) => CatalogVerdict;
 }
 
 export type DecodedMessage = { ok: true; record: EventRecord } | { ok: false; reason: string; detail: string };
@@ -116,7 +122,9 @@ const refuse = (reason: string, detail: string): DecodedMessage => ({ ok: false,
  * The record in a message body, or why it can never be stored. The record returned is rebuilt by
  * buildEventRecord from the message's validated parts, and every attribute the message sent must
  * equal the rebuilt one (the event id, the status shard, the fingerprint, the timestamps' form),
- * except `ttl`, which is derived again from `created_at` with this function's retention.
+ * except `ttl`, which is derived again from `created_at` with this function's retention, and the
+ * catalogue's `catalog` / `schema_violations`, which are the processor's own verdict
+ * (`checks.checkCatalog`, a run of the event catalogue on the event), never the message's.
  */
 export function decodeQueueMessage(body: string, checks: MessageChecks): DecodedMessage {
   let document: JsonValue;
@@ -183,7 +191,8 @@ export function decodeQueueMessage(body: string, checks: MessageChecks): Decoded
   if (rebuilt.status_shard !== sent.status_shard) {
     return refuse("invalid_enrichment", `${shardKey} does not match the event id and ${checks.statusIndexShards} shards`);
   }
-  const { ttl: _sentTtl, ...sentWithoutTtl } = record;
+  // ttl, and the catalogue's verdict, are derived by this function, not compared.
+  const { ttl: _sentTtl, catalog: _sentStamp, schema_violations: _sentViolations, ...sentWithoutTtl } = record;
   const { ttl: _rebuiltTtl, ...rebuiltWithoutTtl } = rebuilt;
   const differing = [...new Set([...Object.keys(sentWithoutTtl), ...Object.keys(rebuiltWithoutTtl)])].filter(
     (k) => canonicalJson((sentWithoutTtl as Record<string, unknown>)[k]) !== canonicalJson((rebuiltWithoutTtl as Record<string, unknown>)[k]),
@@ -194,7 +203,13 @@ export function decodeQueueMessage(body: string, checks: MessageChecks): Decoded
   if (itemBytes > LIMITS.maxItemBytes) {
     return refuse("item_too_large", `the item would be ${itemBytes} bytes; DynamoDB's limit is ${LIMITS.maxItemBytes}`);
   }
-  return { ok: true, record: rebuilt };
+  if (checks.checkCatalog === undefined) return { ok: true, record: rebuilt };
+  const verdict = checks.checkCatalog(input.data);
+  if (!verdict.ok) return refuse(verdict.problem.code, describeErrors((verdict.problem.errors ?? []).map((e) => ({ pointer: e.pointer ?? "", detail: e.detail })), "/record"));
+  return {
+    ok: true,
+    record: { ...rebuilt, ...(verdict.stamp === undefined ? {} : { catalog: verdict.stamp }), ...(verdict.violations === undefined ? {} : { schema_violations: verdict.violations }) },
+  };
 }
 
 function isObject(value: JsonValue | undefined): value is Record<string, JsonValue> {

@@ -9,6 +9,9 @@ import { idempotentEventId, newEventId } from "../primitives/ids";
 import { LIMITS } from "../primitives/limits";
 import { buildEventRecord, dynamoItemSize, type EventRecord, type EventSource } from "../events/record";
 import type { EventInput } from "../events/schema";
+import { checkCatalog, type Catalog, type CatalogFindingSink } from "../events/catalog";
+import { CATALOG_POLICY_OFF, type CatalogPolicy } from "../ops/config";
+import { writeCatalogFinding } from "../ops/metrics";
 import { BATCH_WRITE_MAX_ITEMS, type EventRepository } from "./store";
 import { isOutcomeUnknown, isStorageUnavailable } from "../primitives/faults";
 
@@ -18,7 +21,13 @@ export interface EventWriterDependencies {
     statusIndexShards: number;
     /** TTL horizon in days; undefined when TTL is off. */
     retentionDays?: number;
+    /** How `catalog` is applied; off / allow when absent. */
+    catalog?: CatalogPolicy;
   };
+  /** The event catalogue (events/catalog.ts), checked in `prepare` under `config.catalog`. */
+  catalog?: Catalog;
+  /** Where flagged events are counted; by default one EMF metric line each. */
+  onCatalogFinding?: CatalogFindingSink;
   /** Clock, epoch milliseconds. */
   now?: () => number;
 }
@@ -65,7 +74,10 @@ export interface WriteManyOptions {
 }
 
 export interface EventWriter {
-  /** Enrich a validated input; answers a 413 problem when the stored item would exceed 400 KB. */
+  /**
+   * Check a validated input against the event catalogue and enrich it; answers the catalogue's 400
+   * (enforce / reject) or a 413 problem when the stored item would exceed 400 KB.
+   */
   prepare(input: EventInput, facts: ArrivalFacts): Prepared;
   /**
    * Conditional put: 201 created; 200 duplicate (the same request was stored before, the stored
@@ -117,8 +129,13 @@ export class UnprocessedItemsError extends Error {
 export function createEventWriter(deps: EventWriterDependencies): EventWriter {
   const now = deps.now ?? Date.now;
   const { statusIndexShards, retentionDays } = deps.config;
+  const catalog = deps.catalog ?? { types: {} };
+  const catalogPolicy = deps.config.catalog ?? CATALOG_POLICY_OFF;
+  const onCatalogFinding = deps.onCatalogFinding ?? writeCatalogFinding;
 
   function prepare(input: EventInput, facts: ArrivalFacts): Prepared {
+    const verdict = checkCatalog(catalog, catalogPolicy, input, onCatalogFinding);
+    if (!verdict.ok) return verdict;
     const nowMs = now();
     const { idempotencyKey } = facts;
     const record = buildEventRecord(input, {
@@ -130,6 +147,7 @@ export function createEventWriter(deps: EventWriterDependencies): EventWriter {
       statusIndexShards,
       ...(retentionDays === undefined ? {} : { retentionDays }),
       ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+      ...(verdict.stamp === undefined ? {} : { catalog: verdict }),
     });
     const itemBytes = dynamoItemSize(record as unknown as Record<string, unknown>);
     if (itemBytes <= LIMITS.maxItemBytes) return { ok: true, record };

@@ -131,7 +131,8 @@ export function createWebhookHandler(deps: WebhookDependencies) {
       ...(event.requestContext.timeEpoch === undefined ? {} : { receivedAtMs: event.requestContext.timeEpoch }),
       ...(deliveryId === undefined ? {} : { idempotencyKey: deliveryId }),
     });
-    if (!prepared.ok) return reject(prepared.problem);
+    // The body is the payload: the catalogue's /payload/… pointers point into the body.
+    if (!prepared.ok) return reject(intoBody(prepared.problem));
     const outcome = await deps.writer.writeOne(prepared.record);
     if ("problem" in outcome) return reject(outcome.problem);
     ctx.logFields.event_id = outcome.record.event_id;
@@ -159,6 +160,16 @@ export function createWebhookHandler(deps: WebhookDependencies) {
       );
     }
   });
+}
+
+/**
+ * A problem whose pointers address the event (`/payload/ref`), re-pointed at the delivered body
+ * (`/ref`); a pointer outside the payload (`/event_type`, which the handler derived) is dropped.
+ */
+function intoBody(init: ProblemInit): ProblemInit {
+  if (init.errors === undefined) return init;
+  const errors = init.errors.map(({ pointer, ...rest }) => (pointer?.startsWith("/payload") ? { ...rest, pointer: pointer.slice("/payload".length) } : rest));
+  return { ...init, errors };
 }
 
 /** The bytes the sender signed: API Gateway base64-encodes bodies it does not treat as text. */

@@ -13,6 +13,7 @@ import * as path from "node:path";
 import { PurgeQueueCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { expect } from "chai";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { runSubscriptionsCli } from "../../cli/subscriptions";
 import { runWebhooksCli } from "../../cli/webhooks";
 import type { EventRecord } from "../../handlers/lib/events/record";
 import { decodeQueueMessage, encodeQueueMessage } from "../../handlers/lib/queue/queueMessage";
@@ -45,6 +46,8 @@ describe("the local console (/_console) in headless Chromium", function () {
   let page: Page;
   let sqs: SQSClient;
   let secret: string;
+  let receiver: http.Server;
+  let received = 0;
   const pageErrors: string[] = [];
   afterEach(() => expect(pageErrors.splice(0), "errors in the console's page").to.deep.equal([]));
 
@@ -55,6 +58,11 @@ describe("the local console (/_console) in headless Chromium", function () {
     const added = runWebhooksCli(["add", "acme", "--scheme", "standard", "--json"], { DATA_DIR: dataDir });
     expect(added.exitCode, added.stderr).to.equal(0);
     secret = (JSON.parse(added.stdout) as { secret: string }).secret;
+    // A subscriber for order.* that answers 204: the console shows each event's delivery attempts.
+    receiver = http.createServer((req, res) => req.resume().on("end", () => (received++, res.writeHead(204).end())));
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    const subscribed = runSubscriptionsCli(["add", "orders", "--url", `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`, "--filter", "order.*"], { DATA_DIR: dataDir });
+    expect(subscribed.exitCode, subscribed.stderr).to.equal(0);
     stack = await startTestStack(dataDir, { sqsPort: 0, settings: { ingestMode: "queued", queueMaxReceiveCount: 2 }, queueVisibilitySeconds: 1 });
     key = stack.createdApiKey!;
     sqs = new SQSClient({ endpoint: stack.queue!.sqsEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
@@ -69,6 +77,7 @@ describe("the local console (/_console) in headless Chromium", function () {
     await browser?.close();
     sqs?.destroy();
     await stack?.close();
+    receiver?.close();
     logs?.restore();
   });
 
@@ -104,6 +113,32 @@ describe("the local console (/_console) in headless Chromium", function () {
     await page.fill("#f-type", "order.*");
     await row.waitFor();
     await page.screenshot({ path: path.join(SCREENSHOTS, "events.png") });
+  });
+
+  it("shows an event's deliveries per subscription and attempt, and replays it from the console", async () => {
+    const posted = await call(stack, "POST", "/events", { key, body: { event_type: "order.paid", payload: { n: 1 } } });
+    const eventId = posted.json<{ event_id: string }>().event_id;
+    await eventually("the delivery", () => call(stack, "GET", `/events/${eventId}`, { key }), (r) => r.status === 200 && r.json<{ status: string }>().status === "delivered", 30_000);
+    await page.goto(stack.consoleUrl);
+    await page.locator(`#events-table tr[data-event-id="${eventId}"]`).click();
+    const state = page.locator('#subscriptions-table tr[data-subscription="orders"]');
+    await state.locator("td", { hasText: "delivered" }).waitFor({ timeout: 15_000 });
+    expect(await page.locator("#attempts-table tbody tr").count()).to.equal(1);
+    expect(await page.locator("#attempts-table tbody").textContent()).to.include("204");
+    await page.screenshot({ path: path.join(SCREENSHOTS, "deliveries.png") });
+    const before = received;
+    await page.click("#detail-replay"); // the confirm dialog is accepted
+    await eventually("the replayed delivery", async () => received, (n) => n > before, 30_000);
+    await eventually("status replayed", () => call(stack, "GET", `/events/${eventId}`, { key }), (r) => r.json<{ status: string }>().status === "replayed", 30_000);
+    await page.locator("#attempts-table tbody tr").nth(1).waitFor({ timeout: 15_000 });
+  });
+
+  it("lists the catalogue's declared types with their schemas", async () => {
+    await page.goto(`${stack.consoleUrl}#catalog`);
+    const type = page.locator('#catalog-body details[data-event-type="order.created"]');
+    await type.waitFor({ timeout: 15_000 });
+    await type.locator("summary").click();
+    expect(await type.textContent()).to.include("Payload schema").and.include('"order_id"');
   });
 
   it("acks from the inbox through the API (status becomes delivered)", async () => {

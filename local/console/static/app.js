@@ -145,14 +145,33 @@ async function renderCatalog() {
   const body = $("#catalog-body");
   try {
     const catalog = await call("GET", "/_console/api/catalog");
-    const types = catalog.types || catalog.items || [];
+    const types = catalog.types;
     if (!types.length) return body.replaceChildren(el("p", {}, "No event types declared."));
     body.replaceChildren(
-      ...types.map((t) => el("details", {}, el("summary", {}, `${t.event_type || t.name} v${t.version ?? ""} ${t.owner ? `· ${t.owner}` : ""}`), el("p", {}, t.description || ""), el("pre", {}, JSON.stringify(t.schema || t.json_schema || t, null, 2)))),
+      ...types.map((t) =>
+        el(
+          "details",
+          { "data-event-type": t.event_type },
+          el("summary", {}, `${t.event_type} v${t.version} · ${t.owner}${t.deprecated ? ` · deprecated: ${t.deprecated}` : ""}`),
+          el("p", {}, t.description),
+          el("h3", {}, "Payload schema"),
+          el("pre", {}, JSON.stringify(t.payload_schema, null, 2)),
+          ...(t.examples.length ? [el("h3", {}, "Example"), el("pre", {}, JSON.stringify(t.examples[0], null, 2))] : []),
+        ),
+      ),
     );
   } catch (error) {
     body.replaceChildren(el("p", {}, `No catalogue on this stack (${error.message}).`));
   }
+}
+
+/** The catalogue's verdict on the event, as stored: which version it was checked against, and any violation. */
+function schemaCheck(e) {
+  if (!e.catalog) return "not checked (catalogMode off)";
+  if (e.catalog.declared === false) return "type not declared in the catalogue";
+  const verdict = e.catalog.valid ? "valid" : "violations";
+  const violations = (e.schema_violations || []).map((v) => `${v.pointer}: ${v.detail}`).join("; ");
+  return `catalogue v${e.catalog.version}: ${verdict}${violations ? ` (${violations})` : ""}`;
 }
 
 function summarize(body) {
@@ -213,29 +232,59 @@ async function openDetail(id) {
         ["received_at", e.received_at],
         ["delivered_at", e.delivered_at ?? "—"],
         ["delivery_attempts", e.delivery_attempts],
-        ["schema", e.catalog ? JSON.stringify(e.catalog) : e.schema_violations ? `violations: ${JSON.stringify(e.schema_violations)}` : `schema_version ${e.schema_version}`],
+        ["schema check", schemaCheck(e)],
         ["metadata", e.metadata ? JSON.stringify(e.metadata) : "—"],
       ].flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]),
     );
     $("#detail-raw").textContent = prettyJson(d.raw);
-    const deliveries = d.deliveries && (d.deliveries.items || d.deliveries.attempts || d.deliveries.deliveries);
-    $("#detail-deliveries").replaceChildren(
-      deliveries && deliveries.length
-        ? el(
-            "table",
-            {},
-            el("thead", {}, el("tr", {}, ...["Subscription", "At", "Result", "Latency ms", "Response"].map((h) => el("th", { scope: "col" }, h)))),
-            el(
-              "tbody",
-              {},
-              ...deliveries.map((a) => el("tr", {}, el("td", {}, a.subscription), el("td", {}, time(a.attempted_at || a.at || a.time)), el("td", { class: a.ok || (a.status >= 200 && a.status < 300) ? "status-delivered" : "refused" }, a.status ?? a.error ?? ""), el("td", {}, a.latency_ms ?? ""), el("td", { class: "mono" }, a.response_body ?? a.response ?? ""))),
-            ),
-          )
-        : el("p", {}, d.deliveries ? "No delivery attempts." : "No deliveries on this stack."),
-    );
+    $("#detail-deliveries").replaceChildren(...renderDeliveries(d.deliveries));
   } catch (error) {
     $("#detail-raw").textContent = error.message;
   }
+}
+
+/** GET /events/{id}/deliveries: one row per subscription (its state), then every attempt. */
+function renderDeliveries(log) {
+  if (!log) return [el("p", {}, "No deliveries on this stack (no subscriptions: npm run subscriptions -- add).")];
+  if (!log.subscriptions.length) return [el("p", {}, "No subscription matches this event type.")];
+  const head = (...names) => el("thead", {}, el("tr", {}, ...names.map((h) => el("th", { scope: "col" }, h))));
+  return [
+    el(
+      "table",
+      { id: "subscriptions-table" },
+      el("caption", { class: "sr-only" }, "Delivery state per subscription"),
+      head("Subscription", "State", "Attempts", "Replays", "Last attempt", "webhook-id"),
+      el(
+        "tbody",
+        {},
+        ...log.subscriptions.map((s) =>
+          el("tr", { "data-subscription": s.subscription }, el("td", {}, s.subscription), el("td", { class: `status-${s.state}` }, s.state), el("td", {}, s.attempts), el("td", {}, s.replays), el("td", {}, time(s.last_attempt_at)), el("td", { class: "mono" }, s.webhook_id)),
+        ),
+      ),
+    ),
+    el(
+      "table",
+      { id: "attempts-table" },
+      el("caption", { class: "sr-only" }, "Every delivery attempt, oldest first"),
+      head("At", "Subscription", "#", "Result", "Latency ms", "Response (first 1 KB)"),
+      el(
+        "tbody",
+        {},
+        ...log.attempts.map((a) =>
+          el(
+            "tr",
+            {},
+            el("td", {}, time(a.attempted_at)),
+            el("td", {}, a.subscription),
+            el("td", {}, a.attempt),
+            el("td", { class: a.ok ? "status-delivered" : "refused" }, a.status_code ?? a.error ?? ""),
+            el("td", {}, a.latency_ms),
+            el("td", { class: "mono" }, a.response_body),
+          ),
+        ),
+      ),
+    ),
+  ];
 }
 
 async function act(label, method, path, after) {
@@ -302,6 +351,7 @@ async function poll() {
     renderQueue();
     renderPipeline();
     renderWebhooks();
+    if (detailId && !$("#detail").hidden) await openDetail(detailId); // attempts and status move on while it is open
     $("#status").dataset.updated = new Date().toISOString();
     if (!$("#status").textContent.includes(":")) $("#status").textContent = "live";
   } catch (error) {

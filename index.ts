@@ -17,6 +17,7 @@ import { Observability } from "./components/Observability";
 import { paymentStages } from "./pipelines/payments";
 import { parseSourceList } from "./handlers/lib/webhooks/sources";
 import { IngestQueue } from "./components/IngestQueue";
+import { AWS_LIMITS } from "./handlers/lib/primitives/limits";
 import { INGEST_MODES, type IngestMode } from "./handlers/routes";
 
 const config = new pulumi.Config();
@@ -183,8 +184,8 @@ export const requiredLambdaConcurrencyQuota = requiredConcurrencyQuota(settings.
  *   (and numbers of that size in exponent form), which EventBridge refuses: those are carried as
  *   JSON strings of the same digits, and `detail.string_encoded_numbers` lists their JSON Pointers
  *   (RFC 6901), e.g. `["/payload/total"]`; the field is absent when there are none;
- * - one call carries at most 10 entries and 256 KB (Time counts 14 bytes, Source, DetailType and
- *   Detail their UTF-8 bytes); an event that alone exceeds 256 KB is sent without its payload and
+ * - one call carries at most 10 entries and 1 MiB (AWS_LIMITS: Time counts 14 bytes, Source, DetailType and
+ *   Detail their UTF-8 bytes); an event that alone exceeds 1 MiB is sent without its payload and
  *   with `detail.payload_omitted: "too_large"`, for subscribers to read it with GET /events/{id}.
  */
 function forwardToEventBridge(): EventCallback {
@@ -192,8 +193,8 @@ function forwardToEventBridge(): EventCallback {
   const { EventBridgeClient, PutEventsCommand } = require("@aws-sdk/client-eventbridge");
   const client = new EventBridgeClient({});
   const busName = process.env.EVENT_BUS_NAME;
-  const MAX_ENTRIES = 10;
-  const MAX_REQUEST_BYTES = 256 * 1024;
+  const MAX_ENTRIES = AWS_LIMITS.eventBridgeMaxEntries;
+  const MAX_REQUEST_BYTES = AWS_LIMITS.eventBridgeEntryBytes;
   const INT64_MIN = -(2n ** 63n);
   const INT64_MAX = 2n ** 63n - 1n;
   // The event as it was accepted; its delivery status belongs to the inbox, not to subscribers.
@@ -236,7 +237,7 @@ function forwardToEventBridge(): EventCallback {
     if (sizeOf(whole) < MAX_REQUEST_BYTES) return whole;
     return { ...base, Detail: detailOf(item, published.filter((key) => key !== "payload"), { payload_omitted: "too_large" }) };
   };
-  /** Consecutive entries, at most 10 and under 256 KB in total per call. */
+  /** Consecutive entries, at most 10 and under 1 MiB in total per call. */
   const callsOf = <T extends { Source: string; DetailType: string; Detail: string }>(entries: T[]): T[][] => {
     const calls: T[][] = [];
     let current: T[] = [];

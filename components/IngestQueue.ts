@@ -16,6 +16,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { AWS_LIMITS } from "../handlers/lib/primitives/limits";
 import { ENV } from "../handlers/lib/primitives/tables";
 import { INGEST_QUEUE, ingestQueueVisibilitySeconds, PROCESSOR_HANDLER, type IngestQueueAction } from "../handlers/routes";
 import type { EventStore } from "./EventStore";
@@ -98,7 +99,13 @@ export class IngestQueue extends pulumi.ComponentResource {
       return new aws.sqs.Queue(
         `${name}-dlq`,
         applyTransform<aws.sqs.QueueArgs>(
-          { name: physicalName("ingest-dlq", "sqsQueue"), messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS, sqsManagedSseEnabled: true },
+          {
+            name: physicalName("ingest-dlq", "sqsQueue"),
+            messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS,
+            // Redrive moves messages unchanged: the DLQ takes what the queue takes.
+            maxMessageSize: AWS_LIMITS.sqsMessageBytes,
+            sqsManagedSseEnabled: true,
+          },
           args.transform?.deadLetterQueue,
         ),
         { parent },
@@ -113,6 +120,8 @@ export class IngestQueue extends pulumi.ComponentResource {
             name: physicalName("ingest", "sqsQueue"),
             messageRetentionSeconds: INGEST_QUEUE_RETENTION_SECONDS,
             visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds,
+            // SQS takes 1 MiB bodies only when the queue says so; the attribute defaults to 256 KiB.
+            maxMessageSize: AWS_LIMITS.sqsMessageBytes,
             sqsManagedSseEnabled: true,
             redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: parent.deadLetterQueue.arn, maxReceiveCount: settings.maxReceiveCount }),
           },

@@ -82,6 +82,8 @@ describe("ingestMode: direct and queued under Pulumi mocks", function () {
         const q = queue(s(), "ingest").inputs;
         const window = which === "prod" ? 1 : 2;
         expect(q.sqsManagedSseEnabled).to.equal(true);
+        // SQS's 1 MiB bodies need the attribute raised: it defaults to 262,144.
+        expect(q.maxMessageSize).to.equal(1_048_576);
         expect(q.messageRetentionSeconds).to.equal(INGEST_QUEUE_RETENTION_SECONDS).and.to.equal(4 * 86_400);
         const processorTimeout = fn(s(), "processor").inputs.timeout;
         expect(processorTimeout).to.equal(PROCESSOR_HANDLER.timeoutSeconds);
@@ -92,6 +94,7 @@ describe("ingestMode: direct and queued under Pulumi mocks", function () {
       it("the DLQ: SSE-SQS, 14 days' retention, accepts messages only from the ingest queue (redrive allow policy)", () => {
         const dlq = queue(s(), "ingest-dlq");
         expect(dlq.inputs.sqsManagedSseEnabled).to.equal(true);
+        expect(dlq.inputs.maxMessageSize).to.equal(1_048_576);
         expect(dlq.inputs.messageRetentionSeconds).to.equal(DEAD_LETTER_RETENTION_SECONDS).and.to.equal(14 * 86_400);
         const allow = s().one(REDRIVE_ALLOW, (r) => r.inputs.queueUrl === dlq.state.url);
         expect(allow.inputs.queueUrl).to.equal(dlq.state.url);

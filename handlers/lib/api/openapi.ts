@@ -16,7 +16,7 @@
 import * as z from "zod/mini";
 import { ROUTES, routeKey, type RouteSpec } from "../../routes";
 import { API_KEY_PREFIX } from "../auth/apiKeys";
-import { LIMITS, RETRY_AFTER_SECONDS } from "../primitives/limits";
+import { AWS_LIMITS, LIMITS, RETRY_AFTER_SECONDS } from "../primitives/limits";
 import { BatchItemSchema, BatchRequestSchema, EventInputSchema, EVENT_STATUSES, IdempotencyKeySchema, InboxQuerySchema, ListEventsQuerySchema } from "../events/schema";
 
 type Json = Record<string, unknown>;
@@ -45,7 +45,7 @@ export const EXAMPLES = {
 } as const;
 
 /** API Gateway HTTP API quotas behind its own answers (docs: "Quotas … HTTP API"). */
-const GATEWAY_QUOTAS = { payloadBytes: 10 * 1024 * 1024, requestLineAndHeaderBytes: 10_240, integrationTimeoutSeconds: 30 };
+const GATEWAY_QUOTAS = { payloadBytes: AWS_LIMITS.httpApiPayloadBytes, requestLineAndHeaderBytes: 10_240, integrationTimeoutSeconds: 30 };
 
 /** Tags, in the order a reader meets them; every operation has exactly one. */
 const TAGS = [

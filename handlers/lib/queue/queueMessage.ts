@@ -11,14 +11,14 @@
 import * as z from "zod/mini";
 import { EVENT_ID_PATTERN, shardOf } from "../primitives/ids";
 import { JsonInputError, NumberValue, readJson, writeJson, type JsonValue } from "../primitives/json";
-import { LIMITS } from "../primitives/limits";
+import { AWS_LIMITS, LIMITS } from "../primitives/limits";
 import { dynamoItemSize, requestFingerprint, SCHEMA_VERSION, statusShardKey, type EventRecord } from "../events/record";
 import { EventInputSchema, IdempotencyKeySchema, schemaErrors } from "../events/schema";
 import { STATUS_INDEX } from "../primitives/tables";
 
 export const QUEUE_MESSAGE_VERSION = 1;
 /** SQS's limit on one message body, and on the bodies of one SendMessageBatch together. */
-export const QUEUE_MESSAGE_MAX_BYTES = 256 * 1024;
+export const QUEUE_MESSAGE_MAX_BYTES = AWS_LIMITS.sqsMessageBytes;
 /** The envelope is level 1, the record 2, so the payload (level 3) may nest as deep as in a request. */
 const MESSAGE_MAX_DEPTH = LIMITS.maxPayloadDepth + 2;
 

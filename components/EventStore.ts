@@ -177,7 +177,9 @@ export function tableKeys(definition: TableDefinition): Pick<aws.dynamodb.TableA
         { attributeName: index.partitionKey.name, keyType: "HASH" },
         { attributeName: index.sortKey.name, keyType: "RANGE" },
       ],
-      projectionType: "ALL",
+      ...(index.projection.type === "ALL"
+        ? { projectionType: "ALL" }
+        : { projectionType: "INCLUDE", nonKeyAttributes: [...index.projection.nonKeyAttributes] }),
     })),
   };
 }

@@ -9,7 +9,13 @@ export const SCOPES = ["ingest", "read", "ack"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** DynamoDB actions a function may be granted on the events table (and its index, for Query). */
-export type EventsTableAction = "dynamodb:PutItem" | "dynamodb:BatchWriteItem" | "dynamodb:GetItem" | "dynamodb:Query" | "dynamodb:UpdateItem";
+export type EventsTableAction =
+  | "dynamodb:PutItem"
+  | "dynamodb:BatchWriteItem"
+  | "dynamodb:GetItem"
+  | "dynamodb:BatchGetItem"
+  | "dynamodb:Query"
+  | "dynamodb:UpdateItem";
 
 /**
  * SQS actions a function may be granted on the ingest queue (queued mode). `sqs:SendMessage` also
@@ -65,8 +71,8 @@ export const HANDLERS = {
   },
   read: {
     entry: "handlers/read.ts",
-    description: "GET /events/{event_id}, GET /events, GET /inbox: item reads and status-index queries",
-    eventsTableActions: ["dynamodb:GetItem", "dynamodb:Query"],
+    description: "GET /events/{event_id}, GET /events, GET /inbox: item reads, status-index queries, BatchGetItem for listed events whose payload is stored compressed",
+    eventsTableActions: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"],
     memoryMb: 256,
     timeoutSeconds: 10,
   },

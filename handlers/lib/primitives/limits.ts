@@ -57,6 +57,11 @@ export const LIMITS = {
    */
   listMaxQueries: 32,
   listMaxReadUnits: 64,
+  /**
+   * Payload bytes of one GET /events or /inbox page: a page ends before passing it (with at least
+   * one event), so the response stays inside Lambda's 6 MB even with JSON's escaping on the way out.
+   */
+  listMaxPageBytes: 4 * 1_048_576,
   /** Items per Query when an event_type filter discards most of what a Query reads. */
   listFilteredPageSize: 25,
 } as const;

@@ -72,7 +72,7 @@ export interface WriteManyOptions {
 }
 
 export interface EventWriter {
-  /** Enrich a validated input; answers a 413 problem when the stored item would exceed 400 KB. */
+  /** Enrich a validated input; without a claim check, answers a 413 problem when the item would exceed 400 KB. */
   prepare(input: EventInput, facts: ArrivalFacts): Prepared;
   /**
    * Conditional put: 201 created; 200 duplicate (the same request was stored before, the stored
@@ -138,6 +138,9 @@ export function createEventWriter(deps: EventWriterDependencies): EventWriter {
       ...(retentionDays === undefined ? {} : { retentionDays }),
       ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
     });
+    // With a claim check any payload the API accepts can be stored (compressed, or in S3: ADR 0035);
+    // without one, the uncompressed item must fit, as it always had to.
+    if (deps.repository.claimCheck) return { ok: true, record };
     const itemBytes = dynamoItemSize(record as unknown as Record<string, unknown>);
     if (itemBytes <= LIMITS.maxItemBytes) return { ok: true, record };
     return {

@@ -11,7 +11,9 @@ import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { marshall } from "@aws-sdk/util-dynamodb";
+import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
+import { storedItem, type EventRecord } from "../../handlers/lib/events/record";
+import { readJson } from "../../handlers/lib/primitives/json";
 import { EventConsumer, NEW_EVENTS_FILTER, STREAM_READ_ACTIONS } from "../../components/EventConsumer";
 import { EventStore } from "../../components/EventStore";
 import { expectLeastPrivilege, policyOf } from "../support/leastPrivilege";
@@ -151,6 +153,28 @@ describe("EventStore.onEvent and the forwardToEventBridge consumer", function ()
       for (const internal of ["status", "status_shard", "request_sha256", "delivery_attempts", "delivered_at", "ttl"]) {
         expect(detail, internal).not.to.have.property(internal);
       }
+    });
+
+    it("forwards a payload stored compressed (storage format 2) exactly as received, and a claim-checked one without its payload", async () => {
+      const text = `{"action":"opened","number":42,"id":12345678901234567890123,"price":0.1000000000000000055511151231257827,"body":"${"long text ".repeat(300)}"}`;
+      const record = insertRecord(0);
+      const { payload: _payload, ...rest } = unmarshall(record.dynamodb.NewImage);
+      const item = storedItem({ ...rest, payload: readJson(text, { maxDepth: 40 }) } as EventRecord);
+      expect(item.storage_format).to.equal(2);
+      // Lambda hands stream records over as JSON: binary attributes arrive base64-encoded.
+      const image = marshall({ ...item, payload_br: undefined }, { removeUndefinedValues: true });
+      image.payload_br = { B: Buffer.from(item.payload_br!).toString("base64") } as never;
+      record.dynamodb.NewImage = image;
+      const claimChecked = insertRecord(1);
+      delete claimChecked.dynamodb.NewImage.payload;
+      Object.assign(claimChecked.dynamodb.NewImage, { storage_format: { N: "2" }, payload_object: { S: "events/x/y.json.br" }, payload_bytes: { N: "5000000" } });
+      const result = await runInFreshProcess(code, { Records: [record, claimChecked] }, eventBridge.url);
+      expect(result.code, result.stderr).to.equal(0);
+      const [whole, omitted] = eventBridge.calls.flatMap((c) => c.Entries).map((e) => e.Detail);
+      // The integer beyond signed 64 bits travels as a string (ADR 0023); every other byte as received.
+      expect(whole).to.include(`"payload":${text.replace("12345678901234567890123", '"12345678901234567890123"')}`);
+      for (const internal of ["storage_format", "payload_br", "payload_bytes", "payload_object"]) expect(whole).not.to.include(internal);
+      expect(JSON.parse(omitted!)).to.include({ payload_omitted: "too_large", event_id: eventId(1) }).and.not.to.have.property("payload");
     });
 
     it("carries integers at both signed 64-bit bounds as numbers and beyond them as strings EventBridge accepts, with their pointers", async () => {

@@ -198,6 +198,7 @@ export class EventIngestionApi extends pulumi.ComponentResource {
           },
           grants: [
             ...args.eventStore.grant(facts.eventsTableActions),
+            ...args.eventStore.grantPayloadObjects(facts.payloadObjectActions),
             ...(usesQueue ? queue.grant(facts.ingestQueueActions) : []),
             ...(readsWebhookSecrets(spec) ? this.webhookSources.grants : []),
           ],

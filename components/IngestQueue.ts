@@ -177,7 +177,11 @@ export class IngestQueue extends pulumi.ComponentResource {
             ...args.eventStore.functionEnvironment(settings.maxEventBytes),
             [ENV.ingestQueueUrl]: parent.queue.url,
           },
-          grants: [...args.eventStore.grant(PROCESSOR_HANDLER.eventsTableActions), ...parent.grant(PROCESSOR_HANDLER.ingestQueueActions)],
+          grants: [
+            ...args.eventStore.grant(PROCESSOR_HANDLER.eventsTableActions),
+            ...args.eventStore.grantPayloadObjects(PROCESSOR_HANDLER.payloadObjectActions),
+            ...parent.grant(PROCESSOR_HANDLER.ingestQueueActions),
+          ],
           memoryMb: PROCESSOR_HANDLER.memoryMb,
           timeoutSeconds: settings.processorTimeoutSeconds,
           logRetentionDays: args.logRetentionDays ?? 14,

@@ -7,9 +7,10 @@ import { createEventWriter } from "./lib/store/eventWriter";
 import { log } from "./lib/ops/log";
 import { PipelineError, storeAccepted, type AcceptedEvent, type StoreResult } from "./lib/pipeline/pipeline";
 import { createDocumentClient, EventRepository } from "./lib/store/store";
+import { payloadObjectsFromEnv } from "./lib/store/payloadObjects";
 
 const config = ingestConfigFromEnv();
-const writer = createEventWriter({ repository: new EventRepository(createDocumentClient(), config.eventsTable), config });
+const writer = createEventWriter({ repository: new EventRepository(createDocumentClient(), config.eventsTable, payloadObjectsFromEnv()), config });
 
 export async function handler(input: AcceptedEvent): Promise<StoreResult> {
   const fields = { pipeline: input.origin.pipeline, message_id: input.origin.message_id };

@@ -3,11 +3,12 @@ import { requireEnv, storeConfigFromEnv } from "./lib/ops/config";
 import { createQueueProcessor } from "./lib/queue/processQueue";
 import { createSqsClient } from "./lib/queue/queueSender";
 import { createDocumentClient, EventRepository } from "./lib/store/store";
+import { payloadObjectsFromEnv } from "./lib/store/payloadObjects";
 import { ENV } from "./lib/primitives/tables";
 
 const config = storeConfigFromEnv();
 export const handler = createQueueProcessor({
-  repository: new EventRepository(createDocumentClient(), config.eventsTable),
+  repository: new EventRepository(createDocumentClient(), config.eventsTable, payloadObjectsFromEnv()),
   sqs: createSqsClient(),
   queueUrl: requireEnv(process.env, ENV.ingestQueueUrl),
   statusIndexShards: config.statusIndexShards,

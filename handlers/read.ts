@@ -2,5 +2,7 @@
 import { storeConfigFromEnv } from "./lib/ops/config";
 import { createReadHandler } from "./lib/api/readEvents";
 import { createDocumentClient } from "./lib/store/store";
+import { payloadObjectsFromEnv } from "./lib/store/payloadObjects";
 
-export const handler = createReadHandler({ doc: createDocumentClient(), ...storeConfigFromEnv() });
+const payloadObjects = payloadObjectsFromEnv();
+export const handler = createReadHandler({ doc: createDocumentClient(), ...storeConfigFromEnv(), ...(payloadObjects ? { payloadObjects } : {}) });

@@ -18,6 +18,14 @@ export type EventsTableAction =
   | "dynamodb:UpdateItem";
 
 /**
+ * S3 actions a function may be granted on the claim check's objects (`<bucket>/events/*`, ADR 0035):
+ * writers put an event's payload object before its item, read a stored duplicate's, and delete an
+ * object no item names after losing a race for an id; readers get.
+ */
+export type PayloadObjectAction = "s3:PutObject" | "s3:GetObject" | "s3:DeleteObject";
+const WRITES_PAYLOAD_OBJECTS = ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"] as const satisfies readonly PayloadObjectAction[];
+
+/**
  * SQS actions a function may be granted on the ingest queue (queued mode). `sqs:SendMessage` also
  * authorizes SendMessageBatch; Lambda's event source mapping polls with the processor's role, so
  * that role needs ReceiveMessage, DeleteMessage and GetQueueAttributes.
@@ -38,6 +46,7 @@ export interface QueuedFacts {
   readonly description: string;
   readonly eventsTableActions: readonly EventsTableAction[];
   readonly ingestQueueActions: readonly IngestQueueAction[];
+  readonly payloadObjectActions: readonly PayloadObjectAction[];
 }
 
 export interface HandlerSpec {
@@ -46,6 +55,8 @@ export interface HandlerSpec {
   readonly description: string;
   /** Exactly the actions the handler's code calls on the events table. */
   readonly eventsTableActions: readonly EventsTableAction[];
+  /** Exactly the actions it calls on the claim check's payload objects. */
+  readonly payloadObjectActions: readonly PayloadObjectAction[];
   readonly memoryMb: number;
   /** Must exceed the DynamoDB client's worst case (attempts × request timeout + backoff). */
   readonly timeoutSeconds: number;
@@ -61,18 +72,21 @@ export const HANDLERS = {
     entry: "handlers/ingest.ts",
     description: "POST /events and /events/batch: validate, enrich, conditional put or BatchWriteItem (GetItem only to answer an idempotent repeat)",
     eventsTableActions: ["dynamodb:PutItem", "dynamodb:BatchWriteItem", "dynamodb:GetItem"],
+    payloadObjectActions: WRITES_PAYLOAD_OBJECTS,
     memoryMb: 256,
     timeoutSeconds: 10,
     queued: {
       description: "POST /events and /events/batch: validate, enrich, send to the ingest queue (GetItem only when an Idempotency-Key is sent, docs/adr/0016)",
       eventsTableActions: ["dynamodb:GetItem"],
       ingestQueueActions: ["sqs:SendMessage"],
+      payloadObjectActions: ["s3:GetObject"],
     },
   },
   read: {
     entry: "handlers/read.ts",
     description: "GET /events/{event_id}, GET /events, GET /inbox: item reads, status-index queries, BatchGetItem for listed events whose payload is stored compressed",
     eventsTableActions: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"],
+    payloadObjectActions: ["s3:GetObject"],
     memoryMb: 256,
     timeoutSeconds: 10,
   },
@@ -80,6 +94,7 @@ export const HANDLERS = {
     entry: "handlers/ack.ts",
     description: "POST /events/{event_id}/ack: conditional update to delivered",
     eventsTableActions: ["dynamodb:UpdateItem"],
+    payloadObjectActions: [],
     memoryMb: 256,
     timeoutSeconds: 10,
   },
@@ -87,6 +102,7 @@ export const HANDLERS = {
     entry: "handlers/webhook.ts",
     description: "POST /webhooks/{source}: verify the sender's signature, then the same write path as POST /events",
     eventsTableActions: ["dynamodb:PutItem", "dynamodb:GetItem"],
+    payloadObjectActions: WRITES_PAYLOAD_OBJECTS,
     readsWebhookSecrets: true,
     memoryMb: 256,
     timeoutSeconds: 10,
@@ -94,12 +110,14 @@ export const HANDLERS = {
       description: "POST /webhooks/{source}: verify the sender's signature, then validate, enrich, send to the ingest queue (GetItem only for a delivery id, docs/adr/0016)",
       eventsTableActions: ["dynamodb:GetItem"],
       ingestQueueActions: ["sqs:SendMessage"],
+      payloadObjectActions: ["s3:GetObject"],
     },
   },
   openapi: {
     entry: "handlers/openapi.ts",
     description: "GET /openapi.json: the generated OpenAPI 3.1 document",
     eventsTableActions: [],
+    payloadObjectActions: [],
     memoryMb: 128,
     timeoutSeconds: 3,
   },
@@ -107,6 +125,7 @@ export const HANDLERS = {
     entry: "handlers/health.ts",
     description: "GET /health: liveness, no storage access",
     eventsTableActions: [],
+    payloadObjectActions: [],
     memoryMb: 128,
     timeoutSeconds: 3,
   },
@@ -133,6 +152,7 @@ export const PROCESSOR_HANDLER = {
   entry: "handlers/processor.ts",
   description: "Ingest queue processor: validate each message, conditional put, report only the failed messages",
   eventsTableActions: ["dynamodb:PutItem", "dynamodb:GetItem"],
+  payloadObjectActions: WRITES_PAYLOAD_OBJECTS,
   ingestQueueActions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
   memoryMb: 256,
   timeoutSeconds: 30,
@@ -155,7 +175,7 @@ export function ingestQueueVisibilitySeconds(processorTimeoutSeconds: number, ba
 export function handlerFacts(name: HandlerName, mode: IngestMode): QueuedFacts {
   const spec: HandlerSpec = HANDLERS[name];
   if (mode === "queued" && spec.queued) return spec.queued;
-  return { description: spec.description, eventsTableActions: spec.eventsTableActions, ingestQueueActions: [] };
+  return { description: spec.description, eventsTableActions: spec.eventsTableActions, ingestQueueActions: [], payloadObjectActions: spec.payloadObjectActions };
 }
 
 export interface RouteSpec {

@@ -6,6 +6,7 @@
 import { ingestConfigFromEnv } from "./lib/ops/config";
 import { createSqsClient, QueueSender } from "./lib/queue/queueSender";
 import { createDocumentClient, EventRepository } from "./lib/store/store";
+import { payloadObjectsFromEnv } from "./lib/store/payloadObjects";
 import { ENV } from "./lib/primitives/tables";
 import { createWebhookHandler, webhookWriter } from "./lib/webhooks/receiveWebhook";
 import { ssmSecretStore } from "./lib/webhooks/secrets";
@@ -18,7 +19,7 @@ export const handler = createWebhookHandler({
   secrets: ssmSecretStore(),
   writer: webhookWriter({
     config,
-    repository: new EventRepository(createDocumentClient(), config.eventsTable),
+    repository: new EventRepository(createDocumentClient(), config.eventsTable, payloadObjectsFromEnv()),
     ...(queueUrl ? { queue: new QueueSender(createSqsClient(), queueUrl) } : {}),
   }),
 });

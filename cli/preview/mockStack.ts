@@ -73,6 +73,11 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
       return { arn: `arn:aws:sqs:${REGION}:${ACCOUNT}:${physical}`, url: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${physical}` };
     case "aws:ssm/parameter:Parameter":
       return { arn: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${physical}` };
+    case "aws:s3/bucket:Bucket": {
+      // Pulumi auto-names buckets (their names are global): the logical name plus a suffix.
+      const bucket = inputs.bucket ?? `${name}-0a1b2c3`;
+      return { bucket, arn: `arn:aws:s3:::${bucket}` };
+    }
     case "aws:sns/topic:Topic":
       return { arn: `arn:aws:sns:${REGION}:${ACCOUNT}:${physical}` };
     case "aws:cloudwatch/eventBus:EventBus":

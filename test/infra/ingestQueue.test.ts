@@ -73,6 +73,9 @@ describe("ingestMode: direct and queued under Pulumi mocks", function () {
     });
   });
 
+  /** The claim check's objects: `events/*` of the stack's one payload bucket. */
+  const payloadObjectsArn = (stack: BuiltStack) => `${stack.one("aws:s3/bucket:Bucket").state.arn}/events/*`;
+
   for (const which of ["prod", "dev+queued"] as const) {
     describe(`queued (${which === "prod" ? "Pulumi.prod.yaml" : "dev with ingestMode=queued"})`, () => {
       const s = () => (which === "prod" ? prod : devQueued);
@@ -134,6 +137,8 @@ describe("ingestMode: direct and queued under Pulumi mocks", function () {
         const statements = statementsOf(s(), ingest).filter((st) => !st.Action.every((a) => a.startsWith("logs:") || a.startsWith("xray:")));
         expect(statements).to.deep.equal([
           { Effect: "Allow", Action: ["dynamodb:GetItem"], Resource: [tableArn(s())] },
+          // A stored duplicate's claim-checked payload (ADR 0035); never a write.
+          { Effect: "Allow", Action: ["s3:GetObject"], Resource: [payloadObjectsArn(s())] },
           { Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [queueArn(s(), "ingest")] },
         ]);
         expect(ingest.inputs.environment.variables[ENV.ingestQueueUrl]).to.equal(queue(s(), "ingest").state.url);
@@ -146,6 +151,8 @@ describe("ingestMode: direct and queued under Pulumi mocks", function () {
         const statements = statementsOf(s(), webhook).filter((st) => !st.Action.every((a) => a.startsWith("logs:") || a.startsWith("xray:") || a.startsWith("ssm:")));
         expect(statements).to.deep.equal([
           { Effect: "Allow", Action: ["dynamodb:GetItem"], Resource: [tableArn(s())] },
+          // A stored duplicate's claim-checked payload (ADR 0035); never a write.
+          { Effect: "Allow", Action: ["s3:GetObject"], Resource: [payloadObjectsArn(s())] },
           { Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [queueArn(s(), "ingest")] },
         ]);
         expect(webhook.inputs.environment.variables[ENV.ingestQueueUrl]).to.equal(queue(s(), "ingest").state.url);
@@ -166,6 +173,7 @@ describe("ingestMode: direct and queued under Pulumi mocks", function () {
         const statements = statementsOf(s(), processor).filter((st) => !st.Action.every((a) => a.startsWith("logs:") || a.startsWith("xray:")));
         expect(statements).to.deep.equal([
           { Effect: "Allow", Action: ["dynamodb:PutItem", "dynamodb:GetItem"], Resource: [tableArn(s())] },
+          { Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"], Resource: [payloadObjectsArn(s())] },
           {
             Effect: "Allow",
             Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],

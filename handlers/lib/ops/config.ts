@@ -46,9 +46,12 @@ export function eventStoreEnvironment<T>(settings: {
   statusIndexShards: number;
   maxEventBytes: number;
   retentionDays?: number;
+  /** The claim check's bucket; without it, payloads too large for an item are refused. */
+  payloadBucket?: T;
 }): Record<string, T | string> {
   return {
     [ENV.eventsTable]: settings.eventsTable,
+    ...(settings.payloadBucket === undefined ? {} : { [ENV.payloadBucket]: settings.payloadBucket }),
     [ENV.statusIndexShards]: String(settings.statusIndexShards),
     [ENV.maxEventBytes]: String(settings.maxEventBytes),
     ...(settings.retentionDays === undefined ? {} : { [ENV.retentionDays]: String(settings.retentionDays) }),

@@ -6,6 +6,7 @@
  */
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import { isStorageUnavailable } from "../primitives/faults";
+import { ENV } from "../primitives/tables";
 
 export interface PayloadObjects {
   /** Resolves once the object is durably stored; throws PayloadObjectWriteError when S3 could not take it. */
@@ -65,4 +66,10 @@ export class S3PayloadObjects implements PayloadObjects {
   async delete(key: string): Promise<void> {
     await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
   }
+}
+
+/** The claim check of a deployed function (PAYLOAD_BUCKET_NAME), once per cold start; undefined without a bucket. */
+export function payloadObjectsFromEnv(env: NodeJS.ProcessEnv = process.env): PayloadObjects | undefined {
+  const bucket = env[ENV.payloadBucket];
+  return bucket ? new S3PayloadObjects(createS3Client({}, env), bucket) : undefined;
 }

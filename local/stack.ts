@@ -24,6 +24,7 @@ import { paymentStages } from "../pipelines/payments";
 import { localTableName, stackSettings, type StackSettings } from "./config";
 import { ensureTable } from "./tables";
 import { createSsmEndpoint } from "./ssm";
+import { createS3Endpoint } from "./s3";
 import { WebhookSourceStore } from "./webhookStore";
 import { webhookEnvironment } from "../handlers/lib/webhooks/sources";
 import { guardLocalListener } from "./localGuard";
@@ -46,6 +47,8 @@ export interface RunningLocalStack {
   pid: number;
   url: string;
   dynamoEndpoint: string;
+  /** The local S3 holding claim-checked payloads (ADR 0035). */
+  s3Endpoint: string;
   authorizerCacheTtlSeconds: number;
 }
 
@@ -97,6 +100,8 @@ export interface LocalStack {
   webhookSources: string[];
   /** The local SSM endpoint that serves their secrets (AWS_ENDPOINT_URL_SSM of the functions). */
   ssmEndpoint: string;
+  /** The local S3 endpoint (AWS_ENDPOINT_URL_S3 of the functions) and the claim check's bucket there. */
+  s3: { endpoint: string; bucket: string };
   settings: StackSettings;
   /** The example SNS pipeline and the endpoint that takes `Publish` for its topic; only with settings.pipeline. */
   pipeline?: { runner: LocalPipeline; snsEndpoint: string; topicArn: string };
@@ -174,6 +179,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     cleanups.push(() => closeServer(ssm));
     const ssmEndpoint = `http://${host}:${(ssm.address() as AddressInfo).port}`;
 
+    // The claim check's bucket: payloads too large for an item even compressed (ADR 0035).
+    const payloadBucket = localTableName("payloads");
+    const s3 = createS3Endpoint({ dir: path.join(options.dataDir, "s3"), buckets: [payloadBucket] });
+    guardLocalListener(s3, { refuseBrowsers: true }); // only the functions' SDK talks to it
+    await listen(s3, 0, host, "the local S3 endpoint");
+    cleanups.push(() => closeServer(s3));
+    const s3Endpoint = `http://${host}:${(s3.address() as AddressInfo).port}`;
+
     // What the SDK inside each bundle reads, as in the deployed function plus local endpoints.
     const host_ = new LambdaHost();
     cleanups.push(() => host_.close());
@@ -183,12 +196,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: options.functionDynamoEndpoint ? await options.functionDynamoEndpoint(dynamoEndpoint) : dynamoEndpoint,
       AWS_ENDPOINT_URL_SSM: ssmEndpoint,
+      AWS_ENDPOINT_URL_S3: s3Endpoint,
     };
     const storeEnvironment = eventStoreEnvironment({
       eventsTable,
       statusIndexShards: settings.statusIndexShards,
       maxEventBytes: settings.maxEventBytes,
       ...(settings.enableTtl ? { retentionDays: settings.retentionDays } : {}),
+      payloadBucket,
     });
     const queue = settings.ingestMode === "queued" ? await startQueueFor(options, settings, host, cleanups) : undefined;
     // All bundles share this process's environment: a queued stack started earlier in the same
@@ -221,7 +236,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await listen(gateway, options.port, host, "PORT");
     cleanups.push(() => closeServer(gateway));
     const url = `http://${host}:${(gateway.address() as AddressInfo).port}`;
-    const running: RunningLocalStack = { pid: process.pid, url, dynamoEndpoint, authorizerCacheTtlSeconds: settings.authorizerCacheTtlSeconds };
+    const running: RunningLocalStack = { pid: process.pid, url, dynamoEndpoint, s3Endpoint, authorizerCacheTtlSeconds: settings.authorizerCacheTtlSeconds };
     const stackFile = path.join(options.dataDir, LOCAL_STACK_FILE);
     fs.writeFileSync(stackFile, JSON.stringify(running, null, 2) + "\n", { mode: 0o600 });
     cleanups.push(() => fs.rmSync(stackFile, { force: true }));
@@ -246,6 +261,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       keyFile,
       webhookSources: webhookStore.list().map((s) => s.name),
       ssmEndpoint,
+      s3: { endpoint: s3Endpoint, bucket: payloadBucket },
       settings,
       ...(pipeline ? { pipeline } : {}),
       ...(queue ? { queue: queue.handle } : {}),

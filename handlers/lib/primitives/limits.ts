@@ -30,6 +30,8 @@ export const AWS_LIMITS = {
   lambdaSyncPayloadBytes: 6 * 1_048_576,
   /** API Gateway HTTP API: "Payload size 10 MB", not adjustable ("Quotas for configuring and running an HTTP API"). */
   httpApiPayloadBytes: 10 * 1_048_576,
+  /** S3 PutObject: "upload an object of up to 5 GB in a single operation" (S3 User Guide, "Uploading objects"). */
+  s3PutObjectBytes: 5 * 1024 ** 3,
   /** DynamoDB: an item's attribute names plus values ("Item sizes and formats"). */
   dynamoItemBytes: 400 * 1024,
 } as const;

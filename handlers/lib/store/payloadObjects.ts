@@ -50,7 +50,7 @@ export class S3PayloadObjects implements PayloadObjects {
 
   async put(key: string, body: Uint8Array): Promise<void> {
     try {
-      await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: "application/json", ContentEncoding: "br" }));
+      await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: "application/octet-stream" }));
     } catch (error) {
       if (isStorageUnavailable(error)) throw new PayloadObjectWriteError(key, error);
       throw error;

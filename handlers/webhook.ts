@@ -15,7 +15,7 @@ import { webhookConfigFromEnv } from "./lib/webhooks/sources";
 const config = ingestConfigFromEnv();
 const queueUrl = process.env[ENV.ingestQueueUrl];
 export const handler = createWebhookHandler({
-  config: { ...webhookConfigFromEnv(), maxEventBytes: config.maxEventBytes },
+  config: { ...webhookConfigFromEnv(), maxEventBytes: Number(process.env[ENV.maxWebhookBytes] ?? config.maxEventBytes) },
   secrets: ssmSecretStore(),
   writer: webhookWriter({
     config,

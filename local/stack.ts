@@ -218,7 +218,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       const environment = {
         ...(spec.eventsTableActions.length > 0 ? storeEnvironment : {}),
         ...(handlerFacts(name, "queued").ingestQueueActions.length > 0 ? queueEnvironment : {}),
-        ...("readsWebhookSecrets" in spec ? webhookEnvironment(webhookStore.functionSources(), settings.webhookToleranceSeconds) : {}),
+        ...("readsWebhookSecrets" in spec
+          ? { ...webhookEnvironment(webhookStore.functionSources(), settings.webhookToleranceSeconds), [ENV.maxWebhookBytes]: String(settings.maxWebhookBytes) }
+          : {}),
       };
       functions[name] = await host_.load(name, spec.entry, { ...sdkEnvironment, ...environment }, spec.memoryMb);
       functionTimeoutsMs[name] = spec.timeoutSeconds * 1000;

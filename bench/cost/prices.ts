@@ -18,6 +18,10 @@ export const PRICE_KEYS = [
   "step_functions_express_per_million_requests",
   "step_functions_express_per_gb_second",
   "step_functions_standard_per_million_transitions",
+  // The claim check's payload objects (bench/cost/storageModel.ts).
+  "s3_per_million_put_requests",
+  "s3_per_million_get_requests",
+  "s3_storage_per_gb_month",
 ] as const;
 
 export type PriceKey = (typeof PRICE_KEYS)[number];

@@ -4,7 +4,7 @@
  * exactly the object actions its code uses, on `events/*` only, never the whole bucket.
  */
 import { expect } from "chai";
-import type { BuiltStack, MockResource } from "../../cli/preview/mockStack";
+import { buildStack, type BuiltStack, type MockResource } from "../../cli/preview/mockStack";
 import { policyOf } from "../support/leastPrivilege";
 import { sharedStack } from "../support/sharedStacks";
 
@@ -109,5 +109,27 @@ describe("the payload bucket (claim check) under Pulumi mocks", function () {
         }
       }
     }
+  });
+});
+
+describe("large-event body limits under Pulumi mocks", function () {
+  this.timeout(60_000);
+
+  it("the webhook function takes 1 MiB bodies by default (maxWebhookBytes), POST /events keeps maxEventBytes", async () => {
+    const dev = await sharedStack("dev");
+    const env = (purpose: string) => dev.one(FUNCTION, (f) => f.inputs.name === `event-ingestion-dev-${purpose}`).inputs.environment.variables;
+    expect(env("webhook").MAX_WEBHOOK_BYTES).to.equal("1048576");
+    expect(env("ingest").MAX_EVENT_BYTES).to.equal("65536");
+    expect(env("ingest")).not.to.have.property("MAX_WEBHOOK_BYTES");
+  });
+
+  it("refuses a body limit beyond 5 MiB, which Lambda's 6 MB invocation could not carry once escaped", async () => {
+    let error: unknown;
+    try {
+      await buildStack("dev", { maxWebhookBytes: 6 * 1024 * 1024 });
+    } catch (e) {
+      error = e;
+    }
+    expect(String((error as Error)?.message ?? error)).to.match(/maxWebhookBytes must be an integer from 1024 to 5242880/);
   });
 });

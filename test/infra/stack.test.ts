@@ -47,7 +47,7 @@ describe("stack under Pulumi mocks", function () {
       const declared = Object.entries<any>(project.config).filter(([k]) => !k.includes(":"));
       expect(declared.map(([k]) => k)).to.have.members([
         "enableTtl", "retentionDays", "enablePitr", "deletionProtection", "logRetentionDays",
-        "authorizerCacheTtlSeconds", "throttleRateLimit", "throttleBurstLimit", "maxEventBytes", "statusIndexShards",
+        "authorizerCacheTtlSeconds", "throttleRateLimit", "throttleBurstLimit", "maxEventBytes", "maxWebhookBytes", "statusIndexShards",
         "forwardToEventBridge", "tracing", "reservedConcurrency", "corsAllowedOrigins", "customDomainName",
         "customDomainHostedZoneId", "alarmEmail", "pipeline", "logEncryption", "webhookSources", "webhookToleranceSeconds",
         "ingestMode", "queueMaxReceiveCount", "processorBatchSize", "processorBatchingWindowSeconds", "processorMaxConcurrency",

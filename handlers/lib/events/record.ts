@@ -89,6 +89,14 @@ export function buildEventRecord(input: EventInput, ctx: EnrichmentContext): Eve
   return record;
 }
 
+/**
+ * A compressed item larger than this goes to S3 when a claim check is configured (ADR 0035): its
+ * write and each status change would cost 64+ write units each ($0.04+ per million per KB), while
+ * an S3 PUT and GET cost $5.40 per million, and the item left behind is under 1 KB, so acks stay
+ * cheap. Without a claim check, items keep up to DynamoDB's 400 KB.
+ */
+export const CLAIM_CHECK_MIN_ITEM_BYTES = 64 * 1024;
+
 /** The item attributes of the stored form, never returned to clients. */
 export const STORED_FORM_ATTRIBUTES = ["storage_format", "payload_br", "payload_object", "payload_bytes"] as const;
 
@@ -176,11 +184,12 @@ function numberSize(literal: string): number {
 export const STORAGE_FORMAT = 2;
 
 /**
- * Payloads whose JSON text is shorter than this stay a map (format 1). Below it the item stays at
- * one or two write units either way (a write unit is 1 KB), and brotli would only cost CPU; from
- * it on, the GitHub example payloads (915 B to 27 KB) shrink 3× to 12× (docs/COST.md).
+ * Payloads whose JSON text is shorter than this stay a map (format 1): with the record's ~400 bytes
+ * of other attributes such an item is one write unit (1 KB) either way, and brotli would only cost
+ * CPU; from it on, compression can save a unit, and the GitHub example payloads (915 B to 27 KB)
+ * shrink 3× to 12× (docs/COST.md: the smallest, 915 B, goes from 2 write units to 1).
  */
-export const COMPRESS_MIN_PAYLOAD_BYTES = 1024;
+export const COMPRESS_MIN_PAYLOAD_BYTES = 512;
 /** Quality 5 of 11: within 1 % of quality 6's size on the GitHub examples at ~half the CPU of 9+ (docs/BENCHMARKS.md). */
 const BROTLI_QUALITY = 5;
 

@@ -38,6 +38,15 @@ export const AWS_LIMITS = {
 
 /** Limits this API imposes on an event, checked before any write. */
 export const LIMITS = {
+  /**
+   * The largest body any route may be configured to take (`maxEventBytes`, `maxWebhookBytes`):
+   * API Gateway hands the body to Lambda inside a JSON event, escaped (about 7 % more for GitHub's
+   * payloads), and Lambda takes 6 MB (AWS_LIMITS.lambdaSyncPayloadBytes); a read returns it the
+   * same way. 5 MiB leaves that room; API Gateway's own 10 MB is never the binding limit.
+   */
+  maxConfigurableBodyBytes: 5 * 1_048_576,
+  /** Webhook bodies accepted by default: GitHub and others send deliveries of a megabyte and more. */
+  defaultWebhookBytes: 1_048_576,
   /** DynamoDB nests at most 32 levels; the `payload` map is level 1. */
   maxPayloadDepth: 32,
   /** DynamoDB's item size limit, in bytes of attribute names plus values. */

@@ -91,6 +91,8 @@ export const ENV = {
   statusIndexShards: "STATUS_INDEX_SHARDS",
   retentionDays: "EVENT_RETENTION_DAYS",
   maxEventBytes: "MAX_EVENT_BYTES",
+  /** The webhook function's body limit (config maxWebhookBytes); POST /events keeps MAX_EVENT_BYTES. */
+  maxWebhookBytes: "MAX_WEBHOOK_BYTES",
   /** The claim check's bucket (ADR 0035): payloads too large for an item, even compressed. */
   payloadBucket: "PAYLOAD_BUCKET_NAME",
   /** Set only in queued mode: the ingest function sends here, the processor changes visibility here. */

@@ -6,7 +6,7 @@
  */
 import { DynamoDBClient, type DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
 import { BatchGetCommand, type BatchGetCommandOutput, BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
-import { claimChecked, dynamoItemSize, payloadObjectKey, recordFromItem, storedItem, type EventRecord, type StoredItem } from "../events/record";
+import { CLAIM_CHECK_MIN_ITEM_BYTES, claimChecked, dynamoItemSize, payloadObjectKey, recordFromItem, storedItem, type EventRecord, type StoredItem } from "../events/record";
 import { LIMITS } from "../primitives/limits";
 import type { PayloadObjects } from "./payloadObjects";
 import { EVENTS_TABLE } from "../primitives/tables";
@@ -89,15 +89,15 @@ export class EventRepository {
   }
 
   /**
-   * The item for a record: compressed above the threshold, and beyond DynamoDB's item limit its
-   * payload written to S3 first, under a key of its id and content, so no item ever names an
+   * The item for a record: compressed above the threshold, and beyond CLAIM_CHECK_MIN_ITEM_BYTES
+   * (DynamoDB's item limit without a claim check) its payload written to S3 first, under a key of its id and content, so no item ever names an
    * object that is not there (ADR 0035).
    */
   private async toItem(record: EventRecord): Promise<StoredItem> {
     const item = storedItem(record);
     if (item.payload_br === undefined) return item;
     const bytes = dynamoItemSize(item as Record<string, unknown>);
-    if (bytes <= LIMITS.maxItemBytes) return item;
+    if (bytes <= (this.payloadObjects ? CLAIM_CHECK_MIN_ITEM_BYTES : LIMITS.maxItemBytes)) return item;
     if (!this.payloadObjects) {
       // A payload brotli cannot shrink may still fit as a map.
       if (dynamoItemSize(record as unknown as Record<string, unknown>) <= LIMITS.maxItemBytes) return record;

@@ -1,7 +1,7 @@
 /**
  * GitHub's own webhook example payloads (@octokit/webhooks-examples) as the minified JSON text a
- * sender would deliver, and payloads of a chosen size built from them, for the large-event tests,
- * the cost model's size classes and the bench.
+ * sender would deliver, and payloads of a chosen size built from them, for
+ * the cost model's size classes (npm run cost) and the large-event tests.
  */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const examples = require("@octokit/webhooks-examples/api.github.com/index.json") as { name: string; examples: Record<string, unknown>[] }[];

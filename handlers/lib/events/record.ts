@@ -91,7 +91,7 @@ export function buildEventRecord(input: EventInput, ctx: EnrichmentContext): Eve
 
 /**
  * A compressed item larger than this goes to S3 when a claim check is configured (ADR 0035): its
- * write and each status change would cost 64+ write units each ($0.04+ per million per KB), while
+ * write and each status change would cost 64+ write units each (DynamoDB bills $0.625 per million write units, one per KB), while
  * an S3 PUT and GET cost $5.40 per million, and the item left behind is under 1 KB, so acks stay
  * cheap. Without a claim check, items keep up to DynamoDB's 400 KB.
  */
@@ -237,7 +237,9 @@ export function isEncoded(item: Record<string, unknown>): boolean {
 /** The payload's JSON text (may hold digits a double cannot carry) read back exactly as written. */
 const PAYLOAD_MAX_DEPTH = LIMITS.maxPayloadDepth + 1;
 export function decodePayload(compressed: Uint8Array): Record<string, unknown> {
-  return readJson(brotliDecompressSync(compressed).toString("utf8"), { maxDepth: PAYLOAD_MAX_DEPTH }) as JsonObject;
+  // Bounded: a crafted message (the queue is not trusted) cannot inflate past twice the largest body.
+  const text = brotliDecompressSync(compressed, { maxOutputLength: 2 * LIMITS.maxConfigurableBodyBytes }).toString("utf8");
+  return readJson(text, { maxDepth: PAYLOAD_MAX_DEPTH }) as JsonObject;
 }
 
 /**

@@ -42,7 +42,7 @@ export function createQueueProcessor(deps: ProcessorDependencies) {
   const writer = createEventWriter({ repository: deps.repository, config: { statusIndexShards: deps.statusIndexShards } });
 
   async function processMessage(message: SQSRecord, tally: ProcessorTally): Promise<void> {
-    const decoded = decodeQueueMessage(message.body, deps.statusIndexShards);
+    const decoded = decodeQueueMessage(message.body, deps.statusIndexShards, { claimCheck: deps.repository.claimCheck });
     if (!decoded.ok) return permanentFailure(message, tally, decoded.reason, decoded.detail);
     const record = decoded.record;
     let outcome;

@@ -12,7 +12,7 @@ import * as z from "zod/mini";
 import { EVENT_ID_PATTERN, shardOf } from "../primitives/ids";
 import { JsonInputError, NumberValue, readJson, writeJson, type JsonValue } from "../primitives/json";
 import { AWS_LIMITS, LIMITS } from "../primitives/limits";
-import { dynamoItemSize, requestFingerprint, SCHEMA_VERSION, statusShardKey, type EventRecord } from "../events/record";
+import { decodePayload, dynamoItemSize, requestFingerprint, SCHEMA_VERSION, statusShardKey, storedItem, type EventRecord } from "../events/record";
 import { EventInputSchema, IdempotencyKeySchema, schemaErrors } from "../events/schema";
 import { STATUS_INDEX } from "../primitives/tables";
 
@@ -29,9 +29,23 @@ const MESSAGE_MAX_DEPTH = LIMITS.maxPayloadDepth + 2;
  */
 const NOT_SQS_SAFE = /[\uFFFE\uFFFF]/g;
 
+/**
+ * The message for a record: `{"v":1,"record":{...}}`; when that passes SQS's 1 MiB, version 2
+ * carries the payload as the stored form does (ADR 0035), brotli of its JSON text, base64:
+ * `{"v":2,"record":{...without payload},"payload_br":"..."}` (a GitHub delivery shrinks ~6×).
+ */
 export function encodeQueueMessage(record: EventRecord): string {
-  return writeJson({ v: QUEUE_MESSAGE_VERSION, record }).replace(NOT_SQS_SAFE, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+  const plain = writeJson({ v: QUEUE_MESSAGE_VERSION, record }).replace(NOT_SQS_SAFE, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+  if (Buffer.byteLength(plain, "utf8") <= QUEUE_MESSAGE_MAX_BYTES) return plain;
+  const item = storedItem(record);
+  if (item.payload_br === undefined) return plain;
+  const { payload: _payload, ...rest } = record;
+  const compressed = { v: COMPRESSED_MESSAGE_VERSION, record: rest, payload_br: Buffer.from(item.payload_br).toString("base64") };
+  return writeJson(compressed).replace(NOT_SQS_SAFE, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
 }
+
+/** A message whose payload travels compressed (see encodeQueueMessage). */
+export const COMPRESSED_MESSAGE_VERSION = 2;
 
 /** Server-owned attributes, as buildEventRecord sets them on a new event. */
 const EnrichmentSchema = z.object({
@@ -54,8 +68,11 @@ const INPUT_FIELDS = ["event_type", "payload", "metadata", "occurred_at"] as con
 
 export type DecodedMessage = { ok: true; record: EventRecord } | { ok: false; reason: string; detail: string };
 
-/** The record in a message body, or why it can never be stored. */
-export function decodeQueueMessage(body: string, statusIndexShards: number): DecodedMessage {
+/**
+ * The record in a message body, or why it can never be stored. `claimCheck`: the processor's store
+ * takes payloads of any size (ADR 0035), so DynamoDB's item limit is not a reason to refuse.
+ */
+export function decodeQueueMessage(body: string, statusIndexShards: number, options: { claimCheck?: boolean } = {}): DecodedMessage {
   let document: JsonValue;
   try {
     document = readJson(body, { maxDepth: MESSAGE_MAX_DEPTH });
@@ -63,8 +80,15 @@ export function decodeQueueMessage(body: string, statusIndexShards: number): Dec
     if (!(error instanceof JsonInputError)) throw error;
     return { ok: false, reason: error.code, detail: `${error.message} at ${error.pointer || "/"}` };
   }
+  if (isObject(document) && document.v === COMPRESSED_MESSAGE_VERSION && isObject(document.record) && typeof document.payload_br === "string" && Object.keys(document).length === 3 && !("payload" in document.record)) {
+    try {
+      document = { v: QUEUE_MESSAGE_VERSION, record: { ...document.record, payload: decodePayload(Buffer.from(document.payload_br, "base64")) as JsonValue } };
+    } catch (error) {
+      return { ok: false, reason: "invalid_payload_encoding", detail: `payload_br is not brotli-compressed JSON: ${(error as Error).message}` };
+    }
+  }
   if (!isObject(document) || document.v !== QUEUE_MESSAGE_VERSION || !isObject(document.record) || Object.keys(document).length !== 2) {
-    return { ok: false, reason: "unknown_envelope", detail: `expected {"v":${QUEUE_MESSAGE_VERSION},"record":{...}}` };
+    return { ok: false, reason: "unknown_envelope", detail: `expected {"v":${QUEUE_MESSAGE_VERSION},"record":{...}} or {"v":${COMPRESSED_MESSAGE_VERSION},"record":{...},"payload_br":"..."}` };
   }
   const record = document.record;
   const input = EventInputSchema.safeParse(pick(record, INPUT_FIELDS));
@@ -86,7 +110,7 @@ export function decodeQueueMessage(body: string, statusIndexShards: number): Dec
   if (shardKey !== statusShardKey("pending", shardOf(typed.event_id, statusIndexShards))) {
     return { ok: false, reason: "invalid_enrichment", detail: `${STATUS_INDEX.partitionKey.name} does not match the event id and ${statusIndexShards} shards` };
   }
-  const itemBytes = dynamoItemSize(record);
+  const itemBytes = options.claimCheck ? 0 : dynamoItemSize(record);
   if (itemBytes > LIMITS.maxItemBytes) {
     return { ok: false, reason: "item_too_large", detail: `the item would be ${itemBytes} bytes; DynamoDB's limit is ${LIMITS.maxItemBytes}` };
   }

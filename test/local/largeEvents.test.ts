@@ -1,8 +1,9 @@
 /**
  * Large events on the local stack over HTTP (ADR 0035): GitHub's real pull_request.opened example
- * and GitHub-style deliveries of 1 MB and 2 MB, signed by @octokit/webhooks-methods, go through the
- * webhook route, are stored compressed (or claim-checked to the local S3), and come back byte for
- * byte from GET /events/{id} and GET /inbox; the running stack records its S3 endpoint.
+ * and a GitHub-style 1 MB delivery, signed by @octokit/webhooks-methods, go through the webhook
+ * route, are stored compressed or claim-checked to the local S3, and come back byte for byte from
+ * GET /events/{id} and GET /inbox; 2 MB is over the default limit (413); the running stack records
+ * its S3 endpoint.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";

@@ -18,6 +18,7 @@ import { parseSourceList } from "./handlers/lib/webhooks/sources";
 import { IngestQueue } from "./components/IngestQueue";
 import { Deliveries } from "./components/Deliveries";
 import { parseSubscriptions } from "./handlers/lib/delivery/subscriptions";
+import { AWS_LIMITS } from "./handlers/lib/primitives/limits";
 import { INGEST_MODES, type IngestMode } from "./handlers/routes";
 import { catalogPolicy } from "./components/configValues";
 
@@ -32,6 +33,7 @@ const settings = {
   throttleRateLimit: config.requireNumber("throttleRateLimit"),
   throttleBurstLimit: config.requireNumber("throttleBurstLimit"),
   maxEventBytes: config.requireNumber("maxEventBytes"),
+  maxWebhookBytes: config.requireNumber("maxWebhookBytes"),
   statusIndexShards: config.requireNumber("statusIndexShards"),
   forwardToEventBridge: config.requireBoolean("forwardToEventBridge"),
   tracing: config.requireBoolean("tracing"),
@@ -149,6 +151,7 @@ const api = new EventIngestionApi("ingestion", {
   logRetentionDays: settings.logRetentionDays,
   logKey,
   maxEventBytes: settings.maxEventBytes,
+  maxWebhookBytes: settings.maxWebhookBytes,
   tracing: settings.tracing,
   reservedConcurrency: settings.reservedConcurrency,
   cors: { allowOrigins: settings.corsAllowedOrigins },
@@ -233,17 +236,21 @@ export const requiredLambdaConcurrencyQuota = requiredConcurrencyQuota({ ...sett
  *   (and numbers of that size in exponent form), which EventBridge refuses: those are carried as
  *   JSON strings of the same digits, and `detail.string_encoded_numbers` lists their JSON Pointers
  *   (RFC 6901), e.g. `["/payload/total"]`; the field is absent when there are none;
- * - one call carries at most 10 entries and 256 KB (Time counts 14 bytes, Source, DetailType and
- *   Detail their UTF-8 bytes); an event that alone exceeds 256 KB is sent without its payload and
- *   with `detail.payload_omitted: "too_large"`, for subscribers to read it with GET /events/{id}.
+ * - one call carries at most 10 entries and 1 MiB (AWS_LIMITS: Time counts 14 bytes, Source, DetailType and
+ *   Detail their UTF-8 bytes); an event that alone exceeds 1 MiB is sent without its payload and
+ *   with `detail.payload_omitted: "too_large"`, for subscribers to read it with GET /events/{id};
+ * - a payload stored compressed (storage format 2, ADR 0035) is decompressed and sent as it was
+ *   received; one claim-checked to S3 (over 400 KB even compressed, so far beyond 1 MiB as JSON) is
+ *   sent with `payload_omitted: "too_large"`.
  */
 function forwardToEventBridge(): EventCallback {
   // Lambda's Node.js runtime provides the AWS SDK v3; a callback bundles no dependencies.
   const { EventBridgeClient, PutEventsCommand } = require("@aws-sdk/client-eventbridge");
+  const { brotliDecompressSync } = require("zlib");
   const client = new EventBridgeClient({});
   const busName = process.env.EVENT_BUS_NAME;
-  const MAX_ENTRIES = 10;
-  const MAX_REQUEST_BYTES = 256 * 1024;
+  const MAX_ENTRIES = AWS_LIMITS.eventBridgeMaxEntries;
+  const MAX_REQUEST_BYTES = AWS_LIMITS.eventBridgeEntryBytes;
   const INT64_MIN = -(2n ** 63n);
   const INT64_MAX = 2n ** 63n - 1n;
   // The event as it was accepted; its delivery status belongs to the inbox, not to subscribers.
@@ -269,6 +276,59 @@ function forwardToEventBridge(): EventCallback {
     }
     throw new Error(`unsupported attribute value with keys ${Object.keys(value).join(",")}`);
   };
+  /**
+   * JSON text (the stored payload's, written by the service's lossless writer) as a DynamoDB
+   * attribute value, every number kept as its literal, so it takes the same path as a map.
+   */
+  const textToAttribute = (text: string): Record<string, any> => {
+    let i = 0;
+    const STRING = /"[^"\\]*(?:\\.[^"\\]*)*"/y;
+    const NUMBER = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+    const skip = () => {
+      while (text[i] === " " || text[i] === "\n" || text[i] === "\r" || text[i] === "\t") i++;
+    };
+    const token = (pattern: RegExp): string => {
+      pattern.lastIndex = i;
+      const match = pattern.exec(text);
+      if (!match) throw new Error(`stored payload is not JSON at ${i}`);
+      i = pattern.lastIndex;
+      return match[0];
+    };
+    const value = (): Record<string, any> => {
+      skip();
+      const c = text[i];
+      if (c === "{" || c === "[") {
+        const object = c === "{";
+        const members: any = object ? {} : [];
+        i++;
+        skip();
+        if (text[i] === (object ? "}" : "]")) return (i++, object ? { M: members } : { L: members });
+        for (;;) {
+          skip();
+          if (object) {
+            const key = JSON.parse(token(STRING));
+            skip();
+            i++; // ':'
+            members[key] = value();
+          } else members.push(value());
+          skip();
+          if (text[i++] !== ",") return object ? { M: members } : { L: members };
+        }
+      }
+      if (c === '"') return { S: JSON.parse(token(STRING)) };
+      for (const [word, attribute] of [["true", { BOOL: true }], ["false", { BOOL: false }], ["null", { NULL: true }]] as const) {
+        if (text.startsWith(word, i)) return (i += word.length, attribute);
+      }
+      return { N: token(NUMBER) };
+    };
+    return value();
+  };
+  /** The image with a compressed payload (storage format 2) restored as a map; a claim-checked one is left without. */
+  const withPayload = (item: Record<string, any>): Record<string, any> => {
+    if (item.storage_format?.N !== "2" || item.payload_br?.B === undefined) return item;
+    const bytes = typeof item.payload_br.B === "string" ? Buffer.from(item.payload_br.B, "base64") : item.payload_br.B;
+    return { ...item, payload: textToAttribute(brotliDecompressSync(bytes).toString("utf8")) };
+  };
   const detailOf = (item: Record<string, any>, keys: string[], extra: Record<string, unknown>): string => {
     const stringEncoded: string[] = [];
     const body = toJson({ M: Object.fromEntries(keys.filter((key) => key in item).map((key) => [key, item[key]])) }, "", stringEncoded);
@@ -280,13 +340,14 @@ function forwardToEventBridge(): EventCallback {
   const sizeOf = (entry: { Source: string; DetailType: string; Detail: string }): number =>
     14 + Buffer.byteLength(entry.Source) + Buffer.byteLength(entry.DetailType) + Buffer.byteLength(entry.Detail);
 
-  const entryOf = (item: Record<string, any>) => {
+  const entryOf = (image: Record<string, any>) => {
+    const item = withPayload(image);
     const base = { EventBusName: busName, Source: EVENT_SOURCE, DetailType: item.event_type.S, Time: new Date(item.created_at.S) };
     const whole = { ...base, Detail: detailOf(item, published, {}) };
-    if (sizeOf(whole) < MAX_REQUEST_BYTES) return whole;
+    if (item.payload !== undefined && sizeOf(whole) < MAX_REQUEST_BYTES) return whole;
     return { ...base, Detail: detailOf(item, published.filter((key) => key !== "payload"), { payload_omitted: "too_large" }) };
   };
-  /** Consecutive entries, at most 10 and under 256 KB in total per call. */
+  /** Consecutive entries, at most 10 and under 1 MiB in total per call. */
   const callsOf = <T extends { Source: string; DetailType: string; Detail: string }>(entries: T[]): T[][] => {
     const calls: T[][] = [];
     let current: T[] = [];

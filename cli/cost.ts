@@ -16,8 +16,12 @@ import { estimatePipelineCost, readPipelineCostInputs, renderPipelineCost } from
 import { estimateQueuedCost, sqsPrice } from "../bench/cost/queued";
 import { compareDeliveryEngines, renderDeliveryCost, type DeliveryWorkload } from "../bench/cost/delivery";
 import { DELIVERY_HANDLERS } from "../handlers/routes";
+import { githubRows, renderStorageRows, SIZE_CLASSES, sizeRows, storagePrices } from "../bench/cost/storageReport";
 
-const USAGE = `usage: npm run cost -- --events-per-month N [--batch-size B] [--avg-bytes S]
+const USAGE = `usage: npm run cost -- --avg-bytes N | --sizes github-examples|classes [--prices FILE] [--json]
+       the storage path of one event before and after ADR 0035 (writes, index writes, an ack,
+       a listing page's reads, S3 for claim-checked events, a month of storage)
+       npm run cost -- --events-per-month N [--batch-size B] [--avg-bytes S]
                      [--retention-days D] [--log-retention-days D] [--api-keys K]
                      [--authorizer-cache-ttl S] [--memory-mb M] [--storage-ms-single MS]
                      [--storage-ms-batch25 MS] [--processor-batch-size N] [--keyed-share F]
@@ -181,7 +185,34 @@ function render(workload: Workload, estimate: CostEstimate, queued: CostEstimate
   ].join("\n");
 }
 
+/** The storage-path report: `--sizes` or `--avg-bytes` without `--events-per-month`. */
+function storageMain(argv: string[]): void {
+  const { values } = parseArgs({ args: argv, options: { "avg-bytes": { type: "string" }, sizes: { type: "string" }, prices: { type: "string" }, json: { type: "boolean" } } });
+  const prices = storagePrices(loadPrices(values.prices ?? DEFAULT_PRICES_FILE).prices);
+  if (values.sizes !== undefined && values.sizes !== "github-examples" && values.sizes !== "classes") throw new UsageError(`--sizes takes github-examples or classes, got "${values.sizes}"`);
+  const maxBytes = LIMITS.maxConfigurableBodyBytes;
+  const rows = values.sizes === "github-examples" ? undefined : sizeRows(values.sizes === "classes" ? SIZE_CLASSES : [positiveInteger("avg-bytes", values["avg-bytes"], 300, maxBytes)], prices);
+  const github = values.sizes === "github-examples" ? githubRows(prices) : undefined;
+  if (values.json) return console.log(JSON.stringify(github ?? { rows }, null, 2));
+  if (github) {
+    console.log(`GitHub's ${github.count} example payloads (@octokit/webhooks-examples), one event each, written, acked once and listed once:\n`);
+    console.log(renderStorageRows(github.rows));
+    console.log(`\nmedian write-unit ratio after/before: ${github.medianWriteRatio.toFixed(2)}; mean $ per million events: $${github.meanBefore.toFixed(2)} → $${github.meanAfter.toFixed(2)}`);
+  } else console.log(renderStorageRows(rows!));
+}
+
 function main(): void {
+  const argv = process.argv.slice(2);
+  if (!argv.includes("--events-per-month") && !argv.includes("--help") && !argv.includes("-h") && (argv.includes("--sizes") || argv.some((a) => a.startsWith("--avg-bytes")))) {
+    try {
+      return storageMain(argv);
+    } catch (error) {
+      if (!(error instanceof UsageError || (error as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS"))) throw error;
+      console.error(`cost: ${(error as Error).message}\n`);
+      console.error(USAGE);
+      process.exit(2);
+    }
+  }
   let args: CostArgs;
   try {
     args = parse(process.argv.slice(2));

@@ -331,7 +331,7 @@ export class Deliveries extends pulumi.ComponentResource {
           purpose: "deliverer",
           description: spec.description,
           environment: environmentFor(parent, spec),
-          grants: [...parent.grantEvents(spec.eventsTableActions), ...parent.grantsFor(spec)],
+          grants: [...parent.grantEvents(spec.eventsTableActions), ...parent.grantsFor(spec), ...args.store.grantPayloadObjects(spec.payloadObjectActions)],
           memoryMb: spec.memoryMb,
           timeoutSeconds: spec.timeoutSeconds,
           logRetentionDays: settings.logRetentionDays,

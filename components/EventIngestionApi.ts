@@ -5,6 +5,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { LIMITS } from "../handlers/lib/primitives/limits";
 import { ENV } from "../handlers/lib/primitives/tables";
 import { handlerFacts, HANDLERS, ROUTES, routeKey, type HandlerName, type HandlerSpec, type RouteSpec } from "../handlers/routes";
 import { ApiDomain, requireDomainName, type ApiDomainArgs } from "./ApiDomain";
@@ -73,8 +74,10 @@ export interface EventIngestionApiArgs {
    * @default undefined (AWS-managed encryption)
    */
   logKey?: LogGroupKey;
-  /** Largest accepted request body in UTF-8 bytes. @default 65536 */
+  /** Largest accepted request body of POST /events in UTF-8 bytes, 1024..5 MiB. @default 65536 */
   maxEventBytes?: number;
+  /** Largest accepted webhook body in UTF-8 bytes, 1024..5 MiB (payloads beyond an item go to S3, ADR 0035). @default 1048576 */
+  maxWebhookBytes?: number;
   /**
    * Senders of signed webhooks for `POST /webhooks/{source}`: names, schemes and secrets (kept in
    * SSM Parameter Store SecureStrings, docs/adr/0020).
@@ -139,7 +142,8 @@ export class EventIngestionApi extends pulumi.ComponentResource {
     if (!(throttle.rateLimit > 0) || !(throttle.burstLimit > 0)) {
       throw new Error(`EventIngestionApi: throttle.rateLimit and throttle.burstLimit must be positive, got ${JSON.stringify(throttle)}`);
     }
-    const maxEventBytes = requireInteger("EventIngestionApi", "maxEventBytes", args.maxEventBytes ?? 65536, 1024, 10 * 1024 * 1024);
+    const maxEventBytes = requireInteger("EventIngestionApi", "maxEventBytes", args.maxEventBytes ?? 65536, 1024, LIMITS.maxConfigurableBodyBytes);
+    const maxWebhookBytes = requireInteger("EventIngestionApi", "maxWebhookBytes", args.maxWebhookBytes ?? LIMITS.defaultWebhookBytes, 1024, LIMITS.maxConfigurableBodyBytes);
     const reservedConcurrency = normalizeReservedConcurrency(args.reservedConcurrency);
     const tracing = args.tracing ?? false;
     const cors = normalizeCors(args.cors, routes);
@@ -211,12 +215,13 @@ export class EventIngestionApi extends pulumi.ComponentResource {
           environment: {
             ...(usesStore ? args.eventStore.functionEnvironment(maxEventBytes) : {}),
             ...(usesQueue ? { [ENV.ingestQueueUrl]: queue.queueUrl } : {}),
-            ...(readsWebhookSecrets(spec) ? this.webhookSources.environment : {}),
+            ...(readsWebhookSecrets(spec) ? { ...this.webhookSources.environment, [ENV.maxWebhookBytes]: String(maxWebhookBytes) } : {}),
             ...(deliveries && spec.deliveryEnvironment ? deliveries.environment : {}),
           },
           grants: [
             // A delivery handler (replay) may update only the events' delivery fields.
             ...(deliveries && spec.deliveryEnvironment ? deliveries.grantEvents(facts.eventsTableActions) : args.eventStore.grant(facts.eventsTableActions)),
+            ...args.eventStore.grantPayloadObjects(facts.payloadObjectActions),
             ...(usesQueue ? queue.grant(facts.ingestQueueActions) : []),
             ...(readsWebhookSecrets(spec) ? this.webhookSources.grants : []),
             ...(deliveries ? deliveries.grantsFor(spec) : []),

@@ -5,10 +5,14 @@
  * The status index's partition key is `<status>#<shard>`, spread over `statusIndexShards`
  * partitions, so pending events do not all land in one index partition (whose write rate would
  * cap the whole system, because a GSI that cannot keep up throttles writes to the table).
+ *
+ * The payload bucket is the claim check (ADR 0035): an event whose payload is too large for an
+ * item even compressed is stored as an S3 object under `events/`, written before the item that
+ * names it. Encrypted, never public, TLS only, its objects expire with the table's retention.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { EventsTableAction } from "../handlers/routes";
+import type { EventsTableAction, PayloadObjectAction } from "../handlers/routes";
 import { eventStoreEnvironment, type CatalogPolicy } from "../handlers/lib/ops/config";
 import { EVENTS_TABLE, keyAttributes, STATUS_INDEX, type TableDefinition } from "../handlers/lib/primitives/tables";
 import { EventConsumer, type EventConsumerHandler, type EventConsumerOptions } from "./EventConsumer";
@@ -57,8 +61,16 @@ export interface EventStoreArgs {
    * @example { mode: "enforce", unknownEventTypes: "reject" }
    */
   catalog?: CatalogPolicy;
-  transform?: { table?: Transform<aws.dynamodb.TableArgs> };
+  transform?: { table?: Transform<aws.dynamodb.TableArgs>; payloadBucket?: Transform<aws.s3.BucketArgs> };
 }
+
+/** Where claim-checked payloads live in the bucket; grants name this prefix, never the whole bucket. */
+export const PAYLOAD_OBJECT_PREFIX = "events/";
+/**
+ * Days an object outlives its event's TTL: DynamoDB deletes expired items within a few days, not at
+ * the second, and an item must never name an object already expired.
+ */
+export const PAYLOAD_EXPIRY_GRACE_DAYS = 2;
 
 export class EventStore extends pulumi.ComponentResource {
   readonly table: aws.dynamodb.Table;
@@ -72,6 +84,9 @@ export class EventStore extends pulumi.ComponentResource {
   readonly catalog: CatalogPolicy | undefined;
   /** The NEW_IMAGE stream's ARN; undefined unless created with `stream: true`. */
   readonly streamArn: pulumi.Output<string> | undefined;
+  /** The claim check's bucket and its name (ADR 0035). */
+  readonly payloadBucket: aws.s3.Bucket;
+  readonly payloadBucketName: pulumi.Output<string>;
   /** Consumers attached with `onEvent`, in order. */
   readonly consumers: EventConsumer[] = [];
   private readonly componentName: string;
@@ -110,8 +125,11 @@ export class EventStore extends pulumi.ComponentResource {
     this.catalog = args.catalog;
     this.streamArn = args.stream ? this.table.streamArn : undefined;
     this.kmsKeyArn = typeof args.encryption === "object" ? args.encryption.kmsKeyArn : undefined;
+    this.payloadBucket = createPayloadBucket(this, name, args, retentionDays);
+    this.payloadBucketName = this.payloadBucket.bucket;
 
     this.registerOutputs({
+      payloadBucketName: this.payloadBucketName,
       tableName: this.tableName,
       tableArn: this.tableArn,
       statusIndexArn: this.statusIndexArn,
@@ -159,7 +177,14 @@ export class EventStore extends pulumi.ComponentResource {
       maxEventBytes,
       ...(this.retentionDays === undefined ? {} : { retentionDays: this.retentionDays }),
       ...(this.catalog === undefined ? {} : { catalog: this.catalog }),
+      payloadBucket: this.payloadBucketName,
     });
+  }
+
+  /** IAM statements for exactly `actions` on the claim check's objects (`<bucket>/events/*`), never the bucket itself. */
+  grantPayloadObjects(actions: readonly PayloadObjectAction[]): GrantStatement[] {
+    if (actions.length === 0) return [];
+    return [{ Effect: "Allow", Action: [...actions], Resource: [pulumi.interpolate`${this.payloadBucket.arn}/${PAYLOAD_OBJECT_PREFIX}*`] }];
   }
 
   /**
@@ -177,6 +202,67 @@ export class EventStore extends pulumi.ComponentResource {
   }
 }
 
+/**
+ * The claim check's bucket: SSE-S3 (or the table's own KMS key), every public access blocked, a
+ * policy that refuses requests without TLS, and a lifecycle that expires objects with the table's
+ * retention (plus PAYLOAD_EXPIRY_GRACE_DAYS) and aborts multipart uploads left after a day.
+ * Without TTL the table keeps events forever, and so does the bucket.
+ */
+function createPayloadBucket(parent: EventStore, componentName: string, args: EventStoreArgs, retentionDays: number | undefined): aws.s3.Bucket {
+  const name = `${componentName}-payloads`;
+  const opts = { parent };
+  const bucket = new aws.s3.Bucket(name, applyTransform<aws.s3.BucketArgs>({ forceDestroy: !(args.deletionProtection ?? false) }, args.transform?.payloadBucket), opts);
+  new aws.s3.BucketPublicAccessBlock(`${name}-public-access`, { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }, opts);
+  new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, opts);
+  const kmsKeyArn = typeof args.encryption === "object" ? args.encryption.kmsKeyArn : undefined;
+  new aws.s3.BucketServerSideEncryptionConfiguration(
+    `${name}-encryption`,
+    {
+      bucket: bucket.id,
+      rules: [
+        kmsKeyArn === undefined
+          ? { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }
+          : { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: kmsKeyArn }, bucketKeyEnabled: true },
+      ],
+    },
+    opts,
+  );
+  new aws.s3.BucketPolicy(
+    `${name}-tls-only`,
+    {
+      bucket: bucket.id,
+      policy: pulumi.jsonStringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "DenyWithoutTls",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "s3:*",
+            Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+          },
+        ],
+      }),
+    },
+    opts,
+  );
+  new aws.s3.BucketLifecycleConfiguration(
+    `${name}-lifecycle`,
+    {
+      bucket: bucket.id,
+      rules: [
+        ...(retentionDays === undefined
+          ? []
+          : [{ id: "expire-with-the-table", status: "Enabled", filter: { prefix: PAYLOAD_OBJECT_PREFIX }, expiration: { days: retentionDays + PAYLOAD_EXPIRY_GRACE_DAYS } }]),
+        { id: "abort-incomplete-uploads", status: "Enabled", filter: { prefix: "" }, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } },
+      ],
+    },
+    opts,
+  );
+  return bucket;
+}
+
 /** Key schema, attribute definitions and indexes of a table definition, in provider terms. */
 export function tableKeys(definition: TableDefinition): Pick<aws.dynamodb.TableArgs, "hashKey" | "rangeKey" | "attributes" | "globalSecondaryIndexes"> {
   return {
@@ -189,7 +275,9 @@ export function tableKeys(definition: TableDefinition): Pick<aws.dynamodb.TableA
         { attributeName: index.partitionKey.name, keyType: "HASH" },
         { attributeName: index.sortKey.name, keyType: "RANGE" },
       ],
-      projectionType: "ALL",
+      ...(index.projection.type === "ALL"
+        ? { projectionType: "ALL" }
+        : { projectionType: "INCLUDE", nonKeyAttributes: [...index.projection.nonKeyAttributes] }),
     })),
   };
 }

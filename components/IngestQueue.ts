@@ -16,6 +16,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { AWS_LIMITS } from "../handlers/lib/primitives/limits";
 import { ENV } from "../handlers/lib/primitives/tables";
 import { INGEST_QUEUE, ingestQueueVisibilitySeconds, PROCESSOR_HANDLER, type IngestQueueAction } from "../handlers/routes";
 import type { EventStore } from "./EventStore";
@@ -106,7 +107,13 @@ export class IngestQueue extends pulumi.ComponentResource {
       return new aws.sqs.Queue(
         `${name}-dlq`,
         applyTransform<aws.sqs.QueueArgs>(
-          { name: physicalName("ingest-dlq", "sqsQueue"), messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS, sqsManagedSseEnabled: true },
+          {
+            name: physicalName("ingest-dlq", "sqsQueue"),
+            messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS,
+            // Redrive moves messages unchanged: the DLQ takes what the queue takes.
+            maxMessageSize: AWS_LIMITS.sqsMessageBytes,
+            sqsManagedSseEnabled: true,
+          },
           args.transform?.deadLetterQueue,
         ),
         { parent },
@@ -121,6 +128,8 @@ export class IngestQueue extends pulumi.ComponentResource {
             name: physicalName("ingest", "sqsQueue"),
             messageRetentionSeconds: INGEST_QUEUE_RETENTION_SECONDS,
             visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds,
+            // SQS takes 1 MiB bodies only when the queue says so; the attribute defaults to 256 KiB.
+            maxMessageSize: AWS_LIMITS.sqsMessageBytes,
             sqsManagedSseEnabled: true,
             redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: parent.deadLetterQueue.arn, maxReceiveCount: settings.maxReceiveCount }),
           },
@@ -176,7 +185,11 @@ export class IngestQueue extends pulumi.ComponentResource {
             ...args.eventStore.functionEnvironment(settings.maxEventBytes),
             [ENV.ingestQueueUrl]: parent.queue.url,
           },
-          grants: [...args.eventStore.grant(PROCESSOR_HANDLER.eventsTableActions), ...parent.grant(PROCESSOR_HANDLER.ingestQueueActions)],
+          grants: [
+            ...args.eventStore.grant(PROCESSOR_HANDLER.eventsTableActions),
+            ...args.eventStore.grantPayloadObjects(PROCESSOR_HANDLER.payloadObjectActions),
+            ...parent.grant(PROCESSOR_HANDLER.ingestQueueActions),
+          ],
           memoryMb: PROCESSOR_HANDLER.memoryMb,
           timeoutSeconds: settings.processorTimeoutSeconds,
           logRetentionDays: args.logRetentionDays ?? 14,

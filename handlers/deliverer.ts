@@ -5,6 +5,7 @@ import { ssmSubscriptionSecretStore } from "./lib/delivery/subscriptionSecrets";
 import { deliveryConfigFromEnv } from "./lib/delivery/subscriptions";
 import { storeConfigFromEnv } from "./lib/ops/config";
 import { createSqsClient } from "./lib/queue/queueSender";
+import { payloadObjectsFromEnv } from "./lib/store/payloadObjects";
 import { createDocumentClient, EventRepository } from "./lib/store/store";
 
 const store = storeConfigFromEnv();
@@ -12,7 +13,7 @@ const config = deliveryConfigFromEnv();
 const doc = createDocumentClient();
 export const handler = createDeliverer({
   config,
-  repository: new EventRepository(doc, store.eventsTable),
+  repository: new EventRepository(doc, store.eventsTable, payloadObjectsFromEnv()),
   deliveryLog: new DeliveryLog({ doc, deliveriesTable: config.deliveriesTable, logDays: config.logDays }),
   fields: new EventDeliveryFields(doc, store.eventsTable, store.statusIndexShards),
   secrets: ssmSubscriptionSecretStore(),

@@ -7,6 +7,7 @@ import { ingestConfigFromEnv } from "./lib/ops/config";
 import { createIngestHandler } from "./lib/api/ingestEvent";
 import { createSqsClient, QueueSender } from "./lib/queue/queueSender";
 import { createDocumentClient, EventRepository } from "./lib/store/store";
+import { payloadObjectsFromEnv } from "./lib/store/payloadObjects";
 import { ENV } from "./lib/primitives/tables";
 import { catalog } from "../events/catalog";
 
@@ -15,6 +16,6 @@ const queueUrl = process.env[ENV.ingestQueueUrl];
 export const handler = createIngestHandler({
   config,
   catalog,
-  repository: new EventRepository(createDocumentClient(), config.eventsTable),
+  repository: new EventRepository(createDocumentClient(), config.eventsTable, payloadObjectsFromEnv()),
   ...(queueUrl ? { queue: new QueueSender(createSqsClient(), queueUrl) } : {}),
 });

@@ -8,9 +8,10 @@ import { log } from "./lib/ops/log";
 import { PipelineError, storeAccepted, type AcceptedEvent, type StoreResult } from "./lib/pipeline/pipeline";
 import { createDocumentClient, EventRepository } from "./lib/store/store";
 import { catalog } from "../events/catalog";
+import { payloadObjectsFromEnv } from "./lib/store/payloadObjects";
 
 const config = ingestConfigFromEnv();
-const writer = createEventWriter({ repository: new EventRepository(createDocumentClient(), config.eventsTable), config, catalog });
+const writer = createEventWriter({ repository: new EventRepository(createDocumentClient(), config.eventsTable, payloadObjectsFromEnv()), config, catalog });
 
 export async function handler(input: AcceptedEvent): Promise<StoreResult> {
   const fields = { pipeline: input.origin.pipeline, message_id: input.origin.message_id };

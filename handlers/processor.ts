@@ -3,12 +3,13 @@ import { catalogPolicyFromEnv, ingestConfigFromEnv, requireEnv } from "./lib/ops
 import { createQueueProcessor } from "./lib/queue/processQueue";
 import { createSqsClient } from "./lib/queue/queueSender";
 import { createDocumentClient, EventRepository } from "./lib/store/store";
+import { payloadObjectsFromEnv } from "./lib/store/payloadObjects";
 import { ENV } from "./lib/primitives/tables";
 import { catalog } from "../events/catalog";
 
 const config = ingestConfigFromEnv();
 export const handler = createQueueProcessor({
-  repository: new EventRepository(createDocumentClient(), config.eventsTable),
+  repository: new EventRepository(createDocumentClient(), config.eventsTable, payloadObjectsFromEnv()),
   sqs: createSqsClient(),
   queueUrl: requireEnv(process.env, ENV.ingestQueueUrl),
   statusIndexShards: config.statusIndexShards,

@@ -12,7 +12,21 @@ export const SCOPES = ["ingest", "read", "ack", "replay"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** DynamoDB actions a function may be granted on the events table (and its index, for Query). */
-export type EventsTableAction = "dynamodb:PutItem" | "dynamodb:BatchWriteItem" | "dynamodb:GetItem" | "dynamodb:Query" | "dynamodb:UpdateItem";
+export type EventsTableAction =
+  | "dynamodb:PutItem"
+  | "dynamodb:BatchWriteItem"
+  | "dynamodb:GetItem"
+  | "dynamodb:BatchGetItem"
+  | "dynamodb:Query"
+  | "dynamodb:UpdateItem";
+
+/**
+ * S3 actions a function may be granted on the claim check's objects (`<bucket>/events/*`, ADR 0035):
+ * writers put an event's payload object before its item, read a stored duplicate's, and delete an
+ * object no item names after losing a race for an id; readers get.
+ */
+export type PayloadObjectAction = "s3:PutObject" | "s3:GetObject" | "s3:DeleteObject";
+const WRITES_PAYLOAD_OBJECTS = ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"] as const satisfies readonly PayloadObjectAction[];
 
 /**
  * SQS actions a function may be granted on the ingest queue (queued mode). `sqs:SendMessage` also
@@ -53,6 +67,7 @@ export interface QueuedFacts {
   readonly description: string;
   readonly eventsTableActions: readonly EventsTableAction[];
   readonly ingestQueueActions: readonly IngestQueueAction[];
+  readonly payloadObjectActions: readonly PayloadObjectAction[];
 }
 
 export interface HandlerSpec {
@@ -61,6 +76,8 @@ export interface HandlerSpec {
   readonly description: string;
   /** Exactly the actions the handler's code calls on the events table. */
   readonly eventsTableActions: readonly EventsTableAction[];
+  /** Exactly the actions it calls on the claim check's payload objects. */
+  readonly payloadObjectActions: readonly PayloadObjectAction[];
   readonly memoryMb: number;
   /** Must exceed the DynamoDB client's worst case (attempts × request timeout + backoff). */
   readonly timeoutSeconds: number;
@@ -86,18 +103,21 @@ export const HANDLERS = {
     entry: "handlers/ingest.ts",
     description: "POST /events and /events/batch: validate, enrich, conditional put or BatchWriteItem (GetItem only to answer an idempotent repeat)",
     eventsTableActions: ["dynamodb:PutItem", "dynamodb:BatchWriteItem", "dynamodb:GetItem"],
+    payloadObjectActions: WRITES_PAYLOAD_OBJECTS,
     memoryMb: 256,
     timeoutSeconds: 10,
     queued: {
       description: "POST /events and /events/batch: validate, enrich, send to the ingest queue (GetItem only when an Idempotency-Key is sent, docs/adr/0016)",
       eventsTableActions: ["dynamodb:GetItem"],
       ingestQueueActions: ["sqs:SendMessage"],
+      payloadObjectActions: ["s3:GetObject"],
     },
   },
   read: {
     entry: "handlers/read.ts",
-    description: "GET /events/{event_id}, GET /events, GET /inbox, GET /events/{event_id}/deliveries: item reads, status-index and delivery-log queries",
-    eventsTableActions: ["dynamodb:GetItem", "dynamodb:Query"],
+    description: "GET /events/{event_id}, GET /events, GET /inbox, GET /events/{event_id}/deliveries: item reads, status-index and delivery-log queries, BatchGetItem for listed events whose payload is stored compressed",
+    eventsTableActions: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"],
+    payloadObjectActions: ["s3:GetObject"],
     deliveriesTableActions: ["dynamodb:Query"],
     deliveryEnvironment: true,
     memoryMb: 256,
@@ -107,6 +127,7 @@ export const HANDLERS = {
     entry: "handlers/ack.ts",
     description: "POST /events/{event_id}/ack: conditional update to delivered",
     eventsTableActions: ["dynamodb:UpdateItem"],
+    payloadObjectActions: [],
     memoryMb: 256,
     timeoutSeconds: 10,
   },
@@ -114,6 +135,7 @@ export const HANDLERS = {
     entry: "handlers/webhook.ts",
     description: "POST /webhooks/{source}: verify the sender's signature, then the same write path as POST /events",
     eventsTableActions: ["dynamodb:PutItem", "dynamodb:GetItem"],
+    payloadObjectActions: WRITES_PAYLOAD_OBJECTS,
     readsWebhookSecrets: true,
     memoryMb: 256,
     timeoutSeconds: 10,
@@ -121,6 +143,7 @@ export const HANDLERS = {
       description: "POST /webhooks/{source}: verify the sender's signature, then validate, enrich, send to the ingest queue (GetItem only for a delivery id, docs/adr/0016)",
       eventsTableActions: ["dynamodb:GetItem"],
       ingestQueueActions: ["sqs:SendMessage"],
+      payloadObjectActions: ["s3:GetObject"],
     },
   },
   replay: {
@@ -130,6 +153,7 @@ export const HANDLERS = {
     deliveriesTableActions: ["dynamodb:UpdateItem"],
     deliveryQueueActions: ["sqs:SendMessage"],
     deliveryEnvironment: true,
+    payloadObjectActions: [],
     memoryMb: 256,
     timeoutSeconds: 10,
   },
@@ -137,6 +161,7 @@ export const HANDLERS = {
     entry: "handlers/openapi.ts",
     description: "GET /openapi.json and GET /catalog: the generated OpenAPI 3.1 document and the event catalogue, no storage access",
     eventsTableActions: [],
+    payloadObjectActions: [],
     memoryMb: 128,
     timeoutSeconds: 3,
   },
@@ -144,6 +169,7 @@ export const HANDLERS = {
     entry: "handlers/health.ts",
     description: "GET /health: liveness, no storage access",
     eventsTableActions: [],
+    payloadObjectActions: [],
     memoryMb: 128,
     timeoutSeconds: 3,
   },
@@ -177,6 +203,7 @@ export const DELIVERY_HANDLERS = {
     deliveriesTableActions: ["dynamodb:UpdateItem"],
     deliveryQueueActions: ["sqs:SendMessage"],
     deliveryEnvironment: true,
+    payloadObjectActions: [],
     memoryMb: 256,
     timeoutSeconds: 30,
   },
@@ -188,6 +215,8 @@ export const DELIVERY_HANDLERS = {
     deliveryQueueActions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
     readsSubscriptionSecrets: true,
     deliveryEnvironment: true,
+    // A claim-checked event's payload is read back from the bucket to deliver it whole.
+    payloadObjectActions: ["s3:GetObject"],
     memoryMb: 256,
     /** Covers a batch of DELIVERY_BATCH_SIZE attempts, each up to the 15 s timeout, sent concurrently, plus the bookkeeping. */
     timeoutSeconds: 60,
@@ -225,6 +254,7 @@ export const PROCESSOR_HANDLER = {
   entry: "handlers/processor.ts",
   description: "Ingest queue processor: validate each message, conditional put, report only the failed messages",
   eventsTableActions: ["dynamodb:PutItem", "dynamodb:GetItem"],
+  payloadObjectActions: WRITES_PAYLOAD_OBJECTS,
   ingestQueueActions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
   memoryMb: 256,
   timeoutSeconds: 30,
@@ -247,7 +277,7 @@ export function ingestQueueVisibilitySeconds(processorTimeoutSeconds: number, ba
 export function handlerFacts(name: HandlerName, mode: IngestMode): QueuedFacts {
   const spec: HandlerSpec = HANDLERS[name];
   if (mode === "queued" && spec.queued) return spec.queued;
-  return { description: spec.description, eventsTableActions: spec.eventsTableActions, ingestQueueActions: [] };
+  return { description: spec.description, eventsTableActions: spec.eventsTableActions, ingestQueueActions: [], payloadObjectActions: spec.payloadObjectActions };
 }
 
 export interface RouteSpec {

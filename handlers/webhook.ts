@@ -6,6 +6,7 @@
 import { ingestConfigFromEnv } from "./lib/ops/config";
 import { createSqsClient, QueueSender } from "./lib/queue/queueSender";
 import { createDocumentClient, EventRepository } from "./lib/store/store";
+import { payloadObjectsFromEnv } from "./lib/store/payloadObjects";
 import { ENV } from "./lib/primitives/tables";
 import { createWebhookHandler, webhookWriter } from "./lib/webhooks/receiveWebhook";
 import { ssmSecretStore } from "./lib/webhooks/secrets";
@@ -15,12 +16,12 @@ import { catalog } from "../events/catalog";
 const config = ingestConfigFromEnv();
 const queueUrl = process.env[ENV.ingestQueueUrl];
 export const handler = createWebhookHandler({
-  config: { ...webhookConfigFromEnv(), maxEventBytes: config.maxEventBytes },
+  config: { ...webhookConfigFromEnv(), maxEventBytes: Number(process.env[ENV.maxWebhookBytes] ?? config.maxEventBytes) },
   secrets: ssmSecretStore(),
   writer: webhookWriter({
     config,
     catalog,
-    repository: new EventRepository(createDocumentClient(), config.eventsTable),
+    repository: new EventRepository(createDocumentClient(), config.eventsTable, payloadObjectsFromEnv()),
     ...(queueUrl ? { queue: new QueueSender(createSqsClient(), queueUrl) } : {}),
   }),
 });

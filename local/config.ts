@@ -30,6 +30,7 @@ export interface StackSettings {
   retentionDays: number;
   authorizerCacheTtlSeconds: number;
   maxEventBytes: number;
+  maxWebhookBytes: number;
   statusIndexShards: number;
   /** Run the example SNS pipeline (config `pipeline`), with its local SNS endpoint. */
   pipeline: boolean;
@@ -69,6 +70,7 @@ export function stackSettings(stack: string | null = "dev"): StackSettings {
     retentionDays: int("retentionDays"),
     authorizerCacheTtlSeconds: int("authorizerCacheTtlSeconds"),
     maxEventBytes: int("maxEventBytes"),
+    maxWebhookBytes: int("maxWebhookBytes"),
     statusIndexShards: int("statusIndexShards"),
     pipeline: bool("pipeline"),
     webhookToleranceSeconds: int("webhookToleranceSeconds"),

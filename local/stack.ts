@@ -27,6 +27,7 @@ import { paymentStages } from "../pipelines/payments";
 import { localTableName, stackSettings, type StackSettings } from "./config";
 import { ensureTable } from "./tables";
 import { createSsmEndpoint } from "./ssm";
+import { createS3Endpoint } from "./s3";
 import { WebhookSourceStore } from "./webhookStore";
 import { webhookEnvironment } from "../handlers/lib/webhooks/sources";
 import { guardLocalListener } from "./localGuard";
@@ -64,6 +65,8 @@ export interface RunningLocalStack {
   ssmEndpoint: string;
   region: string;
   ingestMode: StackSettings["ingestMode"];
+  /** The local S3 holding claim-checked payloads (ADR 0035). */
+  s3Endpoint: string;
   authorizerCacheTtlSeconds: number;
   /** Queued mode only: the local SQS and its queues. */
   sqs?: { endpoint: string; queues: { ingest: RecordedQueue; ingestDeadLetter: RecordedQueue } };
@@ -144,6 +147,8 @@ export interface LocalStack {
   ssmEndpoint: string;
   /** What the functions sign with this start; the local SSM answers no other access key id. Never written to disk. */
   functionCredentials: { accessKeyId: string; secretAccessKey: string };
+  /** The local S3 endpoint (AWS_ENDPOINT_URL_S3 of the functions) and the claim check's bucket there. */
+  s3: { endpoint: string; bucket: string };
   settings: StackSettings;
   /** The example SNS pipeline and the endpoint that takes `Publish` for its topic; only with settings.pipeline. */
   pipeline?: { runner: LocalPipeline; snsEndpoint: string; topicArn: string };
@@ -230,6 +235,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     cleanups.push(() => closeServer(ssm));
     const ssmEndpoint = `http://${host}:${(ssm.address() as AddressInfo).port}`;
 
+    // The claim check's bucket: payloads too large for an item even compressed (ADR 0035).
+    const payloadBucket = localTableName("payloads");
+    const s3 = createS3Endpoint({ dir: path.join(options.dataDir, "s3"), buckets: [payloadBucket] });
+    guardLocalListener(s3, { refuseBrowsers: true }); // only the functions' SDK talks to it
+    await listen(s3, 0, host, "the local S3 endpoint");
+    cleanups.push(() => closeServer(s3));
+    const s3Endpoint = `http://${host}:${(s3.address() as AddressInfo).port}`;
+
     // What the SDK inside each bundle reads, as in the deployed function plus local endpoints.
     const host_ = new LambdaHost();
     cleanups.push(() => host_.close());
@@ -251,6 +264,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_SECRET_ACCESS_KEY: functionCredentials.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: options.functionDynamoEndpoint ? await options.functionDynamoEndpoint(bundlesDynamoEndpoint) : bundlesDynamoEndpoint,
       AWS_ENDPOINT_URL_SSM: ssmEndpoint,
+      AWS_ENDPOINT_URL_S3: s3Endpoint,
     };
     const storeEnvironment = eventStoreEnvironment({
       eventsTable,
@@ -258,6 +272,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       maxEventBytes: settings.maxEventBytes,
       ...(settings.enableTtl ? { retentionDays: settings.retentionDays } : {}),
       ...(settings.catalog === undefined ? {} : { catalog: settings.catalog }),
+      payloadBucket,
     });
     let sqs: LocalSqs | undefined;
     if (settings.ingestMode === "queued" || subscriptions.length > 0) {
@@ -283,7 +298,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       const environment = {
         ...(spec.eventsTableActions.length > 0 ? storeEnvironment : {}),
         ...(handlerFacts(name, "queued").ingestQueueActions.length > 0 ? queueEnvironment : {}),
-        ...("readsWebhookSecrets" in spec ? webhookEnvironment(webhookStore.functionSources(), settings.webhookToleranceSeconds) : {}),
+        ...("readsWebhookSecrets" in spec
+          ? { ...webhookEnvironment(webhookStore.functionSources(), settings.webhookToleranceSeconds), [ENV.maxWebhookBytes]: String(settings.maxWebhookBytes) }
+          : {}),
         ...("deliveryEnvironment" in spec ? deliveryEnvironment : {}),
       };
       functions[name] = await host_.load(name, spec.entry, { ...sdkEnvironment, ...environment }, spec.memoryMb);
@@ -374,6 +391,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dynamoEndpoint,
       tables: { events: eventsTable, apiKeys: apiKeysTable },
       ssmEndpoint,
+      s3Endpoint,
       region: LOCAL_REGION,
       ingestMode: settings.ingestMode,
       authorizerCacheTtlSeconds: settings.authorizerCacheTtlSeconds,
@@ -405,6 +423,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       webhookSources: webhookStore.list().map((s) => s.name),
       ssmEndpoint,
       functionCredentials,
+      s3: { endpoint: s3Endpoint, bucket: payloadBucket },
       settings,
       ...(pipeline ? { pipeline } : {}),
       ...(queue ? { queue: queue.handle } : {}),

@@ -3,7 +3,7 @@ import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from "@
 import { keyAttributes, type TableDefinition } from "../handlers/lib/primitives/tables";
 import { errorName } from "../handlers/lib/primitives/faults";
 
-/** CreateTable input from a table definition: on-demand, every index projecting all attributes. */
+/** CreateTable input from a table definition: on-demand, each index projecting what its definition says. */
 export function createTableInput(definition: TableDefinition, name: string) {
   return {
     TableName: name,
@@ -22,7 +22,10 @@ export function createTableInput(definition: TableDefinition, name: string) {
               { AttributeName: index.partitionKey.name, KeyType: "HASH" as const },
               { AttributeName: index.sortKey.name, KeyType: "RANGE" as const },
             ],
-            Projection: { ProjectionType: "ALL" as const },
+            Projection:
+              index.projection.type === "ALL"
+                ? { ProjectionType: "ALL" as const }
+                : { ProjectionType: "INCLUDE" as const, NonKeyAttributes: [...index.projection.nonKeyAttributes] },
           })),
         }),
   };

@@ -21,6 +21,10 @@ export const PRICE_KEYS = [
   // Delivery engines compared in docs/adr/0033 (bench/cost/delivery.ts).
   "eventbridge_per_million_custom_events",
   "eventbridge_api_destinations_per_million_invocations",
+  // The claim check's payload objects (bench/cost/storageModel.ts).
+  "s3_per_million_put_requests",
+  "s3_per_million_get_requests",
+  "s3_storage_per_gb_month",
 ] as const;
 
 export type PriceKey = (typeof PRICE_KEYS)[number];

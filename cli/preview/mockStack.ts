@@ -104,6 +104,11 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
       return { arn: `${arnPrefix}:sqs:${region}:${ACCOUNT}:${physical}`, url: `https://sqs.${region}.${dns}/${ACCOUNT}/${physical}` };
     case "aws:ssm/parameter:Parameter":
       return { arn: `${arnPrefix}:ssm:${region}:${ACCOUNT}:parameter${physical}` };
+    case "aws:s3/bucket:Bucket": {
+      // Pulumi auto-names buckets (their names are global): the logical name plus a suffix.
+      const bucket = inputs.bucket ?? `${name}-0a1b2c3`;
+      return { bucket, arn: `${arnPrefix}:s3:::${bucket}` };
+    }
     case "aws:sns/topic:Topic":
       return { arn: `${arnPrefix}:sns:${region}:${ACCOUNT}:${physical}` };
     case "aws:cloudwatch/eventBus:EventBus":

@@ -11,12 +11,13 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { AWS_LIMITS } from "../../handlers/lib/primitives/limits";
 
 export const LOCAL_ACCOUNT = "000000000000";
 export const SQS_LIMITS = {
   maxBatchEntries: 10,
   /** One message body, and a batch's bodies together. */
-  maxMessageBytes: 256 * 1024,
+  maxMessageBytes: AWS_LIMITS.sqsMessageBytes,
   maxVisibilityTimeoutSeconds: 43_200,
   maxWaitSeconds: 20,
 } as const;
@@ -416,7 +417,7 @@ function validateAttributes(attributes: QueueAttributes): void {
   }
 }
 
-/** SQS accepts #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF, 1 byte to 256 KB. */
+/** SQS accepts #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF, 1 byte to 1 MiB. */
 const INVALID_BODY_CHARACTER = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 
 export function validateBody(body: string): void {

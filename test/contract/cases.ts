@@ -165,7 +165,7 @@ export const HANDLER_CASES: Record<string, HandlerCase[]> = {
         return { path: `/webhooks/${CONTRACT_WEBHOOK.name}`, headers, body: "{}" };
       },
     },
-    { status: 413, name: "a 100 KB delivery (over maxEventBytes)", request: () => githubDelivery(JSON.stringify({ blob: "x".repeat(100 * 1024) })) },
+    { status: 413, name: "a 1.1 MB delivery (over maxWebhookBytes, 1 MiB by default)", request: () => githubDelivery(JSON.stringify({ blob: "x".repeat(1100 * 1024) })) },
     { status: 415, name: "a signed form-encoded delivery", request: () => githubDelivery("payload=%7B%7D", { contentType: "application/x-www-form-urlencoded" }) },
     { status: 503, name: "a source whose secret cannot be read (secrets_unavailable)", request: () => githubDelivery("{}", { source: CONTRACT_WEBHOOK_GONE.name }) },
   ],

@@ -345,7 +345,7 @@ describe("POST /events (ingest handler against dynalite)", () => {
       expect(await items()).to.deep.equal([]);
     });
 
-    it("stores an item of exactly 400 KB and answers 413 for one byte more", async () => {
+    it("without a claim check, stores an event whose uncompressed item is exactly 400 KB (compressed) and answers 413 for one byte more", async () => {
       const { handler, items } = await ingest({ maxEventBytes: 1_000_000 });
       const send = (blob: string, key: string) =>
         handler(postEvent({ event_type: "t", payload: { blob } }, { headers: { "idempotency-key": key }, requestId: "req-fixed" }));
@@ -357,7 +357,9 @@ describe("POST /events (ingest handler against dynalite)", () => {
       const atLimit = await send(fits, "k2");
       expect(atLimit.statusCode, atLimit.body).to.equal(201);
       const stored = (await items()).find((i) => i.idempotency_key === "k2")!;
-      expect(dynamoItemSize(stored)).to.equal(LIMITS.maxItemBytes);
+      // Stored compressed (ADR 0035): the item is a fraction of the 400 KB it would have been.
+      expect(stored).to.include({ storage_format: 2, payload_bytes: LIMITS.maxItemBytes - overhead + '{"blob":""}'.length });
+      expect(dynamoItemSize(stored)).to.be.below(4 * 1024);
 
       const over = postEvent({ event_type: "t", payload: { blob: fits + "x" } }, { headers: { "idempotency-key": "k3" }, requestId: "req-fixed" });
       expectProblem(await handler(over), over, 413, "item_too_large");

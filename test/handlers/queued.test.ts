@@ -5,6 +5,8 @@
  * event writer, reporting only the failed messages, and sending unprocessable ones on their way to
  * the DLQ.
  */
+import { randomBytes } from "node:crypto";
+import type { PayloadObjects } from "../../handlers/lib/store/payloadObjects";
 import { expect } from "chai";
 import * as net from "node:net";
 import type { AddressInfo } from "node:net";
@@ -51,13 +53,20 @@ describe("queued mode: ingest → SQS → processor (handlers against dynalite a
   });
 
   /** A fresh table and queue, a direct and a queued ingest handler over them, and the processor. */
-  async function setup(options: { sqsEndpoint?: string; dynamoEndpoint?: string; maxEventBytes?: number } = {}) {
+  /** A stack with a payload bucket (ADR 0035): the queued path never writes to it, only DynamoDB's item limit no longer applies. */
+  const UNUSED_BUCKET: PayloadObjects = {
+    put: () => Promise.reject(new Error("the queued path writes no object")),
+    get: () => Promise.reject(new Error("the queued path reads no object")),
+    delete: () => Promise.resolve(),
+  };
+
+  async function setup(options: { sqsEndpoint?: string; dynamoEndpoint?: string; maxEventBytes?: number; claimCheck?: boolean } = {}) {
     const table = await suite.freshTable(EVENTS_TABLE, "events");
     const name = `ingest-${++queue}`;
     sqs.store.createQueue(name, { VisibilityTimeout: 60 });
     const queueUrl = sqs.queueUrl(name);
     const doc = options.dynamoEndpoint ? createDocumentClient({ endpoint: options.dynamoEndpoint, region: REGION, credentials: TEST_CREDENTIALS, maxAttempts: 1 }) : suite.dynamo.doc;
-    const repository = new EventRepository(doc, table);
+    const repository = new EventRepository(doc, table, options.claimCheck ? UNUSED_BUCKET : undefined);
     const sender = new QueueSender(
       options.sqsEndpoint ? createSqsClient({ endpoint: options.sqsEndpoint, region: REGION, credentials: TEST_CREDENTIALS }) : client,
       queueUrl,
@@ -218,18 +227,14 @@ describe("queued mode: ingest → SQS → processor (handlers against dynalite a
     const results = (response: { body?: string }) => jsonBody<{ results: { status: number; error?: { code: string; detail: string } }[] }>(response as never).results;
 
     it("answers 413, not 503 'retry later', for a record over SQS's message limit (maxEventBytes large enough to reach it); nothing queued", async () => {
-      const s = await setup({ maxEventBytes: 400_000 });
-      const big = { event_type: "t", payload: { blob: "x".repeat(270_000) } };
+      // Random bytes do not compress: the message stays over SQS's 1 MiB even as envelope v2.
+      const s = await setup({ maxEventBytes: 2 * 1024 * 1024, claimCheck: true });
+      const big = { event_type: "t", payload: { blob: randomBytes(800 * 1024).toString("base64") } };
       const event = postEvent(big);
       const problem = expectProblem(await s.queued(event), event, 413, "item_too_large");
-      expect(problem.detail).to.match(/SQS's limit is 262144/);
-      const batch = await s.queued(batchOf(big, { event_type: "t", payload: {} }));
-      expect(results(batch).map((r) => [r.status, r.error?.code])).to.deep.equal([
-        [413, "item_too_large"],
-        [202, undefined],
-      ]);
-      expect(batch.headers["retry-after"]).to.equal(undefined);
-      expect(s.depth().visible).to.equal(1);
+      expect(problem.detail).to.match(/SQS's limit is 1048576/);
+      // (A batch body is capped below SQS's 1 MiB since the limits moved to 1 MiB, so no batch item can reach it.)
+      expect(s.depth().visible).to.equal(0);
     });
 
     it("reports 'may or may not have been queued' for each item of a batch when SQS never answers", async function () {
@@ -265,12 +270,13 @@ describe("queued mode: ingest → SQS → processor (handlers against dynalite a
       );
       try {
         const sender = new QueueSender(proxied, s.queueUrl);
-        const body = (c: string) => c.repeat(100 * 1024);
-        const sent = await Promise.allSettled(["a", "b", "c", "d"].map((c) => sender.send(body(c))));
-        expect(sent.map((r) => r.status)).to.deep.equal(["fulfilled", "fulfilled", "fulfilled", "fulfilled"]);
+        const body = (c: string) => c.repeat(300 * 1024);
+        // 6 × 300 KB: two batches of three, each under SQS's 1 MiB per batch.
+        const sent = await Promise.allSettled(["a", "b", "c", "d", "e", "f"].map((c) => sender.send(body(c))));
+        expect(sent.map((r) => r.status)).to.deep.equal(["fulfilled", "fulfilled", "fulfilled", "fulfilled", "fulfilled", "fulfilled"]);
         expect(proxy.calls.filter((c) => c === "SendMessageBatch").length).to.equal(2);
-        expect(sizes.every((n) => n <= 256 * 1024), String(sizes)).to.equal(true);
-        expect(s.depth().visible).to.equal(4);
+        expect(sizes.every((n) => n <= 1024 * 1024), String(sizes)).to.equal(true);
+        expect(s.depth().visible).to.equal(6);
       } finally {
         proxied.destroy();
         await proxy.close();

@@ -11,7 +11,9 @@ import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { marshall } from "@aws-sdk/util-dynamodb";
+import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
+import { storedItem, type EventRecord } from "../../handlers/lib/events/record";
+import { readJson } from "../../handlers/lib/primitives/json";
 import { EventConsumer, NEW_EVENTS_FILTER } from "../../components/EventConsumer";
 import { EventStore } from "../../components/EventStore";
 import { expectLeastPrivilege, policyOf } from "../support/leastPrivilege";
@@ -154,6 +156,28 @@ describe("EventStore.onEvent and the forwardToEventBridge consumer", function ()
       }
     });
 
+    it("forwards a payload stored compressed (storage format 2) exactly as received, and a claim-checked one without its payload", async () => {
+      const text = `{"action":"opened","number":42,"id":12345678901234567890123,"price":0.1000000000000000055511151231257827,"body":"${"long text ".repeat(300)}"}`;
+      const record = insertRecord(0);
+      const { payload: _payload, ...rest } = unmarshall(record.dynamodb.NewImage);
+      const item = storedItem({ ...rest, payload: readJson(text, { maxDepth: 40 }) } as EventRecord);
+      expect(item.storage_format).to.equal(2);
+      // Lambda hands stream records over as JSON: binary attributes arrive base64-encoded.
+      const image = marshall({ ...item, payload_br: undefined }, { removeUndefinedValues: true });
+      image.payload_br = { B: Buffer.from(item.payload_br!).toString("base64") } as never;
+      record.dynamodb.NewImage = image;
+      const claimChecked = insertRecord(1);
+      delete claimChecked.dynamodb.NewImage.payload;
+      Object.assign(claimChecked.dynamodb.NewImage, { storage_format: { N: "2" }, payload_object: { S: "events/x/y.json.br" }, payload_bytes: { N: "5000000" } });
+      const result = await runInFreshProcess(code, { Records: [record, claimChecked] }, eventBridge.url);
+      expect(result.code, result.stderr).to.equal(0);
+      const [whole, omitted] = eventBridge.calls.flatMap((c) => c.Entries).map((e) => e.Detail);
+      // The integer beyond signed 64 bits travels as a string (ADR 0023); every other byte as received.
+      expect(whole).to.include(`"payload":${text.replace("12345678901234567890123", '"12345678901234567890123"')}`);
+      for (const internal of ["storage_format", "payload_br", "payload_bytes", "payload_object"]) expect(whole).not.to.include(internal);
+      expect(JSON.parse(omitted!)).to.include({ payload_omitted: "too_large", event_id: eventId(1) }).and.not.to.have.property("payload");
+    });
+
     it("carries integers at both signed 64-bit bounds as numbers and beyond them as strings EventBridge accepts, with their pointers", async () => {
       const numbers: Record<string, string> = {
         min: "-9223372036854775808",
@@ -179,30 +203,32 @@ describe("EventStore.onEvent and the forwardToEventBridge consumer", function ()
       ]);
     });
 
-    it("splits PutEvents calls by size as well as count: ten 64 KB events go in calls under 256 KB each", async () => {
-      const inserts = Array.from({ length: 10 }, (_, i) => withPayloadBytes(insertRecord(i), 64 * 1024));
+    it("splits PutEvents calls by size as well as count: ten 260 KB events go in calls under 1 MiB each", async () => {
+      const inserts = Array.from({ length: 10 }, (_, i) => withPayloadBytes(insertRecord(i), 260 * 1024));
       const result = await runInFreshProcess(code, { Records: inserts }, eventBridge.url);
       expect(result.code, result.stderr).to.equal(0);
       expect(eventBridge.refusedRequests).to.equal(0);
-      // Four events of just under 64 KB fit under 256 KB, a fifth would not; count alone would send one call of 10.
-      expect(eventBridge.calls.map((c) => c.Entries.length)).to.deep.equal([4, 4, 2]);
-      for (const call of eventBridge.calls) expect(requestEntrySize(call.Entries)).to.be.below(256 * 1024);
+      // Three events of about 260 KB fit under 1 MiB, a fourth would not; count alone would send one call of 10.
+      expect(eventBridge.calls.map((c) => c.Entries.length)).to.deep.equal([3, 3, 3, 1]);
+      for (const call of eventBridge.calls) expect(requestEntrySize(call.Entries)).to.be.below(1024 * 1024);
       expect(eventBridge.calls.flatMap((c) => c.Entries).map((e) => JSON.parse(e.Detail).event_id)).to.deep.equal(inserts.map((_, i) => eventId(i)));
     });
 
-    it("sends an event that alone exceeds 256 KB without its payload, marked payload_omitted, instead of failing the batch forever", async () => {
-      const result = await runInFreshProcess(code, { Records: [withPayloadBytes(insertRecord(0), 300 * 1024), insertRecord(1)] }, eventBridge.url);
+    it("sends a 300 KB event whole (EventBridge takes 1 MiB), and one that alone exceeds 1 MiB without its payload, marked payload_omitted", async () => {
+      const result = await runInFreshProcess(code, { Records: [withPayloadBytes(insertRecord(0), 1100 * 1024), insertRecord(1), withPayloadBytes(insertRecord(2), 300 * 1024)] }, eventBridge.url);
       expect(result.code, result.stderr).to.equal(0);
-      const [big, small] = eventBridge.calls.flatMap((c) => c.Entries).map((e) => JSON.parse(e.Detail));
+      const [big, small, medium] = eventBridge.calls.flatMap((c) => c.Entries).map((e) => JSON.parse(e.Detail));
+      expect(medium).to.have.property("payload");
+      expect(medium).not.to.have.property("payload_omitted");
       expect(big).to.include({ event_id: eventId(0), payload_omitted: "too_large", event_type: "order.created" });
       expect(big).not.to.have.property("payload");
       expect(small).to.have.property("payload");
       expect(small).not.to.have.property("payload_omitted");
     });
 
-    it("is refused by the stand-in EventBridge as by AWS when a call is over 256 KB or an integer is out of range", async () => {
+    it("is refused by the stand-in EventBridge as by AWS when a call is over 1 MiB or an integer is out of range", async () => {
       // Guards the guards: without the forwarder's splitting and string encoding these fail.
-      const oversized = { Entries: Array.from({ length: 5 }, () => ({ Source: "s", DetailType: "t", Detail: JSON.stringify({ x: "y".repeat(60_000) }) })) };
+      const oversized = { Entries: Array.from({ length: 5 }, () => ({ Source: "s", DetailType: "t", Detail: JSON.stringify({ x: "y".repeat(220_000) }) })) };
       expect((await fetch(eventBridge.url, putEvents(oversized))).status).to.equal(400);
       const outOfRange = { Entries: [{ Source: "s", DetailType: "t", Detail: '{"n":9223372036854775808,"s":"9223372036854775808"}' }] };
       const answer = (await (await fetch(eventBridge.url, putEvents(outOfRange))).json()) as { FailedEntryCount: number; Entries: { ErrorCode?: string }[] };
@@ -441,7 +467,7 @@ interface FakeEventBridge {
   calls: { Entries: PutEventsEntry[] }[];
   /** Refuse this many entries of the next call. */
   failNext: number;
-  /** Requests refused whole (over 256 KB), as EventBridge answers them with a 400. */
+  /** Requests refused whole (1 MiB or more), as EventBridge answers them with a 400. */
   refusedRequests: number;
   reset(): void;
   close(): Promise<void>;
@@ -449,7 +475,7 @@ interface FakeEventBridge {
 
 /**
  * Answers PutEvents as EventBridge does: an entry id per accepted entry, an error code per refused
- * one (MalformedDetail for an integer outside signed 64 bits), and a 400 for a request of 256 KB or more.
+ * one (MalformedDetail for an integer outside signed 64 bits), and a 400 for a request of 1 MiB or more (EventBridge quotas).
  */
 async function startFakeEventBridge(): Promise<FakeEventBridge> {
   const state: FakeEventBridge = {
@@ -473,7 +499,7 @@ async function startFakeEventBridge(): Promise<FakeEventBridge> {
         return;
       }
       const input = JSON.parse(body) as { Entries: PutEventsEntry[] };
-      if (requestEntrySize(input.Entries) >= 256 * 1024) {
+      if (requestEntrySize(input.Entries) >= 1024 * 1024) {
         state.refusedRequests++;
         res.writeHead(400, { "content-type": "application/x-amz-json-1.1" }).end(JSON.stringify({ __type: "ValidationException", message: "Total size of the entries in the request is over the limit." }));
         return;

@@ -73,6 +73,9 @@ describe("ingestMode: direct and queued under Pulumi mocks", function () {
     });
   });
 
+  /** The claim check's objects: `events/*` of the stack's one payload bucket. */
+  const payloadObjectsArn = (stack: BuiltStack) => `${stack.one("aws:s3/bucket:Bucket").state.arn}/events/*`;
+
   for (const which of ["prod", "dev+queued"] as const) {
     describe(`queued (${which === "prod" ? "Pulumi.prod.yaml" : "dev with ingestMode=queued"})`, () => {
       const s = () => (which === "prod" ? prod : devQueued);
@@ -83,6 +86,8 @@ describe("ingestMode: direct and queued under Pulumi mocks", function () {
         const q = queue(s(), "ingest").inputs;
         const window = which === "prod" ? 1 : 2;
         expect(q.sqsManagedSseEnabled).to.equal(true);
+        // SQS's 1 MiB bodies need the attribute raised: it defaults to 262,144.
+        expect(q.maxMessageSize).to.equal(1_048_576);
         expect(q.messageRetentionSeconds).to.equal(INGEST_QUEUE_RETENTION_SECONDS).and.to.equal(4 * 86_400);
         const processorTimeout = fn(s(), "processor").inputs.timeout;
         expect(processorTimeout).to.equal(PROCESSOR_HANDLER.timeoutSeconds);
@@ -93,6 +98,7 @@ describe("ingestMode: direct and queued under Pulumi mocks", function () {
       it("the DLQ: SSE-SQS, 14 days' retention, accepts messages only from the ingest queue (redrive allow policy)", () => {
         const dlq = queue(s(), "ingest-dlq");
         expect(dlq.inputs.sqsManagedSseEnabled).to.equal(true);
+        expect(dlq.inputs.maxMessageSize).to.equal(1_048_576);
         expect(dlq.inputs.messageRetentionSeconds).to.equal(DEAD_LETTER_RETENTION_SECONDS).and.to.equal(14 * 86_400);
         const allow = s().one(REDRIVE_ALLOW, (r) => r.inputs.queueUrl === dlq.state.url);
         expect(allow.inputs.queueUrl).to.equal(dlq.state.url);
@@ -132,6 +138,8 @@ describe("ingestMode: direct and queued under Pulumi mocks", function () {
         const statements = statementsOf(s(), ingest).filter((st) => !st.Action.every((a) => a.startsWith("logs:") || a.startsWith("xray:")));
         expect(statements).to.deep.equal([
           { Effect: "Allow", Action: ["dynamodb:GetItem"], Resource: [tableArn(s())] },
+          // A stored duplicate's claim-checked payload (ADR 0035); never a write.
+          { Effect: "Allow", Action: ["s3:GetObject"], Resource: [payloadObjectsArn(s())] },
           { Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [queueArn(s(), "ingest")] },
         ]);
         expect(ingest.inputs.environment.variables[ENV.ingestQueueUrl]).to.equal(queue(s(), "ingest").state.url);
@@ -144,6 +152,8 @@ describe("ingestMode: direct and queued under Pulumi mocks", function () {
         const statements = statementsOf(s(), webhook).filter((st) => !st.Action.every((a) => a.startsWith("logs:") || a.startsWith("xray:") || a.startsWith("ssm:")));
         expect(statements).to.deep.equal([
           { Effect: "Allow", Action: ["dynamodb:GetItem"], Resource: [tableArn(s())] },
+          // A stored duplicate's claim-checked payload (ADR 0035); never a write.
+          { Effect: "Allow", Action: ["s3:GetObject"], Resource: [payloadObjectsArn(s())] },
           { Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [queueArn(s(), "ingest")] },
         ]);
         expect(webhook.inputs.environment.variables[ENV.ingestQueueUrl]).to.equal(queue(s(), "ingest").state.url);
@@ -164,6 +174,7 @@ describe("ingestMode: direct and queued under Pulumi mocks", function () {
         const statements = statementsOf(s(), processor).filter((st) => !st.Action.every((a) => a.startsWith("logs:") || a.startsWith("xray:")));
         expect(statements).to.deep.equal([
           { Effect: "Allow", Action: ["dynamodb:PutItem", "dynamodb:GetItem"], Resource: [tableArn(s())] },
+          { Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"], Resource: [payloadObjectsArn(s())] },
           {
             Effect: "Allow",
             Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],

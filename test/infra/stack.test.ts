@@ -51,7 +51,7 @@ describe("stack under Pulumi mocks", function () {
       const declared = Object.entries<any>(project.config).filter(([k]) => !k.includes(":"));
       expect(declared.map(([k]) => k)).to.have.members([
         "enableTtl", "retentionDays", "enablePitr", "deletionProtection", "logRetentionDays",
-        "authorizerCacheTtlSeconds", "throttleRateLimit", "throttleBurstLimit", "maxEventBytes", "statusIndexShards",
+        "authorizerCacheTtlSeconds", "throttleRateLimit", "throttleBurstLimit", "maxEventBytes", "maxWebhookBytes", "statusIndexShards",
         "forwardToEventBridge", "tracing", "reservedConcurrency", "corsAllowedOrigins", "customDomainName",
         "customDomainHostedZoneId", "alarmEmail", "pipeline", "logEncryption", "webhookSources", "webhookToleranceSeconds",
         "ingestMode", "queueMaxReceiveCount", "processorBatchSize", "processorBatchingWindowSeconds", "processorMaxConcurrency",
@@ -74,7 +74,7 @@ describe("stack under Pulumi mocks", function () {
   });
 
   describe("EventStore", () => {
-    it("is a PAY_PER_REQUEST table keyed by event_id with the sharded status index", () => {
+    it("is a PAY_PER_REQUEST table keyed by event_id with the sharded status index, projecting what a listing returns but no encoded payload", () => {
       const events = table(dev, EVENTS_TABLE.purpose).inputs;
       expect(events.billingMode).to.equal("PAY_PER_REQUEST");
       expect(events.hashKey).to.equal("event_id");
@@ -90,7 +90,13 @@ describe("stack under Pulumi mocks", function () {
             { attributeName: "status_shard", keyType: "HASH" },
             { attributeName: "created_at", keyType: "RANGE" },
           ],
-          projectionType: "ALL",
+          // ADR 0035: not ALL, so an index write no longer costs the payload; never payload_br,
+          // payload_object, idempotency_key or request_sha256.
+          projectionType: "INCLUDE",
+          nonKeyAttributes: [
+            "event_type", "payload", "metadata", "occurred_at", "received_at", "request_id", "source", "status",
+            "delivery_attempts", "delivered_at", "ttl", "schema_version", "storage_format", "payload_bytes",
+          ],
         },
       ]);
       expect(events.serverSideEncryption).to.deep.equal({ enabled: true });

@@ -178,7 +178,7 @@ describe("local SQS through @aws-sdk/client-sqs", function () {
     expect((error as Error).message).to.match(/not a dead-letter queue/);
   });
 
-  it("enforces the batch limits: at most 10 entries, 256 KB together, distinct ids; a bad entry fails alone", async () => {
+  it("enforces the batch limits: at most 10 entries, 1 MiB together, distinct ids; a bad entry fails alone", async () => {
     const entries = (n: number, body = "x") => Array.from({ length: n }, (_, i) => ({ Id: `e${i}`, MessageBody: body }));
     const expectError = async (command: SendMessageBatchCommand, name: string) => {
       let error: unknown;
@@ -190,7 +190,7 @@ describe("local SQS through @aws-sdk/client-sqs", function () {
       expect((error as Error)?.name).to.equal(name);
     };
     await expectError(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries(11) }), "TooManyEntriesInBatchRequest");
-    await expectError(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries(2, "y".repeat(140 * 1024)) }), "BatchRequestTooLong");
+    await expectError(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries(2, "y".repeat(520 * 1024)) }), "BatchRequestTooLong");
     await expectError(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: [{ Id: "a", MessageBody: "1" }, { Id: "a", MessageBody: "2" }] }), "BatchEntryIdsNotDistinct");
     const mixed = await client.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: [{ Id: "ok", MessageBody: "fine" }, { Id: "bad", MessageBody: "\uFFFF" }] }));
     expect(mixed.Successful!.map((s) => s.Id)).to.deep.equal(["ok"]);
@@ -201,10 +201,14 @@ describe("local SQS through @aws-sdk/client-sqs", function () {
     expect(await attributes(queueUrl)).to.include({ ApproximateNumberOfMessages: "0", ApproximateNumberOfMessagesNotVisible: "0" });
   });
 
-  it("refuses a message over 256 KB", async () => {
+  it("takes a message of 1 MiB, as SQS does since its limit rose from 256 KB, and refuses one byte more", async () => {
+    await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: "z".repeat(1024 * 1024) }));
+    const [message] = (await receive(queueUrl)).Messages!;
+    expect(message!.Body).to.have.length(1024 * 1024);
+    await client.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message!.ReceiptHandle! }));
     let error: unknown;
     try {
-      await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: "z".repeat(256 * 1024 + 1) }));
+      await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: "z".repeat(1024 * 1024 + 1) }));
     } catch (e) {
       error = e;
     }

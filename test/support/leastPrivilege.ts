@@ -18,11 +18,13 @@ export function policyOf(s: BuiltStack, fn: MockResource): { Statement: PolicySt
 
 /**
  * Named actions on named ARNs. The only wildcards: log writes on the function's own log group
- * (`<arn>:*`, its streams), and exactly X-Ray's two write actions on `*`, because they have no
+ * (`<arn>:*`, its streams), the claim check's objects under `events/` of the payload bucket (never
+ * the whole bucket, ADR 0035), and exactly X-Ray's two write actions on `*`, because they have no
  * resource-level permissions (docs/adr/0013).
  */
 export function expectLeastPrivilege(s: BuiltStack, fn: MockResource): void {
   const logGroupArn = s.one("aws:cloudwatch/logGroup:LogGroup", (l) => l.inputs.name === `/aws/lambda/${fn.inputs.name}`).state.arn;
+  const payloadObjects = s.ofType("aws:s3/bucket:Bucket").map((b) => `${b.state.arn}/events/*`);
   for (const statement of policyOf(s, fn).Statement) {
     expect(statement.Effect, fn.name).to.equal("Allow");
     for (const action of statement.Action) expect(action, fn.name).not.to.include("*");
@@ -33,7 +35,7 @@ export function expectLeastPrivilege(s: BuiltStack, fn: MockResource): void {
     }
     for (const resource of statement.Resource) {
       expect(resource, fn.name).to.match(/^arn:aws:/);
-      if (resource.includes("*")) expect(resource, fn.name).to.equal(`${logGroupArn}:*`);
+      if (resource.includes("*")) expect([`${logGroupArn}:*`, ...payloadObjects], fn.name).to.include(resource);
     }
   }
 }

@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import type { QueueSender } from "../../handlers/lib/queue/queueSender";
 import type { HttpEvent } from "../../handlers/lib/http/request";
 import { EventRepository } from "../../handlers/lib/store/store";
+import type { PayloadObjects } from "../../handlers/lib/store/payloadObjects";
 import { EVENTS_TABLE } from "../../handlers/lib/primitives/tables";
 import { createWebhookHandler, webhookWriter } from "../../handlers/lib/webhooks/receiveWebhook";
 import { SecretsUnavailableError, secretsFromParameter, type SecretStore } from "../../handlers/lib/webhooks/secrets";
@@ -40,7 +41,7 @@ export interface WebhookFixture {
 export async function webhookFixture(
   suite: DynaliteSuite,
   /** `queue`: queued mode, the writer webhook.ts builds when INGEST_QUEUE_URL is set. */
-  options: { maxEventBytes?: number; toleranceSeconds?: number; now?: () => number; queue?: QueueSender; catalog?: Catalog; catalogPolicy?: CatalogPolicy } = {},
+  options: { maxEventBytes?: number; toleranceSeconds?: number; now?: () => number; queue?: QueueSender; catalog?: Catalog; catalogPolicy?: CatalogPolicy; payloadObjects?: PayloadObjects } = {},
 ): Promise<WebhookFixture> {
   const table = await suite.freshTable(EVENTS_TABLE, "webhook-events");
   const secrets: Record<string, string[]> = Object.fromEntries(TEST_SOURCES.map((s) => [s.name, [generateSecret(s.scheme)]]));
@@ -62,7 +63,7 @@ export async function webhookFixture(
     secrets: store,
     writer: webhookWriter({
       config,
-      repository: new EventRepository(suite.dynamo.doc, table),
+      repository: new EventRepository(suite.dynamo.doc, table, options.payloadObjects),
       ...(options.queue ? { queue: options.queue } : {}),
       ...(options.catalog ? { catalog: options.catalog } : {}),
     }),

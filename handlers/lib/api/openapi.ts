@@ -16,7 +16,7 @@
 import * as z from "zod/mini";
 import { ROUTES, routeKey, type RouteSpec } from "../../routes";
 import { API_KEY_PREFIX } from "../auth/apiKeys";
-import { LIMITS, RETRY_AFTER_SECONDS } from "../primitives/limits";
+import { AWS_LIMITS, LIMITS, RETRY_AFTER_SECONDS } from "../primitives/limits";
 import { BatchItemSchema, BatchRequestSchema, EventInputSchema, EVENT_STATUSES, IdempotencyKeySchema, InboxQuerySchema, ListEventsQuerySchema } from "../events/schema";
 import type { Catalog } from "../events/catalog";
 import { catalogEventSchemas, catalogSchemaName } from "./catalogDocument";
@@ -47,7 +47,7 @@ export const EXAMPLES = {
 } as const;
 
 /** API Gateway HTTP API quotas behind its own answers (docs: "Quotas … HTTP API"). */
-const GATEWAY_QUOTAS = { payloadBytes: 10 * 1024 * 1024, requestLineAndHeaderBytes: 10_240, integrationTimeoutSeconds: 30 };
+const GATEWAY_QUOTAS = { payloadBytes: AWS_LIMITS.httpApiPayloadBytes, requestLineAndHeaderBytes: 10_240, integrationTimeoutSeconds: 30 };
 
 /** Tags, in the order a reader meets them; every operation has exactly one. */
 const TAGS = [
@@ -174,7 +174,7 @@ const OPERATIONS: Record<string, OperationDoc> = {
       "202": ok("Queued mode (stack config ingestMode queued): durably in the ingest queue, `status: \"queued\"`; `GET` the Location answers 404 until the processor stored it.", "Accepted", location),
       "200": ok("An idempotent repeat: the stored event, `duplicate: true`, nothing written.", "Accepted", location),
       "400": problem("Invalid JSON, UTF-8, Idempotency-Key or schema; `errors[].pointer` says where. With the event catalogue enforced (stack config `catalogMode: enforce`), `schema_violation` when the payload does not match its type's schema (pointers such as `/payload/total`); with `unknownEventTypes: reject`, `unknown_event_type`."),
-      "413": problem(`Body over maxEventBytes (default 65536) in UTF-8 bytes, or the stored item over 400 KB.`),
+      "413": problem(`Body over maxEventBytes (default 65536, at most 5 MiB) in UTF-8 bytes; in queued mode, an event too large for SQS's 1 MiB even compressed.`),
       "415": problem("Not application/json, or a Content-Encoding other than gzip."),
       "422": problem("Idempotency-Key reused with a different body."),
       "503": problem("Storage throttled or unavailable (`storage_unavailable`), or in queued mode the queue refused the event (`queue_unavailable`); `detail` says whether it may have been stored or queued.", retryAfter),
@@ -272,7 +272,7 @@ const OPERATIONS: Record<string, OperationDoc> = {
       "200": ok("A redelivery of a stored delivery id: `duplicate: true`, nothing written.", "Accepted", location),
       "400": problem("Verified, but the body cannot be stored as sent (the 400s of POST /events)."),
       "401": problem("`unknown_source`, `missing_signature_headers`, `invalid_signature` or `timestamp_out_of_tolerance`; nothing stored."),
-      "413": problem("Body over maxEventBytes (default 65536), or the stored item over 400 KB."),
+      "413": problem("Body over maxWebhookBytes (default 1048576, at most 5 MiB); in queued mode, a delivery too large for SQS's 1 MiB even compressed."),
       "415": problem("Verified, but not application/json."),
       "503": problem("The secrets (`secrets_unavailable`) or storage cannot be reached, or in queued mode the queue refused the delivery (`queue_unavailable`); nothing stored (or, when the detail says so, maybe stored or queued: the sender's retry is answered as a duplicate or collapses into one event).", retryAfter),
     },

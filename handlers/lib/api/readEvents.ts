@@ -8,7 +8,9 @@ import { InvalidCursorError } from "../store/cursor";
 import { json, problem, type FieldError, type Response } from "../http/http";
 import { EVENT_ID_PATTERN } from "../primitives/ids";
 import { LIMITS } from "../primitives/limits";
-import { EventLister, type ListQuery } from "../store/listing";
+import { DEFAULT_LIST_BUDGET, EventLister, type ListQuery } from "../store/listing";
+import { EventRepository } from "../store/store";
+import type { PayloadObjects } from "../store/payloadObjects";
 import { publicEvent, type EventRecord } from "../events/record";
 import { httpHandler, type HttpEvent, type RequestContext } from "../http/request";
 import { EVENT_STATUSES, InboxQuerySchema, ListEventsQuerySchema, schemaErrors } from "../events/schema";
@@ -21,23 +23,24 @@ export interface ReadDependencies {
   statusIndexShards: number;
   /** The delivery log; absent when the stack has no subscriptions (every event then has no attempts). */
   deliveryLog?: DeliveryLog;
+  /** The claim check's objects (ADR 0035): claim-checked payloads are read from there. */
+  payloadObjects?: PayloadObjects;
 }
 
 export function createReadHandler(deps: ReadDependencies) {
-  const lister = new EventLister(deps.doc, deps.eventsTable, deps.statusIndexShards);
+  const repository = new EventRepository(deps.doc, deps.eventsTable, deps.payloadObjects);
+  const lister = new EventLister(deps.doc, deps.eventsTable, deps.statusIndexShards, DEFAULT_LIST_BUDGET, deps.payloadObjects);
 
   async function getEvent(event: HttpEvent, ctx: RequestContext): Promise<Response> {
     const eventId = event.pathParameters?.event_id ?? "";
     const notFound = () => problem({ status: 404, code: "event_not_found", title: "No such event", detail: `no event with id ${eventId.slice(0, 64)}` }, ctx.requestId);
     if (!EVENT_ID_PATTERN.test(eventId)) return notFound();
-    const { Item } = await deps.doc.send(
-      new GetCommand({ TableName: deps.eventsTable, Key: { [EVENTS_TABLE.partitionKey.name]: eventId }, ConsistentRead: true }),
-    );
-    if (!Item) return notFound();
+    const record = await repository.find(eventId);
+    if (!record) return notFound();
     ctx.logFields.event_id = eventId;
     // The event as stored, including the request_id of the request that wrote it; this read's own
     // id is in the apigw-requestid header and the log line.
-    return json(200, publicEvent(Item as EventRecord));
+    return json(200, publicEvent(record));
   }
 
   /** Every delivery attempt of an event, and each subscription's delivery state. */

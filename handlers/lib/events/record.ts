@@ -1,10 +1,15 @@
-/** The stored event: validated input plus server-owned enrichment. */
+/**
+ * The stored event: validated input plus server-owned enrichment, and its stored form (ADR 0035):
+ * the one place that turns a record into the item DynamoDB holds and back.
+ */
 import { createHash } from "node:crypto";
+import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants } from "node:zlib";
 import type { EventInput, SchemaError } from "./schema";
 import type { CatalogStamp } from "./catalog";
 import { STATUS_INDEX } from "../primitives/tables";
 import { shardOf } from "../primitives/ids";
-import { decimalParts, NumberValue } from "../primitives/json";
+import { decimalParts, NumberValue, readJson, writeJson, type JsonObject } from "../primitives/json";
+import { LIMITS } from "../primitives/limits";
 
 export const SCHEMA_VERSION = 1;
 export type EventStatus = "pending" | "delivered" | "failed" | "replayed";
@@ -103,11 +108,22 @@ export function buildEventRecord(input: EventInput, ctx: EnrichmentContext): Eve
 }
 
 /**
+ * A compressed item larger than this goes to S3 when a claim check is configured (ADR 0035): its
+ * write and each status change would cost 64+ write units each (DynamoDB bills $0.625 per million write units, one per KB), while
+ * an S3 PUT and GET cost $5.40 per million, and the item left behind is under 1 KB, so acks stay
+ * cheap. Without a claim check, items keep up to DynamoDB's 400 KB.
+ */
+export const CLAIM_CHECK_MIN_ITEM_BYTES = 64 * 1024;
+
+/** The item attributes of the stored form, never returned to clients. */
+export const STORED_FORM_ATTRIBUTES = ["storage_format", "payload_br", "payload_object", "payload_bytes"] as const;
+
+/**
  * Attributes never returned to clients: the store's own, and `idempotency_key`, which producers
  * often fill with personal data (`order-4711-jane@example.com`) and which readers do not need (the
  * producer got the event_id it maps to).
  */
-const INTERNAL_ATTRIBUTES: ReadonlySet<string> = new Set([STATUS_INDEX.partitionKey.name, "request_sha256", "idempotency_key"]);
+const INTERNAL_ATTRIBUTES: ReadonlySet<string> = new Set([STATUS_INDEX.partitionKey.name, "request_sha256", "idempotency_key", ...STORED_FORM_ATTRIBUTES]);
 
 /** The event as clients see it: the stored item without internal attributes. */
 export function publicEvent(record: EventRecord): Record<string, unknown> {
@@ -149,6 +165,7 @@ export function dynamoItemSize(item: Record<string, unknown>): number {
 function valueSize(value: unknown): number {
   if (value === null || typeof value === "boolean") return 1;
   if (typeof value === "string") return Buffer.byteLength(value, "utf8");
+  if (value instanceof Uint8Array) return value.byteLength;
   if (typeof value === "number") return numberSize(String(value));
   if (value instanceof NumberValue) return numberSize(value.value);
   if (Array.isArray(value)) return value.reduce<number>((sum, v) => sum + 1 + valueSize(v), 3);
@@ -172,4 +189,85 @@ function numberSize(literal: string): number {
   const scientificExponent = exponent + digits.length - 1;
   const unpaired = digits.length % 2 === 0 && scientificExponent % 2 === 0 ? 1 : 0;
   return 1 + Math.ceil(digits.length / 2) + unpaired + (literal.startsWith("-") ? 1 : 0);
+}
+
+/**
+ * Storage formats (ADR 0035). Format 1 (no `storage_format` attribute): `payload` is a DynamoDB map,
+ * as every item written before large events. Format 2: the payload's JSON text (the lossless
+ * writer's, so every number keeps its digits) compressed with brotli, either in the item
+ * (`payload_br`, binary) or, when even that would pass DynamoDB's item limit, in an S3 object
+ * named by `payload_object` (the claim check). `payload_bytes` is the JSON text's length, so a
+ * listing can budget its response without fetching the payload.
+ */
+export const STORAGE_FORMAT = 2;
+
+/**
+ * Payloads whose JSON text is shorter than this stay a map (format 1): with the record's ~400 bytes
+ * of other attributes such an item is one write unit (1 KB) either way, and brotli would only cost
+ * CPU; from it on, compression can save a unit, and the GitHub example payloads (915 B to 27 KB)
+ * shrink 3× to 12× (docs/COST.md: the smallest, 915 B, goes from 2 write units to 1).
+ */
+export const COMPRESS_MIN_PAYLOAD_BYTES = 512;
+/** Quality 5 of 11: within 1 % of quality 6's size on the GitHub examples at ~half the CPU of 9+ (docs/BENCHMARKS.md). */
+const BROTLI_QUALITY = 5;
+
+
+/** An event as DynamoDB holds it: a record whose payload may be encoded (format 2). */
+export type StoredItem = Omit<EventRecord, "payload"> & {
+  payload?: Record<string, unknown>;
+  storage_format?: number;
+  /** Brotli of the payload's JSON text. */
+  payload_br?: Uint8Array;
+  /** S3 key of the object holding `payload_br`'s bytes (claim check). */
+  payload_object?: string;
+  /** UTF-8 bytes of the payload's JSON text. */
+  payload_bytes?: number;
+};
+
+/** The item to write for `record`: format 1 for a small payload, else the compressed format 2. */
+export function storedItem(record: EventRecord): StoredItem {
+  const text = writeJson(record.payload);
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes < COMPRESS_MIN_PAYLOAD_BYTES) return record;
+  const { payload: _payload, ...rest } = record;
+  const compressed = brotliCompressSync(text, {
+    params: { [zlibConstants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: bytes },
+  });
+  return { ...rest, storage_format: STORAGE_FORMAT, payload_br: compressed, payload_bytes: bytes };
+}
+
+/** The item with its compressed payload moved out to the S3 object `key` (the claim check). */
+export function claimChecked(item: StoredItem, key: string): StoredItem {
+  const { payload_br: _bytes, ...rest } = item;
+  return { ...rest, payload_object: key };
+}
+
+/** The S3 key of a claim-checked payload: under the event's id, and its content's digest, so a different request for the same id never overwrites it. */
+export function payloadObjectKey(eventId: string, compressed: Uint8Array): string {
+  return `events/${eventId}/${createHash("sha256").update(compressed).digest("hex").slice(0, 32)}.json.br`;
+}
+
+/** Whether an item's payload is elsewhere (format 2): in `payload_br` or in an S3 object. */
+export function isEncoded(item: Record<string, unknown>): boolean {
+  return item.storage_format === STORAGE_FORMAT;
+}
+
+/** The payload's JSON text (may hold digits a double cannot carry) read back exactly as written. */
+const PAYLOAD_MAX_DEPTH = LIMITS.maxPayloadDepth + 1;
+export function decodePayload(compressed: Uint8Array): Record<string, unknown> {
+  // Bounded: a crafted message (the queue is not trusted) cannot inflate past twice the largest body.
+  const text = brotliDecompressSync(compressed, { maxOutputLength: 2 * LIMITS.maxConfigurableBodyBytes }).toString("utf8");
+  return readJson(text, { maxDepth: PAYLOAD_MAX_DEPTH }) as JsonObject;
+}
+
+/**
+ * The record a stored item holds, whatever its format. A claim-checked item needs its object's
+ * bytes (`objectBytes`), which only the store can fetch; anything else decodes here.
+ */
+export function recordFromItem(item: StoredItem, objectBytes?: Uint8Array): EventRecord {
+  if (!isEncoded(item as Record<string, unknown>)) return item as EventRecord;
+  const { storage_format: _f, payload_br, payload_object, payload_bytes: _b, ...rest } = item;
+  const bytes = payload_br ?? objectBytes;
+  if (bytes === undefined) throw new Error(`event ${item.event_id}: payload object ${payload_object ?? "(none)"} was not read`);
+  return { ...rest, payload: decodePayload(bytes) } as EventRecord;
 }

@@ -83,10 +83,13 @@ export function eventStoreEnvironment<T>(settings: {
   retentionDays?: number;
   /** Written only when it differs from off / allow, so existing functions' environments stay as they are. */
   catalog?: CatalogPolicy;
+  /** The claim check's bucket; without it, payloads too large for an item are refused. */
+  payloadBucket?: T;
 }): Record<string, T | string> {
   const catalog = settings.catalog ?? CATALOG_POLICY_OFF;
   return {
     [ENV.eventsTable]: settings.eventsTable,
+    ...(settings.payloadBucket === undefined ? {} : { [ENV.payloadBucket]: settings.payloadBucket }),
     [ENV.statusIndexShards]: String(settings.statusIndexShards),
     [ENV.maxEventBytes]: String(settings.maxEventBytes),
     ...(settings.retentionDays === undefined ? {} : { [ENV.retentionDays]: String(settings.retentionDays) }),

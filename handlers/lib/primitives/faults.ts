@@ -9,6 +9,8 @@ const RETRYABLE_NAMES = new Set([
   "TimeoutError",
   "RequestTimeout",
   "RequestTimeoutException",
+  // S3 did not take a claim-checked payload (store/payloadObjects.ts); the item was never written.
+  "PayloadObjectWriteError",
 ]);
 const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EAI_AGAIN", "ENOTFOUND"]);
 
@@ -26,7 +28,7 @@ export function isStorageUnavailable(error: unknown): boolean {
 }
 
 /** Storage refused before doing any work: a throttled request or a refused connection was not applied. */
-const NOT_APPLIED_NAMES = new Set(["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"]);
+const NOT_APPLIED_NAMES = new Set(["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "PayloadObjectWriteError"]);
 const NOT_APPLIED_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN"]);
 
 /**

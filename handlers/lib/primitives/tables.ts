@@ -15,6 +15,8 @@ export interface IndexDefinition {
   readonly name: string;
   readonly partitionKey: KeyAttribute;
   readonly sortKey: KeyAttribute;
+  /** Attributes besides the keys that the index holds: all of them, or exactly these. */
+  readonly projection: { readonly type: "ALL" } | { readonly type: "INCLUDE"; readonly nonKeyAttributes: readonly string[] };
 }
 
 export interface TableDefinition {
@@ -28,11 +30,38 @@ export interface TableDefinition {
   readonly ttlAttribute?: string;
 }
 
-/** Index over `status_shard` (`<status>#<n>`) sorted by `created_at`. */
+/**
+ * Index over `status_shard` (`<status>#<n>`) sorted by `created_at`. It holds what a listing page
+ * returns of an event, but never an encoded payload (`payload_br`) nor what readers never see
+ * (`idempotency_key`, `request_sha256`): an index write then costs about one write unit instead of
+ * the whole item, also when an ack moves the event to another shard. A small payload (stored as a
+ * map) is listed straight from the index; an event whose payload is encoded (`storage_format` 2)
+ * is read from the table with BatchGetItem (ADR 0035, amending ADR 0007). An attribute added to
+ * events that listings must return belongs in this list.
+ */
 export const STATUS_INDEX: IndexDefinition = {
   name: "status-created_at",
   partitionKey: { name: "status_shard", type: "S" },
   sortKey: { name: "created_at", type: "S" },
+  projection: {
+    type: "INCLUDE",
+    nonKeyAttributes: [
+      "event_type",
+      "payload",
+      "metadata",
+      "occurred_at",
+      "received_at",
+      "request_id",
+      "source",
+      "status",
+      "delivery_attempts",
+      "delivered_at",
+      "ttl",
+      "schema_version",
+      "storage_format",
+      "payload_bytes",
+    ],
+  },
 };
 
 export const EVENTS_TABLE: TableDefinition = {
@@ -81,6 +110,10 @@ export const ENV = {
   /** The event catalogue's policy (docs/adr/0037); absent means off / allow. */
   catalogMode: "CATALOG_MODE",
   unknownEventTypes: "UNKNOWN_EVENT_TYPES",
+  /** The webhook function's body limit (config maxWebhookBytes); POST /events keeps MAX_EVENT_BYTES. */
+  maxWebhookBytes: "MAX_WEBHOOK_BYTES",
+  /** The claim check's bucket (ADR 0035): payloads too large for an item, even compressed. */
+  payloadBucket: "PAYLOAD_BUCKET_NAME",
   /** Set only in queued mode: the ingest function sends here, the processor changes visibility here. */
   ingestQueueUrl: "INGEST_QUEUE_URL",
 } as const;

@@ -66,6 +66,7 @@ export function createQueueProcessor(deps: ProcessorDependencies) {
       ...(deps.retentionDays === undefined ? {} : { retentionDays: deps.retentionDays }),
       nowMs: now(),
       checkCatalog: recheck,
+      claimCheck: deps.repository.claimCheck,
     });
     if (!decoded.ok) return permanentFailure(message, tally, decoded.reason, decoded.detail);
     const record = decoded.record;

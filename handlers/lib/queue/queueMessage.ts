@@ -16,14 +16,16 @@
 import * as z from "zod/mini";
 import { EVENT_ID_PATTERN, eventIdTimeMs, idempotentEventId } from "../primitives/ids";
 import { JsonInputError, minimalJsonBytes, NumberValue, readJson, writeJson, type JsonValue } from "../primitives/json";
-import { LIMITS } from "../primitives/limits";
+import { AWS_LIMITS, LIMITS } from "../primitives/limits";
 import {
   API_KEY_ID_PATTERN,
   buildEventRecord,
   canonicalJson,
+  decodePayload,
   dynamoItemSize,
   requestFingerprint,
   SCHEMA_VERSION,
+  storedItem,
   WEBHOOK_SOURCE_NAME,
   type EventRecord,
   type EventSource,
@@ -36,7 +38,7 @@ import { idempotencyNamespace } from "../store/eventWriter";
 
 export const QUEUE_MESSAGE_VERSION = 1;
 /** SQS's limit on one message body, and on the bodies of one SendMessageBatch together. */
-export const QUEUE_MESSAGE_MAX_BYTES = 256 * 1024;
+export const QUEUE_MESSAGE_MAX_BYTES = AWS_LIMITS.sqsMessageBytes;
 /** The envelope is level 1, the record 2, so the payload (level 3) may nest as deep as in a request. */
 const MESSAGE_MAX_DEPTH = LIMITS.maxPayloadDepth + 2;
 
@@ -47,8 +49,19 @@ const MESSAGE_MAX_DEPTH = LIMITS.maxPayloadDepth + 2;
  */
 const NOT_SQS_SAFE = /[\uFFFE\uFFFF]/g;
 
+/**
+ * The message for a record: `{"v":1,"record":{...}}`; when that passes SQS's 1 MiB, version 2
+ * carries the payload as the stored form does (ADR 0035), brotli of its JSON text, base64:
+ * `{"v":2,"record":{...without payload},"payload_br":"..."}` (a GitHub delivery shrinks ~6×).
+ */
 export function encodeQueueMessage(record: EventRecord): string {
-  return writeJson({ v: QUEUE_MESSAGE_VERSION, record }).replace(NOT_SQS_SAFE, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+  const plain = writeJson({ v: QUEUE_MESSAGE_VERSION, record }).replace(NOT_SQS_SAFE, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+  if (Buffer.byteLength(plain, "utf8") <= QUEUE_MESSAGE_MAX_BYTES) return plain;
+  const item = storedItem(record);
+  if (item.payload_br === undefined) return plain;
+  const { payload: _payload, ...rest } = record;
+  const compressed = { v: COMPRESSED_MESSAGE_VERSION, record: rest, payload_br: Buffer.from(item.payload_br).toString("base64") };
+  return writeJson(compressed).replace(NOT_SQS_SAFE, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
 }
 
 /**
@@ -63,6 +76,9 @@ const QueuedSourceSchema = z.union([
     delivery_id: z.optional(IdempotencyKeySchema),
   }),
 ]);
+
+/** A message whose payload travels compressed (see encodeQueueMessage). */
+export const COMPRESSED_MESSAGE_VERSION = 2;
 
 /** Server-owned attributes, as buildEventRecord sets them on a new event; the derivations are checked below. */
 const EnrichmentSchema = z.object({
@@ -112,6 +128,8 @@ export interface MessageChecks {
   nowMs: number;
   /** The processor's own run of the event catalogue: a refusal is permanent; its verdict is what is stored. */
   checkCatalog?: (input: EventInput) => CatalogVerdict;
+  /** The processor's store has a payload bucket (ADR 0035): DynamoDB's item limit is then no reason to refuse. */
+  claimCheck?: boolean;
 }
 
 export type DecodedMessage = { ok: true; record: EventRecord } | { ok: false; reason: string; detail: string };
@@ -134,8 +152,24 @@ export function decodeQueueMessage(body: string, checks: MessageChecks): Decoded
     if (!(error instanceof JsonInputError)) throw error;
     return refuse(error.code, `${error.message} at ${error.pointer || "/"}`);
   }
+  // A large event's payload travels compressed (envelope v2); it is unpacked here and then checked
+  // exactly as a plain message is.
+  if (
+    isObject(document) &&
+    document.v === COMPRESSED_MESSAGE_VERSION &&
+    isObject(document.record) &&
+    typeof document.payload_br === "string" &&
+    Object.keys(document).length === 3 &&
+    !Object.hasOwn(document.record, "payload")
+  ) {
+    try {
+      document = { v: QUEUE_MESSAGE_VERSION, record: { ...document.record, payload: decodePayload(Buffer.from(document.payload_br, "base64")) as JsonValue } };
+    } catch (error) {
+      return refuse("invalid_payload_encoding", `payload_br is not brotli-compressed JSON: ${(error as Error).message}`);
+    }
+  }
   if (!isObject(document) || !Object.hasOwn(document, "record") || document.v !== QUEUE_MESSAGE_VERSION || !isObject(document.record) || Object.keys(document).length !== 2) {
-    return refuse("unknown_envelope", `expected {"v":${QUEUE_MESSAGE_VERSION},"record":{...}}`);
+    return refuse("unknown_envelope", `expected {"v":${QUEUE_MESSAGE_VERSION},"record":{...}} or {"v":${COMPRESSED_MESSAGE_VERSION},"record":{...},"payload_br":"..."}`);
   }
   const record = document.record;
   const unknown = Object.keys(record).filter((k) => !RECORD_FIELDS.has(k));
@@ -199,7 +233,9 @@ export function decodeQueueMessage(body: string, checks: MessageChecks): Decoded
   );
   if (differing.length > 0) return refuse("invalid_enrichment", `${differing.join(", ")} not as the producer derives ${differing.length === 1 ? "it" : "them"}`);
 
-  const itemBytes = dynamoItemSize(rebuilt as unknown as Record<string, unknown>);
+  // With a claim check (ADR 0035) the store takes a payload of any size; without one, the record must
+  // fit an item as the producer measured it (eventWriter's prepare).
+  const itemBytes = checks.claimCheck ? 0 : dynamoItemSize(rebuilt as unknown as Record<string, unknown>);
   if (itemBytes > LIMITS.maxItemBytes) {
     return refuse("item_too_large", `the item would be ${itemBytes} bytes; DynamoDB's limit is ${LIMITS.maxItemBytes}`);
   }

@@ -1,7 +1,7 @@
 /**
  * Sending enriched records to the ingest queue (queued mode). Sends made in the same run of
  * microtasks (the items of one POST /events/batch) leave together as SendMessageBatch calls of at
- * most 10 messages and 256 KB; a single event leaves as one SendMessage. Each send settles on its
+ * most 10 messages and SQS's 1 MiB; a single event leaves as one SendMessage. Each send settles on its
  * own: a batch entry SQS refused fails alone, and says that it was not queued.
  */
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient, type SQSClientConfig } from "@aws-sdk/client-sqs";
@@ -90,7 +90,7 @@ export class QueueSender {
   }
 }
 
-/** Consecutive groups of at most 10 messages and 256 KB of bodies. */
+/** Consecutive groups of at most 10 messages and QUEUE_MESSAGE_MAX_BYTES of bodies. */
 function chunks(sends: PendingSend[]): PendingSend[][] {
   const result: PendingSend[][] = [];
   let current: PendingSend[] = [];

@@ -76,7 +76,7 @@ export interface WriteManyOptions {
 export interface EventWriter {
   /**
    * Check a validated input against the event catalogue and enrich it; answers the catalogue's 400
-   * (enforce / reject) or a 413 problem when the stored item would exceed 400 KB.
+   * (enforce / reject) or, without a claim check, a 413 problem when the item would exceed 400 KB.
    */
   prepare(input: EventInput, facts: ArrivalFacts): Prepared;
   /**
@@ -149,6 +149,9 @@ export function createEventWriter(deps: EventWriterDependencies): EventWriter {
       ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
       ...(verdict.stamp === undefined ? {} : { catalog: verdict }),
     });
+    // With a claim check any payload the API accepts can be stored (compressed, or in S3: ADR 0035);
+    // without one, the uncompressed item must fit, as it always had to.
+    if (deps.repository.claimCheck) return { ok: true, record };
     const itemBytes = dynamoItemSize(record as unknown as Record<string, unknown>);
     if (itemBytes <= LIMITS.maxItemBytes) return { ok: true, record };
     return {

@@ -11,11 +11,18 @@
  * last item handed out), never skipped. Each request stays within a budget of Query calls and read
  * units (ADR 0022); at the budget the page ends with a cursor, possibly with fewer items than
  * asked for, or none.
+ *
+ * The index holds every attribute a page returns except an encoded payload (ADR 0035): the page's
+ * events stored with one are read from the table in one BatchGetItem and decoded by the
+ * repository. A page also ends, with a cursor, before its payloads pass `listMaxPageBytes`, so a
+ * response stays inside Lambda's 6 MB (at least one event per page).
  */
 import { QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { decodeCursor, encodeCursor, type CursorState, type ShardPosition } from "./cursor";
 import { LIMITS } from "../primitives/limits";
-import { statusShardKey, type EventRecord, type EventStatus } from "../events/record";
+import { dynamoItemSize, isEncoded, statusShardKey, type EventRecord, type EventStatus } from "../events/record";
+import { EventRepository } from "./store";
+import type { PayloadObjects } from "./payloadObjects";
 import { EVENTS_TABLE, STATUS_INDEX } from "../primitives/tables";
 
 export interface ListQuery {
@@ -41,6 +48,8 @@ export interface ListBudget {
   /** At least one Query per shard is always allowed, so every request makes progress. */
   maxQueries: number;
   maxReadUnits: number;
+  /** Payload bytes after which no further event joins the page. */
+  maxPageBytes?: number;
 }
 
 type SortPosition = { createdAt: string; eventId: string };
@@ -57,15 +66,20 @@ interface ShardStream {
   readTo: SortPosition | undefined;
 }
 
-export const DEFAULT_LIST_BUDGET: ListBudget = { maxQueries: LIMITS.listMaxQueries, maxReadUnits: LIMITS.listMaxReadUnits };
+export const DEFAULT_LIST_BUDGET: ListBudget = { maxQueries: LIMITS.listMaxQueries, maxReadUnits: LIMITS.listMaxReadUnits, maxPageBytes: LIMITS.listMaxPageBytes };
 
 export class EventLister {
+  private readonly repository: EventRepository;
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly shardCount: number,
     private readonly budget: ListBudget = DEFAULT_LIST_BUDGET,
-  ) {}
+    payloadObjects?: PayloadObjects,
+  ) {
+    this.repository = new EventRepository(doc, tableName, payloadObjects);
+  }
 
   async list(query: ListQuery): Promise<ListPage> {
     const keys = query.statuses.flatMap((status) => Array.from({ length: this.shardCount }, (_, n) => statusShardKey(status, n)));
@@ -88,6 +102,8 @@ export class EventLister {
     const cost = { queries: 0, readUnits: 0 };
 
     const items: EventRecord[] = [];
+    const maxPageBytes = this.budget.maxPageBytes ?? Number.POSITIVE_INFINITY;
+    let pageBytes = 0;
     let budgetReached = false;
     while (items.length < query.limit) {
       let best: ShardStream | undefined;
@@ -96,6 +112,12 @@ export class EventLister {
       const blocking = streams.filter((s) => s.buffer.length === 0 && !s.fetchedAll && !(candidate && s.readTo && strictlyBefore(candidate, s.readTo)));
       if (blocking.length === 0) {
         if (!best) break; // every shard is exhausted
+        const bytes = payloadBytes(best.buffer[0]!);
+        if (items.length > 0 && pageBytes + bytes > maxPageBytes) {
+          budgetReached = true;
+          break;
+        }
+        pageBytes += bytes;
         const item = best.buffer.shift()!;
         best.position = { after: { createdAt: item.created_at, eventId: item.event_id } };
         items.push(item);
@@ -117,12 +139,21 @@ export class EventLister {
     }
     const more = streams.some((s) => s.position !== "done");
     return {
-      items,
+      items: await this.withPayloads(items, cost),
       nextCursor: more ? encodeCursor({ shards: Object.fromEntries(streams.map((s) => [s.key, s.position])) }, fingerprint) : null,
       queries: cost.queries,
       readUnits: cost.readUnits,
       budgetReached,
     };
+  }
+
+  /** The page's index items, those with an encoded payload replaced by the decoded table item. */
+  private async withPayloads(items: EventRecord[], cost: { readUnits: number }): Promise<EventRecord[]> {
+    const encoded = items.filter((item) => isEncoded(item as unknown as Record<string, unknown>)).map((item) => item.event_id);
+    if (encoded.length === 0) return items;
+    const full = await this.repository.findMany(encoded, cost);
+    // An event deleted (TTL) between the Query and the read is left out, as if listed a moment later.
+    return items.flatMap((item) => (isEncoded(item as unknown as Record<string, unknown>) ? (full.has(item.event_id) ? [full.get(item.event_id)!] : []) : [item]));
   }
 
   /**
@@ -193,6 +224,12 @@ export class EventLister {
       stream.readTo = { createdAt: key[STATUS_INDEX.sortKey.name]!, eventId: key[EVENTS_TABLE.partitionKey.name]! };
     }
   }
+}
+
+/** An index item's payload bytes: recorded for an encoded payload, else the map's DynamoDB size. */
+function payloadBytes(item: EventRecord): number {
+  const recorded = (item as unknown as { payload_bytes?: number }).payload_bytes;
+  return recorded ?? dynamoItemSize({ payload: item.payload });
 }
 
 function compare(a: string, b: string): number {

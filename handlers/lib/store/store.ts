@@ -1,7 +1,14 @@
-/** DynamoDB access for the handlers: clients, the conditional put, and fault classification. */
+/**
+ * DynamoDB access for the handlers: clients, the conditional put, reads, and the stored form of an
+ * event (ADR 0035). Every write and read of an event goes through EventRepository, so records are
+ * encoded (compressed, claim-checked to S3) and decoded in one place and every caller sees the
+ * payload exactly as it was sent.
+ */
 import { DynamoDBClient, type DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
-import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
-import type { EventRecord } from "../events/record";
+import { BatchGetCommand, type BatchGetCommandOutput, BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { CLAIM_CHECK_MIN_ITEM_BYTES, claimChecked, dynamoItemSize, payloadObjectKey, recordFromItem, storedItem, type EventRecord, type StoredItem } from "../events/record";
+import { LIMITS } from "../primitives/limits";
+import type { PayloadObjects } from "./payloadObjects";
 import { EVENTS_TABLE } from "../primitives/tables";
 import { errorName } from "../primitives/faults";
 import { wrapImpreciseNumber } from "../primitives/json";
@@ -54,21 +61,70 @@ export interface BatchPutOutcome {
   retried: boolean;
 }
 
+/** BatchGetItem's limit of keys per call. */
+export const BATCH_GET_MAX_KEYS = 100;
+
+/**
+ * An event whose stored form exceeds DynamoDB's item limit and no object store to claim-check it
+ * (a repository built without one); writers check sizes first (eventWriter's `prepare`).
+ */
+export class ItemTooLargeError extends Error {
+  override readonly name = "ItemTooLarge";
+  constructor(readonly bytes: number) {
+    super(`the stored event would be ${bytes} bytes; DynamoDB's limit is ${LIMITS.maxItemBytes}`);
+  }
+}
+
 export class EventRepository {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     readonly tableName: string,
+    /** Where payloads too large for an item go (the claim check); without it they are refused. */
+    private readonly payloadObjects?: PayloadObjects,
   ) {}
+
+  /** Whether events of any size up to the API's limits can be stored (an object store is configured). */
+  get claimCheck(): boolean {
+    return this.payloadObjects !== undefined;
+  }
+
+  /**
+   * The item for a record: compressed above the threshold, and beyond CLAIM_CHECK_MIN_ITEM_BYTES
+   * (DynamoDB's item limit without a claim check) its payload written to S3 first, under a key of its id and content, so no item ever names an
+   * object that is not there (ADR 0035).
+   */
+  private async toItem(record: EventRecord): Promise<StoredItem> {
+    const item = storedItem(record);
+    if (item.payload_br === undefined) return item;
+    const bytes = dynamoItemSize(item as Record<string, unknown>);
+    if (bytes <= (this.payloadObjects ? CLAIM_CHECK_MIN_ITEM_BYTES : LIMITS.maxItemBytes)) return item;
+    if (!this.payloadObjects) {
+      // A payload brotli cannot shrink may still fit as a map.
+      if (dynamoItemSize(record as unknown as Record<string, unknown>) <= LIMITS.maxItemBytes) return record;
+      throw new ItemTooLargeError(bytes);
+    }
+    const key = payloadObjectKey(record.event_id, item.payload_br);
+    await this.payloadObjects.put(key, item.payload_br);
+    return claimChecked(item, key);
+  }
+
+  /** The record an item holds, its claim-checked payload fetched from S3. */
+  async decode(item: StoredItem): Promise<EventRecord> {
+    if (item.payload_object === undefined || item.payload_br !== undefined) return recordFromItem(item);
+    if (!this.payloadObjects) throw new Error(`event ${item.event_id} is claim-checked but no payload object store is configured`);
+    return recordFromItem(item, await this.payloadObjects.get(item.payload_object));
+  }
 
   /** Stores `record` unless an item with its id exists; then returns that item instead. */
   async putNew(record: EventRecord): Promise<PutOutcome> {
     const key = EVENTS_TABLE.partitionKey.name;
+    const item = await this.toItem(record);
     let retried = false;
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: record,
+          Item: item,
           ConditionExpression: "attribute_not_exists(#id)",
           ExpressionAttributeNames: { "#id": key },
         }),
@@ -83,7 +139,13 @@ export class EventRepository {
       new GetCommand({ TableName: this.tableName, Key: { [key]: record.event_id }, ConsistentRead: true }),
     );
     if (!Item) throw new Error("conditional put failed but the item is not there");
-    const existing = Item as EventRecord;
+    const stored = Item as StoredItem;
+    if (item.payload_object !== undefined && stored.payload_object !== item.payload_object) {
+      // Another request holds the id: the object this one wrote is named by no item. Removing it is
+      // tidiness, not safety (the lifecycle rule expires it), so a failure here changes nothing.
+      await this.payloadObjects!.delete(item.payload_object).catch(() => {});
+    }
+    const existing = await this.decode(stored);
     // An earlier attempt of this very put can be stored although its answer was lost (a timeout);
     // the SDK's retry then fails on our own write, which is a creation, not a duplicate.
     if (retried && isSameWrite(existing, record)) return { created: true };
@@ -95,7 +157,30 @@ export class EventRepository {
     const { Item } = await this.doc.send(
       new GetCommand({ TableName: this.tableName, Key: { [EVENTS_TABLE.partitionKey.name]: eventId }, ConsistentRead: true }),
     );
-    return Item as EventRecord | undefined;
+    return Item ? this.decode(Item as StoredItem) : undefined;
+  }
+
+  /**
+   * The stored events with these ids (eventually consistent BatchGetItem, 100 keys per call, keys
+   * DynamoDB leaves unprocessed asked again), decoded; absent ids are missing from the map. `cost`
+   * collects the read units consumed.
+   */
+  async findMany(eventIds: readonly string[], cost?: { readUnits: number }): Promise<Map<string, EventRecord>> {
+    const key = EVENTS_TABLE.partitionKey.name;
+    const items: StoredItem[] = [];
+    for (let i = 0; i < eventIds.length; i += BATCH_GET_MAX_KEYS) {
+      let keys: Record<string, unknown>[] | undefined = eventIds.slice(i, i + BATCH_GET_MAX_KEYS).map((id) => ({ [key]: id }));
+      for (let attempt = 0; keys && keys.length > 0; attempt++) {
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(1_000, 50 * 2 ** attempt)));
+        if (attempt > 5) throw Object.assign(new Error("BatchGetItem left keys unprocessed after 5 retries"), { name: "ThrottlingException" });
+        const output: BatchGetCommandOutput = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } }, ReturnConsumedCapacity: "TOTAL" }));
+        if (cost) cost.readUnits += output.ConsumedCapacity?.reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0) ?? 0;
+        items.push(...((output.Responses?.[this.tableName] ?? []) as StoredItem[]));
+        keys = output.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    const records = await Promise.all(items.map((item) => this.decode(item)));
+    return new Map(records.map((record) => [record.event_id, record]));
   }
 
   /**
@@ -106,8 +191,9 @@ export class EventRepository {
    */
   async putBatch(records: readonly EventRecord[]): Promise<BatchPutOutcome> {
     if (records.length > BATCH_WRITE_MAX_ITEMS) throw new Error(`putBatch takes at most ${BATCH_WRITE_MAX_ITEMS} records, got ${records.length}`);
+    const items = await Promise.all(records.map((record) => this.toItem(record)));
     const output = await this.doc.send(
-      new BatchWriteCommand({ RequestItems: { [this.tableName]: records.map((record) => ({ PutRequest: { Item: record } })) } }),
+      new BatchWriteCommand({ RequestItems: { [this.tableName]: items.map((item) => ({ PutRequest: { Item: item } })) } }),
     );
     const key = EVENTS_TABLE.partitionKey.name;
     const left = new Set((output.UnprocessedItems?.[this.tableName] ?? []).map((request) => request.PutRequest?.Item?.[key] as string));

@@ -1,10 +1,10 @@
 /**
- * Reading a subscription's signing secrets from SSM Parameter Store (SecureString) through
- * Powertools' parameters utility, cached in memory like the webhook secrets (docs/adr/0020): a
+ * Reading a subscription's signing secrets from SSM Parameter Store (SecureString) through the
+ * shared cached reader (ops/secretParameters.ts), like the webhook secrets (docs/adr/0020): a
  * rotation reaches warm deliverers within the cache age, and during a rotation both secrets sign.
  * Secrets are never logged. The endpoint comes from AWS_ENDPOINT_URL_SSM when set (the local stack).
  */
-import { SSMProvider } from "@aws-lambda-powertools/parameters/ssm";
+import { SecretParameterReadError, ssmSecretParameters } from "../ops/secretParameters";
 import { decodeSubscriptionSecrets, type DeliveryTarget } from "./subscriptions";
 
 export interface SubscriptionSecretStore {
@@ -23,17 +23,14 @@ export class SigningSecretsUnavailableError extends Error {
 export const SUBSCRIPTION_SECRET_CACHE_SECONDS = 300;
 
 export function ssmSubscriptionSecretStore(maxAgeSeconds = SUBSCRIPTION_SECRET_CACHE_SECONDS): SubscriptionSecretStore {
-  const provider = new SSMProvider({
-    clientConfig: { maxAttempts: 2, requestHandler: { connectionTimeout: 500, requestTimeout: 1500, throwOnRequestTimeout: true } },
-  });
+  const parameters = ssmSecretParameters(maxAgeSeconds);
   return {
     async secretsOf(target) {
       let value: unknown;
       try {
-        value = await provider.get(target.secretParameter, { decrypt: true, maxAge: maxAgeSeconds });
+        value = await parameters.read(target.secretParameter);
       } catch (error) {
-        const cause = (error as { cause?: { name?: string } }).cause?.name ?? (error as Error).name ?? "Error";
-        throw new SigningSecretsUnavailableError(target.name, cause);
+        throw new SigningSecretsUnavailableError(target.name, error instanceof SecretParameterReadError ? error.reason : "Error");
       }
       if (typeof value !== "string") throw new SigningSecretsUnavailableError(target.name, "parameter not found");
       try {

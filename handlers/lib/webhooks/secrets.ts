@@ -1,11 +1,9 @@
 /**
  * Reading a source's secrets from SSM Parameter Store (SecureString, decrypted by SSM with the
- * AWS-managed key) through Powertools' parameters utility, cached in memory: the first delivery
- * after a cold start reads the parameter, later ones use the cache until it is `maxAgeSeconds` old,
- * so a rotation reaches warm functions within that time (docs/adr/0020). Secrets are never logged.
- * The endpoint comes from AWS_ENDPOINT_URL_SSM when set (the local stack sets it).
+ * AWS-managed key) through the shared cached reader (ops/secretParameters.ts): a rotation reaches
+ * warm functions within `maxAgeSeconds` (docs/adr/0020). Secrets are never logged.
  */
-import { SSMProvider } from "@aws-lambda-powertools/parameters/ssm";
+import { SecretParameterReadError, ssmSecretParameters } from "../ops/secretParameters";
 import { decodeSecrets, type WebhookSource } from "./sources";
 
 export interface SecretStore {
@@ -25,19 +23,14 @@ export class SecretsUnavailableError extends Error {
 export const SECRET_CACHE_SECONDS = 300;
 
 export function ssmSecretStore(maxAgeSeconds = SECRET_CACHE_SECONDS): SecretStore {
-  // Two short attempts: a delivery that cannot be verified in time gets a 503 and the sender retries.
-  const provider = new SSMProvider({
-    clientConfig: { maxAttempts: 2, requestHandler: { connectionTimeout: 500, requestTimeout: 1500, throwOnRequestTimeout: true } },
-  });
+  const parameters = ssmSecretParameters(maxAgeSeconds);
   return {
     async secretsOf(source) {
       let value: unknown;
       try {
-        value = await provider.get(source.parameter, { decrypt: true, maxAge: maxAgeSeconds });
+        value = await parameters.read(source.parameter);
       } catch (error) {
-        // The error's name and SDK code only: its message could quote a request, never a secret, but stay safe.
-        const cause = (error as { cause?: { name?: string } }).cause?.name ?? (error as Error).name ?? "Error";
-        throw new SecretsUnavailableError(source.name, cause);
+        throw new SecretsUnavailableError(source.name, error instanceof SecretParameterReadError ? error.reason : "Error");
       }
       return secretsFromParameter(source, value);
     },

@@ -230,7 +230,7 @@ export class EventPipeline extends pulumi.ComponentResource {
     createSubscription(this);
     this.validate = createOwnStage(this, "validate", "handlers/pipelineValidate.ts", [], reservedFor("validate"));
     this.stages = args.stages.map((stage) => createUserStage(this, stage));
-    this.store = createOwnStage(this, "store", "handlers/pipelineStore.ts", [...args.store.grant(["dynamodb:PutItem", "dynamodb:GetItem"]), ...args.store.grantPayloadObjects(["s3:PutObject", "s3:GetObject", "s3:DeleteObject"])], settings.reserved.store);
+    this.store = createOwnStage(this, "store", "handlers/pipelineStore.ts", [...args.store.grant(["dynamodb:PutItem", "dynamodb:GetItem"]), ...args.store.grantPayloadObjects(["s3:PutObject", "s3:GetObject", "s3:DeleteObject"])], reservedFor("store"));
     this.stateMachineLogGroup = createStateMachineLogGroup(this);
     this.stateMachineRole = createStateMachineRole(this);
     this.stateMachine = createStateMachine(this);

@@ -27,6 +27,9 @@ const PARAMETER = "aws:ssm/parameter:Parameter";
 const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
 const ROUTE = "aws:apigatewayv2/route:Route";
 
+/** The stack's payload bucket (EventStore's claim check), as the mocks report its ARN. */
+const payloadBucketArn = (stack: BuiltStack) => stack.one("aws:s3/bucket:Bucket", () => true).state.arn as string;
+
 const SECRETS = { orders: newSubscriptionSecret(), ordersPrevious: newSubscriptionSecret(), audit: newSubscriptionSecret() };
 const SUBSCRIPTIONS = "orders=https://orders.example.com/hooks|order.*|invoice.paid, audit=https://audit.example.net/in";
 const CONFIG = {
@@ -185,6 +188,8 @@ describe("Deliveries (stack under Pulumi mocks)", function () {
             Resource: [arn.queue(s(), "delivery-orders"), arn.queue(s(), "delivery-audit")],
           },
           { Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [arn.parameter(s(), "orders"), arn.parameter(s(), "audit")] },
+          // A claim-checked payload (ADR 0035) is read back to deliver the event whole: objects only, never the bucket.
+          { Effect: "Allow", Action: ["s3:GetObject"], Resource: [`${payloadBucketArn(s())}/events/*`] },
         ]);
         expect(deliverer.inputs).to.deep.include({ timeout: 60, memorySize: 256 });
       });

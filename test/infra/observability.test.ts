@@ -200,7 +200,7 @@ describe("Observability: dashboard, alarms, alarm topic", function () {
       expect(metricsOf(widget(dev, "Consumed write units"))).to.deep.include({ namespace: "AWS/DynamoDB", name: "ConsumedWriteCapacityUnits", dims: table, stat: "Sum", label: "table" });
       expect(metricsOf(widget(dev, "Consumed read units"))[0]).to.deep.include({ name: "ConsumedReadCapacityUnits", dims: table });
       expect(metricsOf(widget(dev, "Throttled requests")).map((m) => m.dims)).to.deep.equal(
-        ["BatchWriteItem", "GetItem", "PutItem", "Query", "UpdateItem"].map((Operation) => ({ ...table, Operation })),
+        ["BatchGetItem", "BatchWriteItem", "GetItem", "PutItem", "Query", "UpdateItem"].map((Operation) => ({ ...table, Operation })),
       );
       expect(metricsOf(widget(dev, "Status index write throttles"))[0]).to.deep.include({
         name: "WriteThrottleEvents",

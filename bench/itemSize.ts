@@ -7,7 +7,7 @@ import { newEventId } from "../handlers/lib/primitives/ids";
 import { readJson } from "../handlers/lib/primitives/json";
 import { buildEventRecord, dynamoItemSize, type EventRecord } from "../handlers/lib/events/record";
 import { EventInputSchema } from "../handlers/lib/events/schema";
-import { DYNAMODB_ITEM_OVERHEAD_BYTES, writeUnitsPerEvent } from "./cost/model";
+import { DYNAMODB_ITEM_OVERHEAD_BYTES, writeUnitsPerEvent } from "../cost/model";
 import { INGEST_SETTINGS, SINGLE_EVENT_MAX_DEPTH, typicalEventBody, TYPICAL_EVENT_BYTES } from "./lib/fixtures";
 
 /** API Gateway HTTP API request ids look like this (16 characters). */

@@ -4,7 +4,7 @@
  * (what `PIPELINE=true npm run dev` runs), against the direct write of the same event (strict read,
  * schema, the shared writer's prepare + conditional put: what Store alone does, and what
  * POST /events does without HTTP). Also each function's own duration and log bytes, and the
- * stored item's size, which the pipeline cost model bills (bench/cost/pipelineModel.ts).
+ * stored item's size, which the pipeline cost model bills (cost/pipelineModel.ts).
  */
 import { EventInputSchema } from "../handlers/lib/events/schema";
 import { createEventWriter } from "../handlers/lib/store/eventWriter";
@@ -19,10 +19,10 @@ import { paymentStages } from "../pipelines/payments";
 import { startDynalite, TEST_CREDENTIALS } from "../test/support/dynalite";
 import { OWN_STAGE_MEMORY_MB } from "../components/pipelineDefinition";
 import * as fs from "node:fs";
-import { readMeasuredInputs } from "./cost/measured";
-import { estimateCost, type Workload } from "./cost/model";
-import { estimatePipelineCost, type PipelineMeasuredInputs } from "./cost/pipelineModel";
-import { loadPrices, type Prices } from "./cost/prices";
+import { readMeasuredInputs } from "../cost/measured";
+import { estimateCost, type Workload } from "../cost/model";
+import { estimatePipelineCost, type PipelineMeasuredInputs } from "../cost/pipelineModel";
+import { loadPrices, type Prices } from "../cost/prices";
 import { printTable, RESULTS_FILE, type Row } from "./lib/report";
 import { quantile, ratio, round } from "./lib/stats";
 

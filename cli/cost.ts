@@ -2,21 +2,20 @@
  * `npm run cost -- --events-per-month N [--batch-size B] [--avg-bytes S]`: the monthly bill of
  * ingesting N events, component by component, with the CPU per request, log sizes and item size
  * the last `npm run bench -- --write` measured (bench/results.json) and the prices in
- * bench/prices.json, and the ingest function's duration cost at each memory size; then the cost
+ * cost/prices.json, and the ingest function's duration cost at each memory size; then the cost
  * per million deliveries to subscribers of the stack's delivery engine and of the alternatives
- * docs/adr/0033 compared it with (bench/cost/delivery.ts).
+ * docs/adr/0033 compared it with (cost/delivery.ts).
  */
 import { parseArgs } from "node:util";
 import { LIMITS } from "../handlers/lib/primitives/limits";
-import { readMeasuredInputs } from "../bench/cost/measured";
-import { estimateCost, MB_PER_VCPU, memorySizes, type CostEstimate, type MeasuredInputs, type Workload } from "../bench/cost/model";
-import { RESULTS_FILE } from "../bench/lib/report";
-import { DEFAULT_PRICES_FILE, loadPrices } from "../bench/cost/prices";
-import { estimatePipelineCost, readPipelineCostInputs, renderPipelineCost } from "../bench/cost/pipelineModel";
-import { estimateQueuedCost, sqsPrice } from "../bench/cost/queued";
-import { compareDeliveryEngines, renderDeliveryCost, type DeliveryWorkload } from "../bench/cost/delivery";
+import { readMeasuredInputs, RESULTS_FILE } from "../cost/measured";
+import { estimateCost, MB_PER_VCPU, memorySizes, type CostEstimate, type MeasuredInputs, type Workload } from "../cost/model";
+import { DEFAULT_PRICES_FILE, loadPrices } from "../cost/prices";
+import { estimatePipelineCost, readPipelineCostInputs, renderPipelineCost } from "../cost/pipelineModel";
+import { estimateQueuedCost, sqsPrice } from "../cost/queued";
+import { compareDeliveryEngines, renderDeliveryCost, type DeliveryWorkload } from "../cost/delivery";
 import { DELIVERY_HANDLERS } from "../handlers/routes";
-import { githubRows, renderStorageRows, SIZE_CLASSES, sizeRows, storagePrices } from "../bench/cost/storageReport";
+import { githubRows, renderStorageRows, SIZE_CLASSES, sizeRows, storagePrices } from "../cost/storageReport";
 
 const USAGE = `usage: npm run cost -- --avg-bytes N | --sizes github-examples|classes [--prices FILE] [--json]
        the storage path of one event before and after ADR 0035 (writes, index writes, an ack,
@@ -45,7 +44,7 @@ const USAGE = `usage: npm run cost -- --avg-bytes N | --sizes github-examples|cl
   --delivery-attempts A    delivery: attempts per delivery, on average, ≥ 1 (default 1.1)
   --receiver-ms MS         delivery: the receiver's answer time (default 200)
   --subscriptions S        delivery: subscriptions configured, each with its own queue (default 1)
-  --prices FILE            prices file (default bench/prices.json)
+  --prices FILE            prices file (default cost/prices.json)
   --results FILE           bench results (default bench/results.json, written by npm run bench -- --write)
   --json                   machine-readable output
   --help                   this text`;

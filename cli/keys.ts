@@ -20,7 +20,7 @@ import { isStorageUnavailable } from "../handlers/lib/primitives/faults";
 import { API_KEYS_TABLE } from "../handlers/lib/primitives/tables";
 import { localTableName, PROJECT, stackConfigFile, stackSettings } from "../local/config";
 import { LOCAL_CREDENTIALS, LOCAL_REGION, noLocalStackMessage, runningLocalStack, type RunningLocalStack } from "../local/stack";
-import { ApiKeyStore } from "./keyStore";
+import { ApiKeyStore } from "../handlers/lib/auth/keyStore";
 
 const USAGE = `usage: npm run keys -- create --name NAME [--scopes ingest,read,ack,replay] | list | revoke KEY_ID
        [--local | --table NAME --region REGION] [--endpoint URL] [--json]`;

@@ -18,7 +18,7 @@ import { eventStoreEnvironment } from "../handlers/lib/ops/config";
 import { createDocumentClient } from "../handlers/lib/store/store";
 import { API_KEYS_TABLE, DELIVERIES_TABLE, ENV, EVENTS_TABLE } from "../handlers/lib/primitives/tables";
 import { AUTHORIZER_HANDLER, HANDLERS, handlerFacts, INGEST_QUEUE, ingestQueueVisibilitySeconds, PROCESSOR_HANDLER, SCOPES, type HandlerName } from "../handlers/routes";
-import { ApiKeyStore } from "../cli/keyStore";
+import { ApiKeyStore } from "../handlers/lib/auth/keyStore";
 import { createGateway, gatewayRequestId, type RequestLogEntry } from "./gateway";
 import { LambdaHost, type LocalFunction } from "./lambdaHost";
 import { localFailureQueueFile, LocalPipeline } from "./pipeline";

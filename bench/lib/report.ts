@@ -1,6 +1,7 @@
 /** The run's output: a table on stdout and bench/results.json. */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { RESULTS_FILE } from "../../cost/measured";
 
 export interface Row {
   section: string;
@@ -11,7 +12,8 @@ export interface Row {
   met?: boolean;
 }
 
-export const RESULTS_FILE = path.join(__dirname, "..", "results.json");
+/** The tracked results file; its home is the cost model that reads it (cost/measured.ts). */
+export { RESULTS_FILE };
 
 export function printTable(rows: readonly Row[]): void {
   const cells = rows.map((r) => [r.section, r.figure, String(r.value), r.goal ?? "", r.met === undefined ? "" : r.met ? "met" : "MISSED"]);

@@ -6,7 +6,7 @@
 import { createAuthorizer, dynamoKeyLookup } from "../../handlers/lib/auth/authorize";
 import { setLogSink } from "../../handlers/lib/ops/log";
 import { API_KEYS_TABLE } from "../../handlers/lib/primitives/tables";
-import { ApiKeyStore } from "../../cli/keyStore";
+import { ApiKeyStore } from "../../handlers/lib/auth/keyStore";
 import { startDynalite } from "../../test/support/dynalite";
 import { authorizerEvent } from "../../test/support/events";
 import { median, ratio, round } from "../lib/stats";

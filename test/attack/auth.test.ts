@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import { expect } from "chai";
 import { runKeysCli } from "../../cli/keys";
-import { ApiKeyStore } from "../../cli/keyStore";
+import { ApiKeyStore } from "../../handlers/lib/auth/keyStore";
 import { API_KEY_PATTERN, generateApiKey, sha256Hex, verifyApiKey, type ApiKeyRecord } from "../../handlers/lib/auth/apiKeys";
 import type { RequestLogEntry } from "../../local/gateway";
 import type { LocalStack } from "../../local/stack";

@@ -1,7 +1,7 @@
-/** The cost model's arithmetic (bench/cost/model.ts), with round numbers instead of measurements. */
+/** The cost model's arithmetic (cost/model.ts), with round numbers instead of measurements. */
 import { expect } from "chai";
-import { estimateCost, ingestDurationMs, MB_PER_VCPU, memorySizes, storedItemBytes, writeUnitsPerEvent, type MeasuredInputs, type Workload } from "../../bench/cost/model";
-import { loadPrices, PRICE_KEYS, type Prices } from "../../bench/cost/prices";
+import { estimateCost, ingestDurationMs, MB_PER_VCPU, memorySizes, storedItemBytes, writeUnitsPerEvent, type MeasuredInputs, type Workload } from "../../cost/model";
+import { loadPrices, PRICE_KEYS, type Prices } from "../../cost/prices";
 
 const MEASURED: MeasuredInputs = {
   typicalRequestBytes: 300,
@@ -91,7 +91,7 @@ describe("cost model (npm run cost)", () => {
     expect(line(year, "DynamoDB storage").usd / line(month, "DynamoDB storage").usd).to.be.closeTo(365 / 30, 1e-9);
   });
 
-  it("reads bench/prices.json, where every price has a source URL and a date", () => {
+  it("reads cost/prices.json, where every price has a source URL and a date", () => {
     const { file } = loadPrices();
     for (const key of PRICE_KEYS) {
       expect(file.prices[key].source, key).to.match(/^https:\/\/aws\.amazon\.com\//);

@@ -1,8 +1,8 @@
-/** The delivery engines' cost model (bench/cost/delivery.ts, docs/adr/0033), with round numbers. */
+/** The delivery engines' cost model (cost/delivery.ts, docs/adr/0033), with round numbers. */
 import { expect } from "chai";
-import { compareDeliveryEngines, estimateDeliveryCost, renderDeliveryCost, type DeliveryWorkload } from "../../bench/cost/delivery";
-import { loadPrices, PRICE_KEYS, type Prices } from "../../bench/cost/prices";
-import { IDLE_POLLS_PER_MONTH } from "../../bench/cost/queued";
+import { compareDeliveryEngines, estimateDeliveryCost, renderDeliveryCost, type DeliveryWorkload } from "../../cost/delivery";
+import { loadPrices, PRICE_KEYS, type Prices } from "../../cost/prices";
+import { IDLE_POLLS_PER_MONTH } from "../../cost/queued";
 
 /** One dollar per million of everything, so dollars read as millions of units. */
 const UNIT_PRICES = Object.fromEntries(PRICE_KEYS.map((k) => [k, 1])) as Prices;
@@ -76,7 +76,7 @@ describe("cost model: delivery engines (npm run cost)", () => {
     expect(text).to.include("idle queue polls for 3 subscription(s)");
   });
 
-  it("has a sourced, dated EventBridge price in bench/prices.json for each compared engine", () => {
+  it("has a sourced, dated EventBridge price in cost/prices.json for each compared engine", () => {
     const { file } = loadPrices();
     expect(file.prices.eventbridge_per_million_custom_events.source).to.equal("https://aws.amazon.com/eventbridge/pricing/");
     expect(file.prices.eventbridge_api_destinations_per_million_invocations.source).to.equal("https://aws.amazon.com/eventbridge/pricing/");

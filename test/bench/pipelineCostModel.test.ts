@@ -1,7 +1,7 @@
-/** The SNS pipeline's cost arithmetic (bench/cost/pipelineModel.ts), with round numbers instead of measurements. */
+/** The SNS pipeline's cost arithmetic (cost/pipelineModel.ts), with round numbers instead of measurements. */
 import { expect } from "chai";
-import { estimatePipelineCost, TASK_OVERHEAD_MS, type PipelineMeasuredInputs } from "../../bench/cost/pipelineModel";
-import { PRICE_KEYS, loadPrices, type Prices } from "../../bench/cost/prices";
+import { estimatePipelineCost, TASK_OVERHEAD_MS, type PipelineMeasuredInputs } from "../../cost/pipelineModel";
+import { PRICE_KEYS, loadPrices, type Prices } from "../../cost/prices";
 
 /** One dollar per million of everything, so dollars read as millions of units. */
 const UNIT_PRICES = Object.fromEntries(PRICE_KEYS.map((k) => [k, 1])) as Prices;
@@ -61,7 +61,7 @@ describe("SNS pipeline cost model (npm run cost)", () => {
     expect(estimate.lines.map((l) => l.component).join(" ")).not.to.include("Standard");
   });
 
-  it("has a sourced, dated price in bench/prices.json for every pipeline component", () => {
+  it("has a sourced, dated price in cost/prices.json for every pipeline component", () => {
     const { file } = loadPrices();
     for (const key of ["sns_per_million_publishes", "sqs_per_million_requests", "eventbridge_pipes_per_million_requests", "step_functions_express_per_million_requests", "step_functions_express_per_gb_second"] as const) {
       expect(file.prices[key].source, key).to.match(/^https:\/\/aws\.amazon\.com\//);

@@ -1,8 +1,8 @@
-/** Queued mode's additions to the cost model (bench/cost/queued.ts), with round numbers. */
+/** Queued mode's additions to the cost model (cost/queued.ts), with round numbers. */
 import { expect } from "chai";
-import { estimateCost, MB_PER_VCPU, type MeasuredInputs, type Workload } from "../../bench/cost/model";
-import { loadPrices, PRICE_KEYS, type Prices } from "../../bench/cost/prices";
-import { estimateQueuedCost, IDLE_POLLS_PER_MONTH, sqsPrice } from "../../bench/cost/queued";
+import { estimateCost, MB_PER_VCPU, type MeasuredInputs, type Workload } from "../../cost/model";
+import { loadPrices, PRICE_KEYS, type Prices } from "../../cost/prices";
+import { estimateQueuedCost, IDLE_POLLS_PER_MONTH, sqsPrice } from "../../cost/queued";
 
 const MEASURED: MeasuredInputs = {
   typicalRequestBytes: 300,
@@ -46,7 +46,7 @@ describe("cost model: queued mode (npm run cost)", () => {
     expect(line(estimateQueuedCost(WORKLOAD, MEASURED, UNIT_PRICES, 1, { keyedShare: 0.5 }), "DynamoDB idempotency lookups")!.quantity).to.equal(5_000_000);
   });
 
-  it("reads the SQS price from bench/prices.json, with its source", () => {
+  it("reads the SQS price from cost/prices.json, with its source", () => {
     const { file } = loadPrices();
     expect(sqsPrice(file)).to.be.a("number").and.greaterThan(0);
     expect(() => sqsPrice({ ...file, prices: { ...file.prices, sqs_per_million_requests: undefined } as never })).to.throw(/has no sqs_per_million_requests/);

@@ -1,14 +1,14 @@
 /**
- * The storage-path cost model (bench/cost/storageModel.ts) against the issue's goals, with item
+ * The storage-path cost model (cost/storageModel.ts) against the issue's goals, with item
  * sizes from the handlers' own encoder: a 24 KB pull_request.opened written and acked costs at
  * most a tenth of the write units it did; the GitHub examples at the median at most a quarter; a
  * 300-byte event no more than before (2 write units to store); claim-checked events stay small.
  */
 import { expect } from "chai";
-import { loadPrices } from "../../bench/cost/prices";
-import { pullRequestOpened } from "../../bench/cost/githubPayloads";
-import { storageCost } from "../../bench/cost/storageModel";
-import { githubRows, sizeRows, storagePrices } from "../../bench/cost/storageReport";
+import { loadPrices } from "../../cost/prices";
+import { pullRequestOpened } from "../../cost/githubPayloads";
+import { storageCost } from "../../cost/storageModel";
+import { githubRows, sizeRows, storagePrices } from "../../cost/storageReport";
 
 describe("npm run cost: the storage path before and after ADR 0035", () => {
   const prices = storagePrices(loadPrices().prices);

@@ -12,7 +12,7 @@ import { validateOutput } from "@stoplight/prism-http/dist/validator";
 import { buildOpenApiDocument } from "../../handlers/lib/api/openapi";
 import { catalog } from "../../events/catalog";
 import { ROUTES, routeKey, SCOPES, type RouteSpec, type Scope } from "../../handlers/routes";
-import { ApiKeyStore } from "../../cli/keyStore";
+import { ApiKeyStore } from "../../handlers/lib/auth/keyStore";
 import type { LocalStack } from "../../local/stack";
 import { captureHandlerLogs, localDocumentClient, startTestStack, tempDataDir, type HandlerLogs } from "../support/localStack";
 import { WebhookSourceStore } from "../../local/webhookStore";

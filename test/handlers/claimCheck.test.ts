@@ -20,7 +20,7 @@ import { createS3Endpoint } from "../../local/s3";
 import { TEST_CREDENTIALS, useDynalite } from "../support/dynalite";
 import { httpEvent, postEvent } from "../support/events";
 import { closedEndpoint, throttlingRequestHandler } from "../support/faults";
-import { githubStylePayload } from "../../bench/cost/githubPayloads";
+import { githubStylePayload } from "../../cost/githubPayloads";
 import { jsonBody } from "../support/http";
 import { tempDir } from "../support/tempDirs";
 import { webhookEvent, webhookFixture } from "../support/webhookHandler";

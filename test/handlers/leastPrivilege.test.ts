@@ -16,7 +16,7 @@
  */
 import { expect } from "chai";
 import * as path from "node:path";
-import { ApiKeyStore } from "../../cli/keyStore";
+import { ApiKeyStore } from "../../handlers/lib/auth/keyStore";
 import { PROJECT_ROOT } from "../../components/bundle";
 import { eventStoreEnvironment } from "../../handlers/lib/ops/config";
 import { createDocumentClient } from "../../handlers/lib/store/store";

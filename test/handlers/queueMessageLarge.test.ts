@@ -11,7 +11,7 @@ import { readJson, writeJson } from "../../handlers/lib/primitives/json";
 import { decodeQueueMessage, encodeQueueMessage, type MessageChecks } from "../../handlers/lib/queue/queueMessage";
 import { idempotentEventId } from "../../handlers/lib/primitives/ids";
 import { idempotencyNamespace } from "../../handlers/lib/store/eventWriter";
-import { githubStylePayload } from "../../bench/cost/githubPayloads";
+import { githubStylePayload } from "../../cost/githubPayloads";
 
 const SHARDS = 8;
 const SOURCE = { webhook: "github", delivery_id: "d-1" };

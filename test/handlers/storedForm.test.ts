@@ -17,7 +17,7 @@ import { EventLister } from "../../handlers/lib/store/listing";
 import { EventRepository } from "../../handlers/lib/store/store";
 import { useDynalite } from "../support/dynalite";
 import { httpEvent, postEvent, TIME_EPOCH } from "../support/events";
-import { githubStylePayload, pullRequestOpened } from "../../bench/cost/githubPayloads";
+import { githubStylePayload, pullRequestOpened } from "../../cost/githubPayloads";
 import { jsonBody } from "../support/http";
 
 const SHARDS = 4;

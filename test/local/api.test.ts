@@ -5,7 +5,7 @@
 import { expect } from "chai";
 import * as fs from "node:fs";
 import { gzipSync } from "node:zlib";
-import { ApiKeyStore } from "../../cli/keyStore";
+import { ApiKeyStore } from "../../handlers/lib/auth/keyStore";
 import { buildOpenApiDocument } from "../../handlers/lib/api/openapi";
 import { catalogListing } from "../../handlers/lib/api/catalogDocument";
 import { ROUTES } from "../../handlers/routes";

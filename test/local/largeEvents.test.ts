@@ -12,7 +12,7 @@ import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { runWebhooksCli } from "../../cli/webhooks";
 import { generateSecret } from "../../handlers/lib/webhooks/signatures";
 import { LOCAL_STACK_FILE, type LocalStack } from "../../local/stack";
-import { githubStylePayload, pullRequestOpened } from "../../bench/cost/githubPayloads";
+import { githubStylePayload, pullRequestOpened } from "../../cost/githubPayloads";
 import { call, captureHandlerLogs, localDocumentClient, startTestStack, tempDataDir, type HandlerLogs } from "../support/localStack";
 import { signDelivery } from "../support/webhookSenders";
 

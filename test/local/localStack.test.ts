@@ -17,7 +17,7 @@ import { API_KEY_PATTERN, generateApiKey } from "../../handlers/lib/auth/apiKeys
 import { EVENT_ID_PATTERN } from "../../handlers/lib/primitives/ids";
 import { PROBLEM_TYPE_PREFIX } from "../../handlers/lib/http/http";
 import { API_KEYS_TABLE } from "../../handlers/lib/primitives/tables";
-import { ApiKeyStore } from "../../cli/keyStore";
+import { ApiKeyStore } from "../../handlers/lib/auth/keyStore";
 import type { RequestLogEntry } from "../../local/gateway";
 import { DataDirInUseError, LOCAL_CREDENTIALS, LOCAL_KEY_FILE, LOCAL_REGION, type LocalStack } from "../../local/stack";
 import { ensureTable } from "../../local/tables";

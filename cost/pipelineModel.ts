@@ -9,7 +9,7 @@
  * when it pushes an execution over a step boundary.
  */
 import * as fs from "node:fs";
-import { RESULTS_FILE } from "../lib/report";
+import { RESULTS_FILE } from "./measured";
 import type { Prices } from "./prices";
 import { writeUnitsPerEvent, type CostLine } from "./model";
 

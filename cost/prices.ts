@@ -1,4 +1,4 @@
-/** The prices file: every price with its unit, source and date (bench/prices.json). */
+/** The prices file: every price with its unit, source and date (cost/prices.json). */
 import * as fs from "node:fs";
 import * as path from "node:path";
 
@@ -11,17 +11,17 @@ export const PRICE_KEYS = [
   "dynamodb_storage_per_gb_month",
   "cloudwatch_logs_ingestion_per_gb",
   "cloudwatch_logs_storage_per_gb_month",
-  // The SNS pipeline (bench/cost/pipelineModel.ts).
+  // The SNS pipeline (cost/pipelineModel.ts).
   "sns_per_million_publishes",
   "sqs_per_million_requests",
   "eventbridge_pipes_per_million_requests",
   "step_functions_express_per_million_requests",
   "step_functions_express_per_gb_second",
   "step_functions_standard_per_million_transitions",
-  // Delivery engines compared in docs/adr/0033 (bench/cost/delivery.ts).
+  // Delivery engines compared in docs/adr/0033 (cost/delivery.ts).
   "eventbridge_per_million_custom_events",
   "eventbridge_api_destinations_per_million_invocations",
-  // The claim check's payload objects (bench/cost/storageModel.ts).
+  // The claim check's payload objects (cost/storageModel.ts).
   "s3_per_million_put_requests",
   "s3_per_million_get_requests",
   "s3_storage_per_gb_month",
@@ -44,7 +44,7 @@ export interface PricesFile {
   prices: Record<PriceKey, PriceEntry>;
 }
 
-export const DEFAULT_PRICES_FILE = path.join(__dirname, "..", "prices.json");
+export const DEFAULT_PRICES_FILE = path.join(__dirname, "prices.json");
 
 /** Reads and checks a prices file: every price present, a number, with a source URL and a date. */
 export function loadPrices(file = DEFAULT_PRICES_FILE): { file: PricesFile; prices: Prices } {

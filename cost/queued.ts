@@ -1,11 +1,11 @@
 /**
- * What queued mode (ingestMode queued) adds to the bill of bench/cost/model.ts: the SQS requests
+ * What queued mode (ingestMode queued) adds to the bill of cost/model.ts: the SQS requests
  * (sends, the event source mapping's receives and deletes, its idle long polls), the processor's
  * invocations and duration, its log lines, and the GetItem of keyed requests. The ingest
  * function's own duration is taken to be what direct mode's is (a SendMessage waits about as long
  * as a PutItem: an assumption, like STORAGE_WAIT_MS). Pure arithmetic.
  */
-import { PROCESSOR_HANDLER } from "../../handlers/routes";
+import { PROCESSOR_HANDLER } from "../handlers/routes";
 import { estimateCost, lineTotals, type CostEstimate, type CostLine, type MeasuredInputs, type Workload } from "./model";
 import type { Prices, PricesFile } from "./prices";
 

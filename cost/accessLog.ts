@@ -22,6 +22,6 @@ export function accessLogLineBytes(format: string): number {
 /** The deployed stage's format. Loaded on demand: the component pulls in @pulumi/aws. */
 export function deployedAccessLogBytes(): number {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { ACCESS_LOG_FORMAT } = require("../../components/EventIngestionApi") as { ACCESS_LOG_FORMAT: string };
+  const { ACCESS_LOG_FORMAT } = require("../components/EventIngestionApi") as { ACCESS_LOG_FORMAT: string };
   return accessLogLineBytes(ACCESS_LOG_FORMAT);
 }

@@ -1,8 +1,8 @@
 /** API key administration against a keys table: create (the only time the key is shown), list, revoke. */
 import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { generateApiKey, type ApiKeyRecord, type NewApiKey } from "../handlers/lib/auth/apiKeys";
-import { API_KEYS_TABLE } from "../handlers/lib/primitives/tables";
-import type { Scope } from "../handlers/routes";
+import { generateApiKey, type ApiKeyRecord, type NewApiKey } from "./apiKeys";
+import { API_KEYS_TABLE } from "../primitives/tables";
+import type { Scope } from "../../routes";
 
 /** What `list` shows: everything but the digest. */
 export type ApiKeySummary = Omit<ApiKeyRecord, "secret_sha256">;

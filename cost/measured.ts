@@ -1,8 +1,11 @@
 /** The measured inputs of the cost model, as the bench writes them to and the CLI reads them from results.json. */
 import * as fs from "node:fs";
-import { AUTHORIZER_HANDLER, HANDLERS } from "../../handlers/routes";
-import { RESULTS_FILE } from "../lib/report";
+import * as path from "node:path";
+import { AUTHORIZER_HANDLER, HANDLERS } from "../handlers/routes";
 import { STORAGE_WAIT_MS, type MeasuredInputs } from "./model";
+
+/** What `npm run bench -- --write` records (bench/results.json): the measured inputs the cost model reads. */
+export const RESULTS_FILE = path.join(__dirname, "..", "bench", "results.json");
 
 export interface BenchFigures {
   item: { typical_request_bytes: number; typical_stored_bytes: number };

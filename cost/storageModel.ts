@@ -6,10 +6,10 @@
  * claim check beyond the item limit). Item sizes are computed by the handlers' own code
  * (`storedItem`, `dynamoItemSize`) on a real record, so the model moves with the format.
  */
-import { buildEventRecord, CLAIM_CHECK_MIN_ITEM_BYTES, dynamoItemSize, storedItem, type EventRecord } from "../../handlers/lib/events/record";
-import { readJson } from "../../handlers/lib/primitives/json";
-import { LIMITS } from "../../handlers/lib/primitives/limits";
-import { STATUS_INDEX } from "../../handlers/lib/primitives/tables";
+import { buildEventRecord, CLAIM_CHECK_MIN_ITEM_BYTES, dynamoItemSize, storedItem, type EventRecord } from "../handlers/lib/events/record";
+import { readJson } from "../handlers/lib/primitives/json";
+import { LIMITS } from "../handlers/lib/primitives/limits";
+import { STATUS_INDEX } from "../handlers/lib/primitives/tables";
 
 export interface StoragePrices {
   writeUnitUsdPerMillion: number;

@@ -509,7 +509,8 @@ async function startQueueFor(sqs: LocalSqs, options: LocalStackOptions, settings
       return {
         visible: Number(ingestAttributes.ApproximateNumberOfMessages ?? 0),
         inFlight: Number(ingestAttributes.ApproximateNumberOfMessagesNotVisible ?? 0),
-        deadLetter: Number(dlqAttributes.ApproximateNumberOfMessages ?? 0),
+        // Every dead letter, visible or not: the console's own peek hides a message for an instant.
+        deadLetter: Number(dlqAttributes.ApproximateNumberOfMessages ?? 0) + Number(dlqAttributes.ApproximateNumberOfMessagesNotVisible ?? 0),
         oldestAgeSeconds: sqs.store.counts(queueName).oldestAgeSeconds,
       };
     },

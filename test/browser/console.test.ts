@@ -58,12 +58,14 @@ describe("the local console (/_console) in headless Chromium", function () {
     const added = runWebhooksCli(["add", "acme", "--scheme", "standard", "--json"], { DATA_DIR: dataDir });
     expect(added.exitCode, added.stderr).to.equal(0);
     secret = (JSON.parse(added.stdout) as { secret: string }).secret;
+    // Visibility 10 s: a stored event is never received twice while the processor works on it (with 1 s, a slow
+    // moment sent stored events to the DLQ after two receives); a poison message is made visible at once anyway.
     // A subscriber for order.* that answers 204: the console shows each event's delivery attempts.
     receiver = http.createServer((req, res) => req.resume().on("end", () => (received++, res.writeHead(204).end())));
     await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
     const subscribed = runSubscriptionsCli(["add", "orders", "--url", `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`, "--filter", "order.*"], { DATA_DIR: dataDir });
     expect(subscribed.exitCode, subscribed.stderr).to.equal(0);
-    stack = await startTestStack(dataDir, { sqsPort: 0, settings: { ingestMode: "queued", queueMaxReceiveCount: 2 }, queueVisibilitySeconds: 1 });
+    stack = await startTestStack(dataDir, { sqsPort: 0, settings: { ingestMode: "queued", queueMaxReceiveCount: 2 }, queueVisibilitySeconds: 10 });
     key = stack.createdApiKey!;
     sqs = new SQSClient({ endpoint: stack.queue!.sqsEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
@@ -171,8 +173,8 @@ describe("the local console (/_console) in headless Chromium", function () {
   it("shows a poisoned message in the DLQ, and redrives a dead-lettered event from the console", async () => {
     await sqs.send(new SendMessageCommand({ QueueUrl: stack.queue!.queueUrl, MessageBody: '{"v":1,"record":"poison"}' }));
     await page.goto(`${stack.consoleUrl}#queue`);
-    await page.locator("#q-dlq", { hasText: /^1$/ }).waitFor({ timeout: 45_000 });
-    await page.locator("#dlq-table tbody tr td", { hasText: "poison" }).first().waitFor();
+    await page.locator("#dlq-table tbody tr td", { hasText: "poison" }).first().waitFor({ timeout: 45_000 });
+    await eventually("the DLQ count 1", () => page.locator("#q-dlq").textContent(), (t) => t === "1", 15_000);
 
     // A valid event that ran out of receives (as while storage was down) waits in the DLQ too.
     await stack.queue!.pauseProcessor();
@@ -182,7 +184,7 @@ describe("the local console (/_console) in headless Chromium", function () {
     await sqs.send(new PurgeQueueCommand({ QueueUrl: stack.queue!.queueUrl }));
     await sqs.send(new SendMessageCommand({ QueueUrl: stack.queue!.deadLetterQueueUrl, MessageBody: encodeQueueMessage(decoded.record) }));
     stack.queue!.resumeProcessor();
-    await page.locator("#q-dlq", { hasText: /^2$/ }).waitFor({ timeout: 45_000 });
+    await eventually("the DLQ count 2", () => page.locator("#q-dlq").textContent(), (t) => t === "2", 45_000);
     await page.screenshot({ path: path.join(SCREENSHOTS, "queue.png") });
 
     await page.click("#redrive-queue"); // the confirm dialog is accepted

@@ -16,6 +16,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { AcceptedEvent, PipelineEvent, PipelineOrigin } from "../handlers/lib/pipeline/pipeline";
 import { PIPELINE_ENV, PIPELINE_ERRORS } from "../handlers/lib/pipeline/pipeline";
+import { AWS_LIMITS } from "../handlers/lib/primitives/limits";
 import { createKey, keyScope, topicKeyPolicy } from "./encryptionKeys";
 import { serializedCallback } from "./EventConsumer";
 import type { EventStore } from "./EventStore";
@@ -292,26 +293,7 @@ export class EventPipeline extends pulumi.ComponentResource {
         { parent },
       );
       // Only this topic may send to the buffer.
-      new aws.sqs.QueuePolicy(
-        `${name}-buffer-policy`,
-        {
-          queueUrl: buffer.url,
-          policy: pulumi.jsonStringify({
-            Version: "2012-10-17",
-            Statement: [
-              {
-                Sid: "FromThisTopicOnly",
-                Effect: "Allow",
-                Principal: { Service: "sns.amazonaws.com" },
-                Action: "sqs:SendMessage",
-                Resource: buffer.arn,
-                Condition: { ArnEquals: { "aws:SourceArn": parent.topic.arn } },
-              },
-            ],
-          }),
-        },
-        { parent },
-      );
+      fromThisTopicOnly(parent, `${name}-buffer-policy`, buffer);
       // Messages may be redriven from the failure queue to this buffer only.
       new aws.sqs.RedriveAllowPolicy(
         `${name}-failed-redrive`,
@@ -336,15 +318,21 @@ export class EventPipeline extends pulumi.ComponentResource {
           {
             name: physicalName(purpose("undelivered"), "sqsQueue"),
             messageRetentionSeconds: settings.failureRetentionDays * 86_400,
-            maxMessageSize: 1_048_576,
+            maxMessageSize: AWS_LIMITS.sqsMessageBytes,
             sqsManagedSseEnabled: true,
           },
           args.transform?.undeliveredQueue,
         ),
         { parent },
       );
-      undeliveredPolicy = new aws.sqs.QueuePolicy(
-        `${name}-undelivered-policy`,
+      undeliveredPolicy = fromThisTopicOnly(parent, `${name}-undelivered-policy`, queue);
+      return queue;
+    }
+
+    /** A queue policy that lets SNS send to `queue` for this pipeline's topic and no other. */
+    function fromThisTopicOnly(parent: EventPipeline, logicalName: string, queue: aws.sqs.Queue): aws.sqs.QueuePolicy {
+      return new aws.sqs.QueuePolicy(
+        logicalName,
         {
           queueUrl: queue.url,
           policy: pulumi.jsonStringify({
@@ -363,7 +351,6 @@ export class EventPipeline extends pulumi.ComponentResource {
         },
         { parent },
       );
-      return queue;
     }
 
     function createSubscription(parent: EventPipeline): aws.sns.TopicSubscription {

@@ -12,6 +12,7 @@ import { EventIngestionApi } from "./components/EventIngestionApi";
 import { EventPipeline } from "./components/EventPipeline";
 import { EventStore } from "./components/EventStore";
 import { physicalName } from "./components/naming";
+import { decodedImage } from "./components/storedImage";
 import { Observability } from "./components/Observability";
 import { paymentStages } from "./pipelines/payments";
 import { parseSourceList } from "./handlers/lib/webhooks/sources";
@@ -239,14 +240,14 @@ export const requiredLambdaConcurrencyQuota = requiredConcurrencyQuota({ ...sett
  * - one call carries at most 10 entries and 1 MiB (AWS_LIMITS: Time counts 14 bytes, Source, DetailType and
  *   Detail their UTF-8 bytes); an event that alone exceeds 1 MiB is sent without its payload and
  *   with `detail.payload_omitted: "too_large"`, for subscribers to read it with GET /events/{id};
- * - a payload stored compressed (storage format 2, ADR 0035) is decompressed and sent as it was
- *   received; one claim-checked to S3 (over 400 KB even compressed, so far beyond 1 MiB as JSON) is
- *   sent with `payload_omitted: "too_large"`.
+ * - a payload stored compressed (storage format 2, ADR 0035) is decompressed by `decodedImage`
+ *   (components/storedImage.ts, which your own consumers call too) and sent as it was received;
+ *   one claim-checked to S3 (an item over 64 KB even compressed) is sent with
+ *   `payload_omitted: "too_large"`.
  */
 function forwardToEventBridge(): EventCallback {
   // Lambda's Node.js runtime provides the AWS SDK v3; a callback bundles no dependencies.
   const { EventBridgeClient, PutEventsCommand } = require("@aws-sdk/client-eventbridge");
-  const { brotliDecompressSync } = require("zlib");
   const client = new EventBridgeClient({});
   const busName = process.env.EVENT_BUS_NAME;
   const MAX_ENTRIES = AWS_LIMITS.eventBridgeMaxEntries;
@@ -276,59 +277,6 @@ function forwardToEventBridge(): EventCallback {
     }
     throw new Error(`unsupported attribute value with keys ${Object.keys(value).join(",")}`);
   };
-  /**
-   * JSON text (the stored payload's, written by the service's lossless writer) as a DynamoDB
-   * attribute value, every number kept as its literal, so it takes the same path as a map.
-   */
-  const textToAttribute = (text: string): Record<string, any> => {
-    let i = 0;
-    const STRING = /"[^"\\]*(?:\\.[^"\\]*)*"/y;
-    const NUMBER = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-    const skip = () => {
-      while (text[i] === " " || text[i] === "\n" || text[i] === "\r" || text[i] === "\t") i++;
-    };
-    const token = (pattern: RegExp): string => {
-      pattern.lastIndex = i;
-      const match = pattern.exec(text);
-      if (!match) throw new Error(`stored payload is not JSON at ${i}`);
-      i = pattern.lastIndex;
-      return match[0];
-    };
-    const value = (): Record<string, any> => {
-      skip();
-      const c = text[i];
-      if (c === "{" || c === "[") {
-        const object = c === "{";
-        const members: any = object ? {} : [];
-        i++;
-        skip();
-        if (text[i] === (object ? "}" : "]")) return (i++, object ? { M: members } : { L: members });
-        for (;;) {
-          skip();
-          if (object) {
-            const key = JSON.parse(token(STRING));
-            skip();
-            i++; // ':'
-            members[key] = value();
-          } else members.push(value());
-          skip();
-          if (text[i++] !== ",") return object ? { M: members } : { L: members };
-        }
-      }
-      if (c === '"') return { S: JSON.parse(token(STRING)) };
-      for (const [word, attribute] of [["true", { BOOL: true }], ["false", { BOOL: false }], ["null", { NULL: true }]] as const) {
-        if (text.startsWith(word, i)) return (i += word.length, attribute);
-      }
-      return { N: token(NUMBER) };
-    };
-    return value();
-  };
-  /** The image with a compressed payload (storage format 2) restored as a map; a claim-checked one is left without. */
-  const withPayload = (item: Record<string, any>): Record<string, any> => {
-    if (item.storage_format?.N !== "2" || item.payload_br?.B === undefined) return item;
-    const bytes = typeof item.payload_br.B === "string" ? Buffer.from(item.payload_br.B, "base64") : item.payload_br.B;
-    return { ...item, payload: textToAttribute(brotliDecompressSync(bytes).toString("utf8")) };
-  };
   const detailOf = (item: Record<string, any>, keys: string[], extra: Record<string, unknown>): string => {
     const stringEncoded: string[] = [];
     const body = toJson({ M: Object.fromEntries(keys.filter((key) => key in item).map((key) => [key, item[key]])) }, "", stringEncoded);
@@ -341,7 +289,7 @@ function forwardToEventBridge(): EventCallback {
     14 + Buffer.byteLength(entry.Source) + Buffer.byteLength(entry.DetailType) + Buffer.byteLength(entry.Detail);
 
   const entryOf = (image: Record<string, any>) => {
-    const item = withPayload(image);
+    const item: Record<string, any> = decodedImage(image);
     const base = { EventBusName: busName, Source: EVENT_SOURCE, DetailType: item.event_type.S, Time: new Date(item.created_at.S) };
     const whole = { ...base, Detail: detailOf(item, published, {}) };
     if (item.payload !== undefined && sizeOf(whole) < MAX_REQUEST_BYTES) return whole;

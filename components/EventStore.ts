@@ -141,10 +141,12 @@ export class EventStore extends pulumi.ComponentResource {
    * Attaches a consumer of new events: `handler` (an inline callback, serialized by Pulumi) gets
    * each batch of inserted events from the table's stream, with retries, bisection and a
    * dead-letter queue as `options` say. Its role reads this stream and nothing else of the table.
+   * Images are the stored form: call `decodedImage` (components/storedImage.ts) to get a
+   * compressed payload (ADR 0035) back as the `payload` map.
    *
    * @example
    * store.onEvent("audit", async (event) => {
-   *   for (const record of event.Records) console.log(record.dynamodb.NewImage?.event_id?.S);
+   *   for (const record of event.Records) console.log(decodedImage(record.dynamodb.NewImage!).payload);
    * });
    */
   onEvent(name: string, handler: EventConsumerHandler, options: EventConsumerOptions = {}): EventConsumer {

@@ -16,6 +16,7 @@ import { storedItem, type EventRecord } from "../../handlers/lib/events/record";
 import { readJson } from "../../handlers/lib/primitives/json";
 import { EventConsumer, NEW_EVENTS_FILTER } from "../../components/EventConsumer";
 import { EventStore } from "../../components/EventStore";
+import { decodedImage } from "../../components/storedImage";
 import { expectLeastPrivilege, policyOf } from "../support/leastPrivilege";
 import { ACCOUNT, buildStack, REGION, type BuiltStack, type MockResource } from "../../cli/preview/mockStack";
 import { EVERYTHING_ON, sharedStack } from "../support/sharedStacks";
@@ -312,6 +313,41 @@ describe("EventStore.onEvent and the forwardToEventBridge consumer", function ()
       expect(result.code, result.stderr).to.equal(0);
       expect(result.stdout).to.equal(`stored ${eventId(7)}\n`);
       expect(await resolve(consumer.function.name)).to.equal("event-ingestion-dev-consumer-echo");
+    });
+
+    it("gives a callback that calls decodedImage the payload of a compressed image back as a map, digits kept, stored-form attributes gone", async () => {
+      const store = new EventStore("decoding-callback", { stream: true });
+      const consumer = store.onEvent("decode", async (event) => {
+        for (const record of event.Records) process.stdout.write(`${JSON.stringify(decodedImage(record.dynamodb.NewImage as Record<string, any>))}\n`);
+      });
+      await resolve(consumer.function.urn);
+      const code = await codeOf(recorded(FUNCTION, "decoding-callback-decode"));
+      expect(code).not.to.include("@pulumi");
+
+      const text = `{"action":"opened","id":12345678901234567890123,"price":0.1000000000000000055511151231257827,"labels":[{"name":"bug","n":-1e+21}],"body":"${"long text ".repeat(300)}","ok":true,"none":null}`;
+      const compressed = insertRecord(3);
+      const { payload: _payload, ...rest } = unmarshall(compressed.dynamodb.NewImage);
+      const item = storedItem({ ...rest, payload: readJson(text, { maxDepth: 40 }) } as EventRecord);
+      expect(item.storage_format).to.equal(2);
+      const image = marshall({ ...item, payload_br: undefined }, { removeUndefinedValues: true });
+      image.payload_br = { B: Buffer.from(item.payload_br!).toString("base64") } as never;
+      compressed.dynamodb.NewImage = image;
+      const plain = insertRecord(4);
+
+      const result = await runInFreshProcess(code, { Records: [compressed, plain] }, "http://127.0.0.1:9");
+      expect(result.code, result.stderr).to.equal(0);
+      const [decoded, unchanged] = result.stdout.trim().split("\n").map((line) => JSON.parse(line));
+      // The same map a format-1 item would hold: every number as the literal received.
+      expect(decoded.payload.M.id).to.deep.equal({ N: "12345678901234567890123" });
+      expect(decoded.payload.M.price).to.deep.equal({ N: "0.1000000000000000055511151231257827" });
+      expect(decoded.payload.M.labels).to.deep.equal({ L: [{ M: { name: { S: "bug" }, n: { N: "-1e+21" } } }] });
+      expect(decoded.payload.M.body.S).to.equal("long text ".repeat(300));
+      expect(decoded.payload.M.ok).to.deep.equal({ BOOL: true });
+      expect(decoded.payload.M.none).to.deep.equal({ NULL: true });
+      for (const internal of ["storage_format", "payload_br", "payload_bytes"]) expect(decoded, internal).not.to.have.property(internal);
+      expect(decoded.event_id).to.deep.equal({ S: eventId(3) });
+      // A format-1 image passes through untouched.
+      expect(unchanged).to.deep.equal(JSON.parse(JSON.stringify(plain.dynamodb.NewImage)));
     });
   });
 });

@@ -132,6 +132,23 @@ describe("queued mode claim check: the payload object first, a message that name
     expect(containsPayload((await s.get(id)).body, text)).to.equal(true);
   });
 
+  it("queued ingest calls on the bucket only what its grant allows (s3:PutObject, s3:GetObject): a put for a new large event, a get for a stored duplicate's lookup, never a delete", async () => {
+    const recordingClient = new S3Client(s3Config(`http://127.0.0.1:${(s3Server.address() as AddressInfo).port}`));
+    const called: string[] = [];
+    recordingClient.middlewareStack.add((next, context) => (args) => (called.push(`s3:${context.commandName!.replace(/Command$/, "")}`), next(args)), { step: "initialize" });
+    const s = await setup({ objects: new S3PayloadObjects(recordingClient, BUCKET) });
+    const body = `{"event_type":"github.push","payload":${githubStylePayload(PAYLOAD_5MB)}}`;
+    const headers = { "idempotency-key": "large-1" };
+    expect((await s.ingest(postEvent(body, { headers }))).statusCode).to.equal(202);
+    expect(await s.process(await s.receive())).to.deep.equal([]);
+    const repeat = await s.ingest(postEvent(body, { headers }));
+    expect(repeat.statusCode, repeat.body).to.equal(200);
+    expect(jsonBody(repeat)).to.include({ duplicate: true });
+    recordingClient.destroy();
+    // The grant, written literally (test/infra/ingestQueue.test.ts checks the policy has exactly these).
+    expect(called).to.deep.equal(["s3:PutObject", "s3:GetObject"]);
+  });
+
   it("the webhook route in queued mode: a signed 5 MB GitHub delivery is claim-checked, and the processor takes it under maxWebhookBytes although maxEventBytes is 64 KB", async () => {
     const s = await setup({ maxEventBytes: 65_536 });
     const fx = await webhookFixture(suite, { maxEventBytes: FIVE_MB, payloadObjects: new S3PayloadObjects(s3, BUCKET), queue: s.sender });

@@ -62,7 +62,8 @@ const NOT_SQS_SAFE = /[\uFFFE\uFFFF]/g;
 /**
  * The message for a record: `{"v":1,"record":{...}}`; when that passes SQS's 1 MiB, version 2
  * carries the payload as the stored form does (ADR 0035), brotli of its JSON text, base64:
- * `{"v":2,"record":{...without payload},"payload_br":"..."}` (a GitHub delivery shrinks ~6×).
+ * `{"v":2,"record":{...without payload},"payload_br":"..."}` (a GitHub delivery shrinks ~6×). With
+ * `written` (the payload object already in the bucket, when even v2 would pass 1 MiB) version 3.
  */
 export function encodeQueueMessage(record: EventRecord, written?: PayloadObjectRef): string {
   if (written) return encodeClaimCheckedMessage(record, written);

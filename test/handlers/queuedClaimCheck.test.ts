@@ -184,6 +184,20 @@ describe("queued mode claim check: the payload object first, a message that name
     expect(await s.items()).to.deep.equal([]);
   });
 
+  it("a fault sending the message after its object: 503 queue_unavailable, nothing stored, and the object left under events/, where the lifecycle rule expires it", async () => {
+    const table = await suite.freshTable(EVENTS_TABLE, "queued-claim");
+    const sender = new QueueSender(new SQSClient({ endpoint: await closedEndpoint(), region: REGION, credentials: TEST_CREDENTIALS, maxAttempts: 1 }), "http://127.0.0.1:9/000000000000/gone");
+    const ingest = createIngestHandler({ repository: new EventRepository(suite.dynamo.doc, table, new S3PayloadObjects(s3, BUCKET)), config: { eventsTable: table, statusIndexShards: SHARDS, maxEventBytes: FIVE_MB }, queue: sender });
+    const before = new Set(objectKeys());
+    const response = await ingest(postEvent(`{"event_type":"github.push","payload":${githubStylePayload(PAYLOAD_5MB - 3)}}`));
+    expect(response.statusCode, response.body).to.equal(503);
+    expect(jsonBody<{ code: string }>(response).code).to.equal("queue_unavailable");
+    expect(await suite.dynamo.scanAll(table)).to.deep.equal([]);
+    const orphans = objectKeys().filter((k) => !before.has(k));
+    expect(orphans).to.have.length(1);
+    expect(orphans[0]).to.match(/^events\//); // the lifecycle rule's prefix (test/infra/payloadBucket.test.ts)
+  });
+
   describe("a forged pointer is never stored: it goes on to the dead-letter queue", () => {
     /** A genuine v3 message and its object, not yet processed. */
     async function genuine() {

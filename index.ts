@@ -111,6 +111,7 @@ const ingestQueue =
     ? new IngestQueue("ingest-queue", {
         eventStore: store,
         maxEventBytes: settings.maxEventBytes,
+        maxWebhookBytes: settings.maxWebhookBytes,
         maxReceiveCount: settings.queueMaxReceiveCount,
         batchSize: settings.processorBatchSize,
         batchingWindowSeconds: settings.processorBatchingWindowSeconds,

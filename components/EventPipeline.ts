@@ -584,7 +584,7 @@ function normalize(name: string, args: EventPipelineArgs) {
   // Fail at preview on bad retry settings, not later inside an apply.
   stageTasks(name, args.stages, args.retry, args.stages.map(() => ""));
   return {
-    maxEventBytes: requireInteger(where, "maxEventBytes", args.maxEventBytes ?? 65_536, 1024, 256 * 1024),
+    maxEventBytes: requireInteger(where, "maxEventBytes", args.maxEventBytes ?? 65_536, 1024, AWS_LIMITS.snsMessageBytes),
     batchSize: requireInteger(where, "batchSize", args.batchSize ?? 1, 1, 10),
     maxBatchingWindowSeconds: requireInteger(where, "maxBatchingWindowSeconds", args.maxBatchingWindowSeconds ?? 0, 0, 300),
     maxReceiveCount: requireInteger(where, "maxReceiveCount", args.maxReceiveCount ?? 5, 1, 1000),

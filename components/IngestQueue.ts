@@ -31,6 +31,8 @@ export interface IngestQueueArgs {
   eventStore: EventStore;
   /** Largest accepted event body in UTF-8 bytes (the processor checks records against the same limits). @default 65536 */
   maxEventBytes?: number;
+  /** Largest accepted webhook body (the processor checks webhook events against it). @default maxEventBytes */
+  maxWebhookBytes?: number;
   /**
    * Receives of one message before SQS moves it to the dead-letter queue, 1..1000. At least 5 is
    * AWS's guidance for a queue that feeds Lambda: a receive the poller could not hand to a
@@ -184,6 +186,7 @@ export class IngestQueue extends pulumi.ComponentResource {
           environment: {
             ...args.eventStore.functionEnvironment(settings.maxEventBytes),
             [ENV.ingestQueueUrl]: parent.queue.url,
+            ...(settings.maxWebhookBytes === undefined ? {} : { [ENV.maxWebhookBytes]: String(settings.maxWebhookBytes) }),
           },
           grants: [
             ...args.eventStore.grant(PROCESSOR_HANDLER.eventsTableActions),
@@ -242,6 +245,7 @@ function normalize(args: IngestQueueArgs) {
   }
   return {
     maxEventBytes: requireInteger(where, "maxEventBytes", args.maxEventBytes ?? 65536, 1024, 10 * 1024 * 1024),
+    maxWebhookBytes: args.maxWebhookBytes === undefined ? undefined : requireInteger(where, "maxWebhookBytes", args.maxWebhookBytes, 1024, 10 * 1024 * 1024),
     maxReceiveCount: requireInteger(where, "maxReceiveCount (config queueMaxReceiveCount)", args.maxReceiveCount ?? 5, 1, 1000),
     batchSize,
     batchingWindowSeconds,

@@ -14,6 +14,7 @@ export const handler = createQueueProcessor({
   queueUrl: requireEnv(process.env, ENV.ingestQueueUrl),
   statusIndexShards: config.statusIndexShards,
   maxEventBytes: config.maxEventBytes,
+  ...(process.env[ENV.maxWebhookBytes] ? { maxWebhookBytes: Number(process.env[ENV.maxWebhookBytes]) } : {}),
   ...(config.retentionDays === undefined ? {} : { retentionDays: config.retentionDays }),
   catalog,
   catalogPolicy: catalogPolicyFromEnv(),

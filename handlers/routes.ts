@@ -23,10 +23,13 @@ export type EventsTableAction =
 /**
  * S3 actions a function may be granted on the claim check's objects (`<bucket>/events/*`, ADR 0035):
  * writers put an event's payload object before its item, read a stored duplicate's, and delete an
- * object no item names after losing a race for an id; readers get.
+ * object no item names after losing a race for an id; readers get. Queued-mode ingest and webhook
+ * put a payload too large for a queue message before the message that names it (ADR 0043) and read
+ * a stored duplicate's; they never delete (an unsent message's object expires with the lifecycle).
  */
 export type PayloadObjectAction = "s3:PutObject" | "s3:GetObject" | "s3:DeleteObject";
 const WRITES_PAYLOAD_OBJECTS = ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"] as const satisfies readonly PayloadObjectAction[];
+const QUEUES_PAYLOAD_OBJECTS = ["s3:PutObject", "s3:GetObject"] as const satisfies readonly PayloadObjectAction[];
 
 /**
  * SQS actions a function may be granted on the ingest queue (queued mode). `sqs:SendMessage` also
@@ -110,7 +113,7 @@ export const HANDLERS = {
       description: "POST /events and /events/batch: validate, enrich, send to the ingest queue (GetItem only when an Idempotency-Key is sent, docs/adr/0016)",
       eventsTableActions: ["dynamodb:GetItem"],
       ingestQueueActions: ["sqs:SendMessage"],
-      payloadObjectActions: ["s3:GetObject"],
+      payloadObjectActions: QUEUES_PAYLOAD_OBJECTS,
     },
   },
   read: {
@@ -143,7 +146,7 @@ export const HANDLERS = {
       description: "POST /webhooks/{source}: verify the sender's signature, then validate, enrich, send to the ingest queue (GetItem only for a delivery id, docs/adr/0016)",
       eventsTableActions: ["dynamodb:GetItem"],
       ingestQueueActions: ["sqs:SendMessage"],
-      payloadObjectActions: ["s3:GetObject"],
+      payloadObjectActions: QUEUES_PAYLOAD_OBJECTS,
     },
   },
   replay: {

@@ -8,10 +8,11 @@ import { randomUUID } from "node:crypto";
 import * as http from "node:http";
 import type { LocalPipeline, MessageAttributes } from "./pipeline";
 import { readCappedBody } from "./requestBody";
+import { AWS_LIMITS } from "../handlers/lib/primitives/limits";
 
 const XMLNS = "https://sns.amazonaws.com/doc/2010-03-31/";
-/** SNS's limit on a message, in bytes. */
-const MAX_MESSAGE_BYTES = 256 * 1024;
+/** A topic's default MaximumMessageSize, as SNS answers past it (AWS_LIMITS.snsMessageBytes). */
+const MAX_MESSAGE_BYTES = AWS_LIMITS.snsMessageBytes;
 /**
  * The largest request body read: a message at the limit, form-encoded (up to 3 bytes per byte,
  * `%XX`), plus 64 KiB for attributes and the rest. Larger requests are refused before buffering.

@@ -307,7 +307,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       functionTimeoutsMs[name] = spec.timeoutSeconds * 1000;
     }
     const authorizer = await host_.load("authorizer", AUTHORIZER_HANDLER.entry, { ...sdkEnvironment, [ENV.apiKeysTable]: apiKeysTable });
-    if (queue) await queue.startProcessor(await host_.load("processor", PROCESSOR_HANDLER.entry, { ...sdkEnvironment, ...storeEnvironment, ...queueEnvironment }, PROCESSOR_HANDLER.memoryMb));
+    // The processor checks a webhook event's payload against the webhook function's limit (ADR 0043).
+    const processorEnvironment = { ...sdkEnvironment, ...storeEnvironment, ...queueEnvironment, [ENV.maxWebhookBytes]: String(settings.maxWebhookBytes) };
+    if (queue) await queue.startProcessor(await host_.load("processor", PROCESSOR_HANDLER.entry, processorEnvironment, PROCESSOR_HANDLER.memoryMb));
     let delivery: LocalDelivery | undefined;
     if (deliveryQueues && stream && sqs) {
       const eventStream = stream;

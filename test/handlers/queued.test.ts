@@ -6,7 +6,6 @@
  * the DLQ.
  */
 import { randomBytes } from "node:crypto";
-import type { PayloadObjects } from "../../handlers/lib/store/payloadObjects";
 import { expect } from "chai";
 import * as net from "node:net";
 import type { AddressInfo } from "node:net";
@@ -53,20 +52,13 @@ describe("queued mode: ingest → SQS → processor (handlers against dynalite a
   });
 
   /** A fresh table and queue, a direct and a queued ingest handler over them, and the processor. */
-  /** A stack with a payload bucket (ADR 0035): the queued path never writes to it, only DynamoDB's item limit no longer applies. */
-  const UNUSED_BUCKET: PayloadObjects = {
-    put: () => Promise.reject(new Error("the queued path writes no object")),
-    get: () => Promise.reject(new Error("the queued path reads no object")),
-    delete: () => Promise.resolve(),
-  };
-
-  async function setup(options: { sqsEndpoint?: string; dynamoEndpoint?: string; maxEventBytes?: number; claimCheck?: boolean } = {}) {
+  async function setup(options: { sqsEndpoint?: string; dynamoEndpoint?: string; maxEventBytes?: number } = {}) {
     const table = await suite.freshTable(EVENTS_TABLE, "events");
     const name = `ingest-${++queue}`;
     sqs.store.createQueue(name, { VisibilityTimeout: 60 });
     const queueUrl = sqs.queueUrl(name);
     const doc = options.dynamoEndpoint ? createDocumentClient({ endpoint: options.dynamoEndpoint, region: REGION, credentials: TEST_CREDENTIALS, maxAttempts: 1 }) : suite.dynamo.doc;
-    const repository = new EventRepository(doc, table, options.claimCheck ? UNUSED_BUCKET : undefined);
+    const repository = new EventRepository(doc, table);
     const sender = new QueueSender(
       options.sqsEndpoint ? createSqsClient({ endpoint: options.sqsEndpoint, region: REGION, credentials: TEST_CREDENTIALS }) : client,
       queueUrl,
@@ -226,13 +218,15 @@ describe("queued mode: ingest → SQS → processor (handlers against dynalite a
     const batchOf = (...events: unknown[]) => httpEvent({ routeKey: "POST /events/batch", body: JSON.stringify({ events }) });
     const results = (response: { body?: string }) => jsonBody<{ results: { status: number; error?: { code: string; detail: string } }[] }>(response as never).results;
 
-    it("answers 413, not 503 'retry later', for a record over SQS's message limit (maxEventBytes large enough to reach it); nothing queued", async () => {
+    it("answers 413, not 503 'retry later', for a record over SQS's message limit without a payload bucket to claim-check it (ADR 0043); nothing queued", async () => {
       // Random bytes do not compress: the message stays over SQS's 1 MiB even as envelope v2.
-      const s = await setup({ maxEventBytes: 2 * 1024 * 1024, claimCheck: true });
+      // With a bucket it would be claim-checked instead (test/handlers/queuedClaimCheck.test.ts).
+      const s = await setup({ maxEventBytes: 2 * 1024 * 1024 });
       const big = { event_type: "t", payload: { blob: randomBytes(800 * 1024).toString("base64") } };
       const event = postEvent(big);
+      // Without a bucket DynamoDB's 400 KB binds before SQS's 1 MiB does.
       const problem = expectProblem(await s.queued(event), event, 413, "item_too_large");
-      expect(problem.detail).to.match(/SQS's limit is 1048576/);
+      expect(problem.detail).to.match(/limit is/);
       // (A batch body is capped below SQS's 1 MiB since the limits moved to 1 MiB, so no batch item can reach it.)
       expect(s.depth().visible).to.equal(0);
     });

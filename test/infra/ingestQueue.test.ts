@@ -132,28 +132,30 @@ describe("ingestMode: direct and queued under Pulumi mocks", function () {
         expect(mapping.scalingConfig).to.deep.equal({ maximumConcurrency: which === "prod" ? 10 : 3 });
       });
 
-      it("ingest may only SendMessage to the ingest queue and GetItem on the table (no table write), and knows the queue URL", () => {
+      it("ingest may only SendMessage to the ingest queue, GetItem on the table (no table write) and put/get payload objects, and knows the queue URL", () => {
         const ingest = fn(s(), "ingest");
         expectLeastPrivilege(s(), ingest);
         const statements = statementsOf(s(), ingest).filter((st) => !st.Action.every((a) => a.startsWith("logs:") || a.startsWith("xray:")));
         expect(statements).to.deep.equal([
           { Effect: "Allow", Action: ["dynamodb:GetItem"], Resource: [tableArn(s())] },
-          // A stored duplicate's claim-checked payload (ADR 0035); never a write.
-          { Effect: "Allow", Action: ["s3:GetObject"], Resource: [payloadObjectsArn(s())] },
+          // A payload too large for a message goes to the bucket before the message (ADR 0043); a stored
+          // duplicate's is read (ADR 0035); never a delete.
+          { Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject"], Resource: [payloadObjectsArn(s())] },
           { Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [queueArn(s(), "ingest")] },
         ]);
         expect(ingest.inputs.environment.variables[ENV.ingestQueueUrl]).to.equal(queue(s(), "ingest").state.url);
       });
 
-      it("the webhook function may only SendMessage to the ingest queue and GetItem on the table (no table write), and knows the queue URL", () => {
+      it("the webhook function may only SendMessage to the ingest queue, GetItem on the table (no table write) and put/get payload objects, and knows the queue URL", () => {
         const webhook = fn(s(), "webhook");
         expectLeastPrivilege(s(), webhook);
         // Its SSM statement (the sources' secrets) is the webhooks test's subject, and absent without sources.
         const statements = statementsOf(s(), webhook).filter((st) => !st.Action.every((a) => a.startsWith("logs:") || a.startsWith("xray:") || a.startsWith("ssm:")));
         expect(statements).to.deep.equal([
           { Effect: "Allow", Action: ["dynamodb:GetItem"], Resource: [tableArn(s())] },
-          // A stored duplicate's claim-checked payload (ADR 0035); never a write.
-          { Effect: "Allow", Action: ["s3:GetObject"], Resource: [payloadObjectsArn(s())] },
+          // A payload too large for a message goes to the bucket before the message (ADR 0043); a stored
+          // duplicate's is read (ADR 0035); never a delete.
+          { Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject"], Resource: [payloadObjectsArn(s())] },
           { Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [queueArn(s(), "ingest")] },
         ]);
         expect(webhook.inputs.environment.variables[ENV.ingestQueueUrl]).to.equal(queue(s(), "ingest").state.url);
@@ -183,6 +185,8 @@ describe("ingestMode: direct and queued under Pulumi mocks", function () {
         ]);
         const env = processor.inputs.environment.variables;
         expect(env[ENV.ingestQueueUrl]).to.equal(queue(s(), "ingest").state.url);
+        // A queued webhook event is checked against the webhook limit (maxWebhookBytes' default), not maxEventBytes.
+        expect(env.MAX_WEBHOOK_BYTES).to.equal("1048576");
         expect(env[ENV.eventsTable]).to.equal(`event-ingestion-${s().stack}-events`);
       });
 

@@ -86,9 +86,9 @@ describe("the payload bucket (claim check) under Pulumi mocks", function () {
     expect(fn(dev, "read").inputs.environment.variables.PAYLOAD_BUCKET_NAME).to.equal(bucketOf(dev).state.bucket);
   });
 
-  it("prod (queued): the processor writes payload objects, ingest and webhook only read a stored duplicate's", () => {
+  it("prod (queued): the processor writes payload objects; ingest and webhook put a payload too large for a message (ADR 0043) and read a stored duplicate's, never delete", () => {
     expect(s3Statements(prod, fn(prod, "processor")).flatMap((st) => st.Action)).to.have.members(["s3:PutObject", "s3:GetObject", "s3:DeleteObject"]);
-    for (const purpose of ["ingest", "webhook"]) expect(s3Statements(prod, fn(prod, purpose)).flatMap((st) => st.Action), purpose).to.deep.equal(["s3:GetObject"]);
+    for (const purpose of ["ingest", "webhook"]) expect(s3Statements(prod, fn(prod, purpose)).flatMap((st) => st.Action), purpose).to.deep.equal(["s3:PutObject", "s3:GetObject"]);
   });
 
   it("the pipeline's Store writes payload objects; Validate has none", () => {

@@ -41,9 +41,10 @@ export interface WebhookFixture {
 export async function webhookFixture(
   suite: DynaliteSuite,
   /** `queue`: queued mode, the writer webhook.ts builds when INGEST_QUEUE_URL is set. */
-  options: { maxEventBytes?: number; toleranceSeconds?: number; now?: () => number; queue?: QueueSender; catalog?: Catalog; catalogPolicy?: CatalogPolicy; payloadObjects?: PayloadObjects } = {},
+  options: { maxEventBytes?: number; toleranceSeconds?: number; now?: () => number; queue?: QueueSender; catalog?: Catalog; catalogPolicy?: CatalogPolicy; payloadObjects?: PayloadObjects; table?: string } = {},
 ): Promise<WebhookFixture> {
-  const table = await suite.freshTable(EVENTS_TABLE, "webhook-events");
+  /** `table`: write to an existing table (shared with other doors) instead of a fresh one. */
+  const table = options.table ?? (await suite.freshTable(EVENTS_TABLE, "webhook-events"));
   const secrets: Record<string, string[]> = Object.fromEntries(TEST_SOURCES.map((s) => [s.name, [generateSecret(s.scheme)]]));
   const unavailable = new Set<string>();
   const parameters: Record<string, string> = {};

@@ -244,7 +244,26 @@ export function claimChecked(item: StoredItem, key: string): StoredItem {
 
 /** The S3 key of a claim-checked payload: under the event's id, and its content's digest, so a different request for the same id never overwrites it. */
 export function payloadObjectKey(eventId: string, compressed: Uint8Array): string {
-  return `events/${eventId}/${createHash("sha256").update(compressed).digest("hex").slice(0, 32)}.json.br`;
+  return payloadObjectKeyFor(eventId, payloadDigest(compressed));
+}
+
+/** SHA-256 (hex) of a payload's compressed bytes: what an object's key and a queue message's pointer name it by. */
+export function payloadDigest(compressed: Uint8Array): string {
+  return createHash("sha256").update(compressed).digest("hex");
+}
+
+/** The key `payloadObjectKey` gives bytes with this digest: `events/<event_id>/<first 32 hex of the digest>.json.br`. */
+export function payloadObjectKeyFor(eventId: string, sha256: string): string {
+  return `events/${eventId}/${sha256.slice(0, 32)}.json.br`;
+}
+
+/**
+ * The item for `record` whose payload is already in the S3 object `key` (written by the ingest
+ * function in queued mode, ADR 0043): format 2 naming that object, so it is stored once.
+ */
+export function claimCheckedItem(record: EventRecord, key: string, payloadBytes: number): StoredItem {
+  const { payload: _payload, ...rest } = record;
+  return { ...rest, storage_format: STORAGE_FORMAT, payload_object: key, payload_bytes: payloadBytes };
 }
 
 /** Whether an item's payload is elsewhere (format 2): in `payload_br` or in an S3 object. */
@@ -255,9 +274,14 @@ export function isEncoded(item: Record<string, unknown>): boolean {
 /** The payload's JSON text (may hold digits a double cannot carry) read back exactly as written. */
 const PAYLOAD_MAX_DEPTH = LIMITS.maxPayloadDepth + 1;
 export function decodePayload(compressed: Uint8Array): Record<string, unknown> {
+  return decodePayloadText(compressed).payload;
+}
+
+/** decodePayload, and the JSON text's UTF-8 bytes (what `payload_bytes` records). */
+export function decodePayloadText(compressed: Uint8Array): { payload: Record<string, unknown>; bytes: number } {
   // Bounded: a crafted message (the queue is not trusted) cannot inflate past twice the largest body.
-  const text = brotliDecompressSync(compressed, { maxOutputLength: 2 * LIMITS.maxConfigurableBodyBytes }).toString("utf8");
-  return readJson(text, { maxDepth: PAYLOAD_MAX_DEPTH }) as JsonObject;
+  const text = brotliDecompressSync(compressed, { maxOutputLength: 2 * LIMITS.maxConfigurableBodyBytes });
+  return { payload: readJson(text.toString("utf8"), { maxDepth: PAYLOAD_MAX_DEPTH }) as JsonObject, bytes: text.byteLength };
 }
 
 /**

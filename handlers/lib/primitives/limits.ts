@@ -19,9 +19,25 @@ export const AWS_LIMITS = {
   /**
    * EventBridge PutEvents: one entry (Time 14 bytes + Source, DetailType, Detail and Resources in
    * UTF-8 bytes, "Calculating PutEvents event entry size"), and the entries of one call together:
-   * 1 MiB (EventBridge quotas; 256 KB before the increase).
+   * 1 MB, per the AWS Compute Blog "More room to build: serverless services now support payloads up
+   * to 1 MB" (29 January 2026: "AWS has raised the maximum payload size from 256 KB to 1 MB for
+   * asynchronous AWS Lambda function invocations, Amazon SQS, and Amazon EventBridge"). The older
+   * PutEvents API reference pages still say 256 KB.
    */
   eventBridgeEntryBytes: 1_048_576,
+  /**
+   * SNS Publish: message body plus attributes, 262,144 bytes (256 KiB), a topic's default
+   * `MaximumMessageSize` ("Publishing large messages with Amazon SNS": raised per topic up to 1 MiB,
+   * then only for SQS, Lambda and Firehose subscriptions). The SNS pipeline keeps the default: its
+   * Step Functions input (below) could not take more. Over it, Publish fails with `InvalidParameter`.
+   */
+  snsMessageBytes: 262_144,
+  /**
+   * Step Functions: a state's or an execution's input and output, 262,144 bytes of UTF-8
+   * ("Step Functions service quotas"; the API's `input` length constraint is 262144). The SNS
+   * pipeline's execution input is the pipe's batch of SQS records, each holding an SNS envelope.
+   */
+  stepFunctionsPayloadBytes: 262_144,
   /** EventBridge PutEvents: entries per call (API Reference, PutEvents). */
   eventBridgeMaxEntries: 10,
   /** Lambda Invoke, InvocationType Event: "For asynchronous invocations, the maximum payload size is 1 MB" (Lambda API Reference, Invoke). */

@@ -20,7 +20,7 @@ import { createEventWriter } from "../store/eventWriter";
 import { errorName } from "../primitives/faults";
 import { log } from "../ops/log";
 import { newProcessorTally, writeProcessorMetrics, type ProcessorTally } from "../ops/metrics";
-import { decodeQueueMessage } from "./queueMessage";
+import { decodeClaimCheckedMessage } from "./queueMessage";
 import type { EventRepository } from "../store/store";
 import { checkCatalog, type Catalog } from "../events/catalog";
 import { CATALOG_POLICY_OFF, type CatalogPolicy } from "../ops/config";
@@ -32,6 +32,8 @@ export interface ProcessorDependencies {
   statusIndexShards: number;
   /** The producers' event body limit (config maxEventBytes): a message's payload must fit it. */
   maxEventBytes: number;
+  /** The webhook function's body limit (config maxWebhookBytes), for webhook events; maxEventBytes when unset. */
+  maxWebhookBytes?: number;
   /** TTL horizon in days, undefined when TTL is off: the stored ttl is derived with it. */
   retentionDays?: number;
   /** Clock, epoch milliseconds. */
@@ -60,19 +62,30 @@ export function createQueueProcessor(deps: ProcessorDependencies) {
   const recheck = (input: Parameters<typeof checkCatalog>[2]) => checkCatalog(catalog, policy, input);
 
   async function processMessage(message: SQSRecord, tally: ProcessorTally): Promise<void> {
-    const decoded = decodeQueueMessage(message.body, {
+    const checks = {
       statusIndexShards: deps.statusIndexShards,
       maxEventBytes: deps.maxEventBytes,
+      ...(deps.maxWebhookBytes === undefined ? {} : { maxWebhookBytes: deps.maxWebhookBytes }),
       ...(deps.retentionDays === undefined ? {} : { retentionDays: deps.retentionDays }),
       nowMs: now(),
       checkCatalog: recheck,
       claimCheck: deps.repository.claimCheck,
-    });
+    };
+    let decoded;
+    try {
+      // A version-3 message's payload object is read here (ADR 0043); a fault reading it is retried.
+      decoded = await decodeClaimCheckedMessage(message.body, checks, deps.repository.claimCheck ? deps.repository : undefined);
+    } catch (error) {
+      tally.retried += 1;
+      log("WARN", "message will be retried", { message_id: message.messageId, error: errorName(error) ?? "Error", receive_count: receiveCount(message) });
+      throw error;
+    }
     if (!decoded.ok) return permanentFailure(message, tally, decoded.reason, decoded.detail);
-    const record = decoded.record;
+    const { record, written } = decoded;
     let outcome;
     try {
-      outcome = await writer.writeOne(record);
+      // A claim-checked message's item names the object the ingest function wrote: stored once.
+      outcome = await writer.writeOne(record, written);
     } catch (error) {
       tally.retried += 1;
       log("WARN", "message will be retried", { message_id: message.messageId, event_id: record.event_id, error: errorName(error) ?? "Error", receive_count: receiveCount(message) });

@@ -12,6 +12,11 @@
  * derived again. A message that fails any check can never be stored, so it is a permanent failure
  * (the processor sends it on to the dead-letter queue and counts it). docs/adr/0025 says why
  * messages are not signed.
+ *
+ * Three envelopes: v1 carries the record; v2 its payload brotli-compressed (ADR 0035); v3 names the
+ * payload's object in the claim check's bucket, written by the ingest function before it sent the
+ * message (ADR 0043), and the processor reads it back, checks it against the pointer and then
+ * checks the record exactly as for v1.
  */
 import * as z from "zod/mini";
 import { EVENT_ID_PATTERN, eventIdTimeMs, idempotentEventId } from "../primitives/ids";
@@ -22,7 +27,10 @@ import {
   buildEventRecord,
   canonicalJson,
   decodePayload,
+  decodePayloadText,
   dynamoItemSize,
+  payloadDigest,
+  payloadObjectKeyFor,
   requestFingerprint,
   SCHEMA_VERSION,
   storedItem,
@@ -35,6 +43,8 @@ import type { CatalogVerdict } from "../events/catalog";
 import { STATUS_INDEX } from "../primitives/tables";
 import { INGEST_QUEUE } from "../../routes";
 import { idempotencyNamespace } from "../store/eventWriter";
+import type { PayloadObjectRef } from "../store/store";
+import { PayloadObjectUnreadableError } from "../store/payloadObjects";
 
 export const QUEUE_MESSAGE_VERSION = 1;
 /** SQS's limit on one message body, and on the bodies of one SendMessageBatch together. */
@@ -52,9 +62,11 @@ const NOT_SQS_SAFE = /[\uFFFE\uFFFF]/g;
 /**
  * The message for a record: `{"v":1,"record":{...}}`; when that passes SQS's 1 MiB, version 2
  * carries the payload as the stored form does (ADR 0035), brotli of its JSON text, base64:
- * `{"v":2,"record":{...without payload},"payload_br":"..."}` (a GitHub delivery shrinks ~6×).
+ * `{"v":2,"record":{...without payload},"payload_br":"..."}` (a GitHub delivery shrinks ~6×). With
+ * `written` (the payload object already in the bucket, when even v2 would pass 1 MiB) version 3.
  */
-export function encodeQueueMessage(record: EventRecord): string {
+export function encodeQueueMessage(record: EventRecord, written?: PayloadObjectRef): string {
+  if (written) return encodeClaimCheckedMessage(record, written);
   const plain = writeJson({ v: QUEUE_MESSAGE_VERSION, record }).replace(NOT_SQS_SAFE, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
   if (Buffer.byteLength(plain, "utf8") <= QUEUE_MESSAGE_MAX_BYTES) return plain;
   const item = storedItem(record);
@@ -63,6 +75,33 @@ export function encodeQueueMessage(record: EventRecord): string {
   const compressed = { v: COMPRESSED_MESSAGE_VERSION, record: rest, payload_br: Buffer.from(item.payload_br).toString("base64") };
   return writeJson(compressed).replace(NOT_SQS_SAFE, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
 }
+
+/**
+ * Version 3 (ADR 0043), for a record whose v2 message would still pass SQS's 1 MiB: the payload is
+ * already in the claim check's bucket, and the message names it:
+ * `{"v":3,"record":{...without payload},"payload_object":{"key","sha256","bytes","payload_bytes"}}`.
+ */
+function encodeClaimCheckedMessage(record: EventRecord, written: PayloadObjectRef): string {
+  const { payload: _payload, ...rest } = record;
+  const pointer = { key: written.key, sha256: written.sha256, bytes: written.bytes, payload_bytes: written.payload_bytes };
+  return writeJson({ v: CLAIM_CHECKED_MESSAGE_VERSION, record: rest, payload_object: pointer }).replace(NOT_SQS_SAFE, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+}
+
+/** A message whose payload is in the claim check's bucket (see encodeClaimCheckedMessage). */
+export const CLAIM_CHECKED_MESSAGE_VERSION = 3;
+
+/**
+ * brotli's framing on incompressible input: a few bytes per 16 MiB meta-block (16 bytes measured on
+ * 5 MiB of random bytes), so a payload within the body limit never compresses to more than this over it.
+ */
+const BROTLI_FRAMING_BYTES = 1024;
+
+const PayloadPointerSchema = z.strictObject({
+  key: z.string().check(z.maxLength(1024)),
+  sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/, "must be a SHA-256 hex digest")),
+  bytes: z.int().check(z.positive()),
+  payload_bytes: z.int().check(z.positive()),
+});
 
 /**
  * Where a queued event may come from: exactly the two producers that may send to the ingest queue
@@ -122,6 +161,8 @@ export interface MessageChecks {
   statusIndexShards: number;
   /** The producers' limit on an event body; the payload must fit it however it was written. */
   maxEventBytes: number;
+  /** The webhook function's body limit (maxWebhookBytes), for events whose source is a webhook; maxEventBytes when unset. */
+  maxWebhookBytes?: number;
   /** TTL horizon in days; undefined when TTL is off. The stored `ttl` is derived with it. */
   retentionDays?: number;
   /** The processor's clock, epoch ms. */
@@ -132,9 +173,14 @@ export interface MessageChecks {
   claimCheck?: boolean;
 }
 
-export type DecodedMessage = { ok: true; record: EventRecord } | { ok: false; reason: string; detail: string };
+/** A decoded record; `written` when its payload is in that S3 object already (v3), which the item must name. */
+export type DecodedMessage = { ok: true; record: EventRecord; written?: PayloadObjectRef } | { ok: false; reason: string; detail: string };
+type Refusal = Extract<DecodedMessage, { ok: false }>;
 
-const refuse = (reason: string, detail: string): DecodedMessage => ({ ok: false, reason, detail });
+/** A message's envelope opened: the record (payload included, unless the message names an object). */
+type Envelope = { ok: true; record: Record<string, JsonValue>; pointer?: PayloadObjectRef } | Refusal;
+
+const refuse = (reason: string, detail: string): Refusal => ({ ok: false, reason, detail });
 
 /**
  * The record in a message body, or why it can never be stored. The record returned is rebuilt by
@@ -145,6 +191,57 @@ const refuse = (reason: string, detail: string): DecodedMessage => ({ ok: false,
  * (`checks.checkCatalog`, a run of the event catalogue on the event), never the message's.
  */
 export function decodeQueueMessage(body: string, checks: MessageChecks): DecodedMessage {
+  const envelope = readEnvelope(body);
+  if (!envelope.ok) return envelope;
+  if (envelope.pointer) return refuse("invalid_payload_object", "a version-3 message is decoded together with its payload object (decodeClaimCheckedMessage)");
+  return checkRecord(envelope.record, checks);
+}
+
+/** Reads a claim-checked payload object, refusing one larger than `maxBytes` unread (the repository). */
+export interface PayloadObjectReader {
+  readPayloadObject(key: string, maxBytes: number): Promise<Uint8Array>;
+}
+
+/**
+ * decodeQueueMessage for every version, v3 included: the object the message names is read and must
+ * be exactly what the pointer says (its key under `events/<this event's id>/`, checked before any
+ * read; at most `bytes`, which must fit the body limits compressed; the SHA-256 and the JSON text's
+ * size), then its payload goes into the record and the record is checked as a v1 message's is. An
+ * object that is absent or does not match is a permanent refusal (the message goes to the DLQ); a
+ * fault reading it (throttling, 5xx) is thrown, so the message is retried.
+ */
+export async function decodeClaimCheckedMessage(body: string, checks: MessageChecks, objects: PayloadObjectReader | undefined): Promise<DecodedMessage> {
+  const envelope = readEnvelope(body);
+  if (!envelope.ok) return envelope;
+  const { pointer } = envelope;
+  if (!pointer) return checkRecord(envelope.record, checks);
+  if (!checks.claimCheck || !objects) return refuse("invalid_payload_object", "the message names a payload object and this processor has no payload bucket");
+  const maxBytes = Math.max(checks.maxEventBytes, checks.maxWebhookBytes ?? 0) + BROTLI_FRAMING_BYTES;
+  if (pointer.bytes > maxBytes) return refuse("payload_too_large", `the payload object is ${pointer.bytes} bytes; a body within the limits compresses to at most ${maxBytes}`);
+  let compressed: Uint8Array;
+  try {
+    compressed = await objects.readPayloadObject(pointer.key, pointer.bytes);
+  } catch (error) {
+    if (!(error instanceof PayloadObjectUnreadableError)) throw error;
+    return refuse(error.reason === "missing" ? "payload_object_missing" : "payload_object_mismatch", error.message);
+  }
+  if (compressed.byteLength !== pointer.bytes || payloadDigest(compressed) !== pointer.sha256) {
+    return refuse("payload_object_mismatch", `${pointer.key} is not the object the message names (${compressed.byteLength} bytes; its SHA-256 ${compressed.byteLength === pointer.bytes ? "differs" : "not compared"})`);
+  }
+  let decoded: { payload: Record<string, unknown>; bytes: number };
+  try {
+    decoded = decodePayloadText(compressed);
+  } catch (error) {
+    if (error instanceof JsonInputError) return refuse(error.code, `the payload object: ${error.message} at ${error.pointer || "/"}`);
+    return refuse("invalid_payload_encoding", `${pointer.key} is not brotli-compressed JSON: ${(error as Error).message}`);
+  }
+  if (decoded.bytes !== pointer.payload_bytes) return refuse("payload_object_mismatch", `the payload's JSON text is ${decoded.bytes} bytes, not ${pointer.payload_bytes}`);
+  const checked = checkRecord({ ...envelope.record, payload: decoded.payload as JsonValue }, checks);
+  return checked.ok ? { ...checked, written: pointer } : checked;
+}
+
+/** The envelope of a message: v1 as it is, v2 with its payload decompressed, v3 with its pointer checked against the record's id. */
+function readEnvelope(body: string): Envelope {
   let document: JsonValue;
   try {
     document = readJson(body, { maxDepth: MESSAGE_MAX_DEPTH });
@@ -168,10 +265,35 @@ export function decodeQueueMessage(body: string, checks: MessageChecks): Decoded
       return refuse("invalid_payload_encoding", `payload_br is not brotli-compressed JSON: ${(error as Error).message}`);
     }
   }
-  if (!isObject(document) || !Object.hasOwn(document, "record") || document.v !== QUEUE_MESSAGE_VERSION || !isObject(document.record) || Object.keys(document).length !== 2) {
-    return refuse("unknown_envelope", `expected {"v":${QUEUE_MESSAGE_VERSION},"record":{...}} or {"v":${COMPRESSED_MESSAGE_VERSION},"record":{...},"payload_br":"..."}`);
+  if (isObject(document) && document.v === CLAIM_CHECKED_MESSAGE_VERSION && isObject(document.record) && Object.keys(document).length === 3 && !Object.hasOwn(document.record, "payload")) {
+    return readPointer(document.record, document.payload_object);
   }
-  const record = document.record;
+  if (!isObject(document) || !Object.hasOwn(document, "record") || document.v !== QUEUE_MESSAGE_VERSION || !isObject(document.record) || Object.keys(document).length !== 2) {
+    return refuse(
+      "unknown_envelope",
+      `expected {"v":${QUEUE_MESSAGE_VERSION},"record":{...}}, {"v":${COMPRESSED_MESSAGE_VERSION},"record":{...},"payload_br":"..."} or {"v":${CLAIM_CHECKED_MESSAGE_VERSION},"record":{...},"payload_object":{...}}`,
+    );
+  }
+  return { ok: true, record: document.record };
+}
+
+/**
+ * A v3 pointer, trusted no further than its form: the key must be the one the writer gives this
+ * record's id and this digest (`events/<event_id>/<first 32 hex>.json.br`), so a message can name
+ * neither an object outside `events/` nor another event's object.
+ */
+function readPointer(record: Record<string, JsonValue>, value: JsonValue | undefined): Envelope {
+  const pointer = PayloadPointerSchema.safeParse(value);
+  if (!pointer.success) return refuse("invalid_payload_object", describeErrors(schemaErrors(pointer.error), "/payload_object"));
+  const eventId = record.event_id;
+  if (typeof eventId !== "string" || !EVENT_ID_PATTERN.test(eventId)) return refuse("invalid_event_id", "/record/event_id: must be an event id");
+  const expected = payloadObjectKeyFor(eventId, pointer.data.sha256);
+  if (pointer.data.key !== expected) return refuse("invalid_payload_object", `/payload_object/key: must be ${expected}, the object of this event and digest`);
+  return { ok: true, record, pointer: pointer.data };
+}
+
+/** The checks of a record, whichever envelope carried it (see decodeQueueMessage). */
+function checkRecord(record: Record<string, JsonValue>, checks: MessageChecks): DecodedMessage {
   const unknown = Object.keys(record).filter((k) => !RECORD_FIELDS.has(k));
   if (unknown.length > 0) return refuse("invalid_enrichment", `unknown attributes ${unknown.map((k) => JSON.stringify(k)).join(", ")}`);
   const input = EventInputSchema.safeParse(pick(record, INPUT_FIELDS));
@@ -181,9 +303,11 @@ export function decodeQueueMessage(body: string, checks: MessageChecks): Decoded
   // The computed status-index key widens zod's inferred type; the schema checked these attributes.
   const sent = enrichment.data as unknown as Omit<EventRecord, (typeof INPUT_FIELDS)[number]>;
 
+  // A webhook's body is its payload, limited by maxWebhookBytes; an API event's by maxEventBytes.
+  const [limitName, limit] = Object.hasOwn(sent.source, "webhook") && checks.maxWebhookBytes !== undefined ? ["maxWebhookBytes", checks.maxWebhookBytes] : ["maxEventBytes", checks.maxEventBytes];
   const payloadBytes = minimalJsonBytes(input.data.payload);
-  if (payloadBytes > checks.maxEventBytes) {
-    return refuse("payload_too_large", `the payload is at least ${payloadBytes} bytes as JSON; the producers' limit (maxEventBytes) is ${checks.maxEventBytes}`);
+  if (payloadBytes > limit) {
+    return refuse("payload_too_large", `the payload is at least ${payloadBytes} bytes as JSON; the producers' limit (${limitName}) is ${limit}`);
   }
   // The fingerprint comes with an idempotency key (it tells a repeat from a reused key) and only then.
   if ((sent.idempotency_key === undefined) !== (sent.request_sha256 === undefined)) {

@@ -8,11 +8,17 @@
  * nothing queued. Stored with another request: 422, as in direct mode. Not stored yet, or storage
  * unreachable: queued, and the processor settles it (a repeat collapses into one item; a reused key
  * keeps the first event and sends the other to the dead-letter queue).
+ *
+ * A record whose message would pass SQS's 1 MiB even compressed (version 2) is claim-checked here,
+ * as the SQS extended client does (ADR 0043): its payload object is written to the bucket first,
+ * by the repository's own writer (the key and bytes a direct write would use), and the message
+ * names it (version 3). A fault writing the object is a 503 and nothing is sent; an object whose
+ * message was then never sent is named by no item and expires under `events/` with the lifecycle.
  */
 import type { EventRecord } from "../events/record";
 import type { EventRepository } from "../store/store";
 import type { ProblemInit } from "../http/http";
-import { repeatOutcome, type WriteFault, type WriteOutcome } from "../store/eventWriter";
+import { repeatOutcome, writeFault, type WriteFault, type WriteOutcome } from "../store/eventWriter";
 import { QueueSendError } from "../primitives/faults";
 import { encodeQueueMessage, QUEUE_MESSAGE_MAX_BYTES } from "./queueMessage";
 import type { QueueSender } from "./queueSender";
@@ -51,9 +57,10 @@ export function createQueuedWriter(deps: QueuedWriterDependencies): QueuedWriter
   }
 
   async function writeOne(record: EventRecord): Promise<WriteOutcome | QueuedOutcome> {
-    const body = encodeQueueMessage(record);
+    let body = encodeQueueMessage(record);
     const bytes = Buffer.byteLength(body, "utf8");
-    if (bytes > QUEUE_MESSAGE_MAX_BYTES) {
+    const tooLarge = bytes > QUEUE_MESSAGE_MAX_BYTES;
+    if (tooLarge && !deps.repository.claimCheck) {
       return {
         status: 413,
         problem: { status: 413, code: "item_too_large", title: "Event too large to queue", detail: `the queued event would be ${bytes} bytes; SQS's limit is ${QUEUE_MESSAGE_MAX_BYTES}` },
@@ -61,6 +68,8 @@ export function createQueuedWriter(deps: QueuedWriterDependencies): QueuedWriter
     }
     const settled = await settledByTable(record);
     if (settled) return settled;
+    // Object first, then the message that names it: no message ever names an object not written.
+    if (tooLarge) body = encodeQueueMessage(record, await deps.repository.writePayloadObject(record));
     await deps.sender.send(body);
     return { status: 202, record, queued: true };
   }
@@ -70,7 +79,8 @@ export function createQueuedWriter(deps: QueuedWriterDependencies): QueuedWriter
       records.map((record) =>
         writeOne(record).catch((error: unknown): WriteFault => {
           if (error instanceof QueueSendError) return { status: 503, error, outcomeUnknown: error.mayHaveBeenQueued };
-          return { status: 500, error, outcomeUnknown: true };
+          // A payload object S3 did not take (PayloadObjectWriteError): 503, nothing was sent.
+          return writeFault(error);
         }),
       ),
     );

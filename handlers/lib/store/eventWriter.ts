@@ -12,7 +12,7 @@ import type { EventInput } from "../events/schema";
 import { checkCatalog, type Catalog, type CatalogFindingSink } from "../events/catalog";
 import { CATALOG_POLICY_OFF, type CatalogPolicy } from "../ops/config";
 import { writeCatalogFinding } from "../ops/metrics";
-import { BATCH_WRITE_MAX_ITEMS, type EventRepository } from "./store";
+import { BATCH_WRITE_MAX_ITEMS, type EventRepository, type PayloadObjectRef } from "./store";
 import { isOutcomeUnknown, isStorageUnavailable } from "../primitives/faults";
 
 export interface EventWriterDependencies {
@@ -82,9 +82,10 @@ export interface EventWriter {
   /**
    * Conditional put: 201 created; 200 duplicate (the same request was stored before, the stored
    * record is returned); 422 `idempotency_key_reused` (the key stored a different request).
-   * Throws storage faults (see faults.ts to classify them).
+   * Throws storage faults (see faults.ts to classify them). `written`: the payload is already in
+   * that S3 object (a claim-checked queue message, ADR 0043), and the item names it.
    */
-  writeOne(record: EventRecord): Promise<WriteOutcome>;
+  writeOne(record: EventRecord, written?: PayloadObjectRef): Promise<WriteOutcome>;
   /**
    * Stores many records; one outcome or fault per record, in input order; never throws a storage
    * fault. Records with an idempotency key get `writeOne`'s conditional put; the others (fresh
@@ -165,8 +166,8 @@ export function createEventWriter(deps: EventWriterDependencies): EventWriter {
     };
   }
 
-  async function writeOne(record: EventRecord): Promise<WriteOutcome> {
-    const outcome = await deps.repository.putNew(record);
+  async function writeOne(record: EventRecord, written?: PayloadObjectRef): Promise<WriteOutcome> {
+    const outcome = await deps.repository.putNew(record, written);
     if (outcome.created) return { status: 201, record };
     const { existing } = outcome;
     if (record.idempotency_key === undefined) {

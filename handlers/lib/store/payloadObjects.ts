@@ -11,7 +11,11 @@ import { ENV } from "../primitives/tables";
 export interface PayloadObjects {
   /** Resolves once the object is durably stored; throws PayloadObjectWriteError when S3 could not take it. */
   put(key: string, body: Uint8Array): Promise<void>;
-  get(key: string): Promise<Uint8Array>;
+  /**
+   * The object's bytes. Throws PayloadObjectUnreadableError when it is not there or is larger than
+   * `maxBytes` (checked before its body is read); other faults (throttling, 5xx) as thrown.
+   */
+  get(key: string, options?: { maxBytes?: number }): Promise<Uint8Array>;
   /** Best effort: removes an object no item names (a lost race for an id). */
   delete(key: string): Promise<void>;
 }
@@ -25,6 +29,27 @@ export class PayloadObjectWriteError extends Error {
   constructor(readonly key: string, cause: unknown) {
     super(`the payload object ${key} could not be written: ${(cause as Error)?.message ?? String(cause)}`, { cause });
   }
+}
+
+/**
+ * An object that can never be read as asked: absent, or larger than the reader's bound. S3 answers
+ * a missing key with 404 NoSuchKey only to a caller allowed s3:ListBucket; our functions are granted
+ * objects under `events/*` only, never the bucket, so to them a missing key is 403 AccessDenied
+ * (S3 API Reference, GetObject, "Permissions"). Both count as absent (ADR 0043).
+ */
+export class PayloadObjectUnreadableError extends Error {
+  override readonly name = "PayloadObjectUnreadableError";
+  constructor(readonly key: string, readonly reason: "missing" | "too_large", detail: string) {
+    super(`the payload object ${key} ${detail}`);
+  }
+}
+
+/** Whether S3's error means the object is not there (or, without s3:ListBucket, may not be). */
+export function isMissingObject(error: unknown): boolean {
+  const e = error as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+  if (["NoSuchKey", "NotFound", "AccessDenied"].includes(e?.name ?? "") || ["NoSuchKey", "AccessDenied"].includes(e?.Code ?? "")) return true;
+  const status = e?.$metadata?.httpStatusCode;
+  return status === 404 || status === 403;
 }
 
 /**
@@ -57,9 +82,19 @@ export class S3PayloadObjects implements PayloadObjects {
     }
   }
 
-  async get(key: string): Promise<Uint8Array> {
-    const output = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+  async get(key: string, options: { maxBytes?: number } = {}): Promise<Uint8Array> {
+    let output;
+    try {
+      output = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (error) {
+      if (isMissingObject(error)) throw new PayloadObjectUnreadableError(key, "missing", "is not there (or not readable under events/)");
+      throw error;
+    }
     if (!output.Body) throw new Error(`payload object ${key} has no body`);
+    if (options.maxBytes !== undefined && (output.ContentLength ?? 0) > options.maxBytes) {
+      (output.Body as { destroy?: () => void }).destroy?.();
+      throw new PayloadObjectUnreadableError(key, "too_large", `is ${output.ContentLength} bytes; at most ${options.maxBytes} were expected`);
+    }
     return output.Body.transformToByteArray();
   }
 

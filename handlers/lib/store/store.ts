@@ -6,7 +6,18 @@
  */
 import { DynamoDBClient, type DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
 import { BatchGetCommand, type BatchGetCommandOutput, BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
-import { CLAIM_CHECK_MIN_ITEM_BYTES, claimChecked, dynamoItemSize, payloadObjectKey, recordFromItem, storedItem, type EventRecord, type StoredItem } from "../events/record";
+import {
+  CLAIM_CHECK_MIN_ITEM_BYTES,
+  claimChecked,
+  claimCheckedItem,
+  dynamoItemSize,
+  payloadDigest,
+  payloadObjectKeyFor,
+  recordFromItem,
+  storedItem,
+  type EventRecord,
+  type StoredItem,
+} from "../events/record";
 import { LIMITS } from "../primitives/limits";
 import type { PayloadObjects } from "./payloadObjects";
 import { EVENTS_TABLE } from "../primitives/tables";
@@ -61,6 +72,17 @@ export interface BatchPutOutcome {
   retried: boolean;
 }
 
+/**
+ * A payload already written to the claim check's bucket, as a queue message names it (ADR 0043):
+ * its key, the SHA-256 of the object's (compressed) bytes, their count, and the JSON text's bytes.
+ */
+export interface PayloadObjectRef {
+  key: string;
+  sha256: string;
+  bytes: number;
+  payload_bytes: number;
+}
+
 /** BatchGetItem's limit of keys per call. */
 export const BATCH_GET_MAX_KEYS = 100;
 
@@ -93,7 +115,8 @@ export class EventRepository {
    * (DynamoDB's item limit without a claim check) its payload written to S3 first, under a key of its id and content, so no item ever names an
    * object that is not there (ADR 0035).
    */
-  private async toItem(record: EventRecord): Promise<StoredItem> {
+  private async toItem(record: EventRecord, written?: PayloadObjectRef): Promise<StoredItem> {
+    if (written) return claimCheckedItem(record, written.key, written.payload_bytes);
     const item = storedItem(record);
     if (item.payload_br === undefined) return item;
     const bytes = dynamoItemSize(item as Record<string, unknown>);
@@ -103,9 +126,34 @@ export class EventRepository {
       if (dynamoItemSize(record as unknown as Record<string, unknown>) <= LIMITS.maxItemBytes) return record;
       throw new ItemTooLargeError(bytes);
     }
-    const key = payloadObjectKey(record.event_id, item.payload_br);
-    await this.payloadObjects.put(key, item.payload_br);
+    const { key } = await this.putPayloadObject(record.event_id, item.payload_br, item.payload_bytes!);
     return claimChecked(item, key);
+  }
+
+  /** Writes compressed payload bytes under the event's key (the one writer of payload objects). */
+  private async putPayloadObject(eventId: string, compressed: Uint8Array, payloadBytes: number): Promise<PayloadObjectRef> {
+    const sha256 = payloadDigest(compressed);
+    const key = payloadObjectKeyFor(eventId, sha256);
+    await this.payloadObjects!.put(key, compressed);
+    return { key, sha256, bytes: compressed.byteLength, payload_bytes: payloadBytes };
+  }
+
+  /**
+   * Queued mode (ADR 0043): writes the record's payload object exactly as a direct write would
+   * (compressed, same key) before the message that names it is sent, so the message stays small and
+   * the processor stores an item naming this same object. Throws PayloadObjectWriteError on a fault.
+   */
+  async writePayloadObject(record: EventRecord): Promise<PayloadObjectRef> {
+    if (!this.payloadObjects) throw new Error("writePayloadObject needs a payload object store (the claim check)");
+    const item = storedItem(record);
+    if (item.payload_br === undefined) throw new Error(`event ${record.event_id}: a payload under ${item.payload_bytes ?? "the compression threshold"} bytes is never claim-checked`);
+    return this.putPayloadObject(record.event_id, item.payload_br, item.payload_bytes!);
+  }
+
+  /** A payload object's bytes, refused unread when larger than `maxBytes` (PayloadObjectUnreadableError). */
+  async readPayloadObject(key: string, maxBytes: number): Promise<Uint8Array> {
+    if (!this.payloadObjects) throw new Error("readPayloadObject needs a payload object store (the claim check)");
+    return this.payloadObjects.get(key, { maxBytes });
   }
 
   /** The record an item holds, its claim-checked payload fetched from S3. */
@@ -115,10 +163,13 @@ export class EventRepository {
     return recordFromItem(item, await this.payloadObjects.get(item.payload_object));
   }
 
-  /** Stores `record` unless an item with its id exists; then returns that item instead. */
-  async putNew(record: EventRecord): Promise<PutOutcome> {
+  /**
+   * Stores `record` unless an item with its id exists; then returns that item instead. With
+   * `written`, the payload is already in that object (queued mode, ADR 0043): the item names it.
+   */
+  async putNew(record: EventRecord, written?: PayloadObjectRef): Promise<PutOutcome> {
     const key = EVENTS_TABLE.partitionKey.name;
-    const item = await this.toItem(record);
+    const item = await this.toItem(record, written);
     let retried = false;
     try {
       await this.doc.send(

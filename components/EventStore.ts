@@ -183,10 +183,18 @@ export class EventStore extends pulumi.ComponentResource {
     });
   }
 
-  /** IAM statements for exactly `actions` on the claim check's objects (`<bucket>/events/*`), never the bucket itself. */
+  /**
+   * IAM statements for exactly `actions` on the claim check's objects (`<bucket>/events/*`), never
+   * the bucket itself. When the bucket is encrypted with the table's own KMS key, S3 uses that key
+   * as the caller: a PutObject needs `kms:GenerateDataKey` on it, a GetObject `kms:Decrypt` (S3 User
+   * Guide, "Using server-side encryption with AWS KMS keys"); a DeleteObject needs nothing of KMS.
+   */
   grantPayloadObjects(actions: readonly PayloadObjectAction[]): GrantStatement[] {
     if (actions.length === 0) return [];
-    return [{ Effect: "Allow", Action: [...actions], Resource: [pulumi.interpolate`${this.payloadBucket.arn}/${PAYLOAD_OBJECT_PREFIX}*`] }];
+    const statements: GrantStatement[] = [{ Effect: "Allow", Action: [...actions], Resource: [pulumi.interpolate`${this.payloadBucket.arn}/${PAYLOAD_OBJECT_PREFIX}*`] }];
+    const keyActions = [...(actions.includes("s3:PutObject") ? ["kms:GenerateDataKey"] : []), ...(actions.includes("s3:GetObject") ? ["kms:Decrypt"] : [])];
+    if (this.kmsKeyArn !== undefined && keyActions.length > 0) statements.push({ Effect: "Allow", Action: keyActions, Resource: [this.kmsKeyArn] });
+    return statements;
   }
 
   /**

@@ -4,7 +4,10 @@
  * exactly the object actions its code uses, on `events/*` only, never the whole bucket.
  */
 import { expect } from "chai";
+import * as pulumi from "@pulumi/pulumi";
 import { buildStack, type BuiltStack, type MockResource } from "../../cli/preview/mockStack";
+import { EventStore } from "../../components/EventStore";
+import type { GrantStatement } from "../../components/handlerFunction";
 import { policyOf } from "../support/leastPrivilege";
 import { sharedStack } from "../support/sharedStacks";
 
@@ -109,6 +112,29 @@ describe("the payload bucket (claim check) under Pulumi mocks", function () {
         }
       }
     }
+  });
+});
+
+describe("payload object grants with the table's own KMS key", function () {
+  this.timeout(60_000);
+  const KEY = "arn:aws:kms:eu-north-1:123456789012:key/abc";
+  const resolve = (value: pulumi.Input<string>): Promise<string> => new Promise((r) => pulumi.output(value).apply(r));
+  const resolved = async (statements: GrantStatement[]) =>
+    Promise.all(statements.map(async (st) => ({ Effect: st.Effect, Action: st.Action, Resource: await Promise.all((st.Resource as pulumi.Input<string>[]).map(resolve)) })));
+
+  it("adds kms:GenerateDataKey for a writer and kms:Decrypt for a reader, on that key only; nothing of KMS without it or for a delete alone", async () => {
+    await sharedStack("dev"); // the mocks are process-wide: components made here register with them
+    const encrypted = new EventStore("cmk-store", { encryption: { kmsKeyArn: KEY } });
+    const plain = new EventStore("sse-s3-store", {});
+    const writer = await resolved(encrypted.grantPayloadObjects(["s3:PutObject", "s3:GetObject", "s3:DeleteObject"]));
+    expect(writer.slice(1)).to.deep.equal([{ Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: [KEY] }]);
+    expect(writer[0]!.Action).to.deep.equal(["s3:PutObject", "s3:GetObject", "s3:DeleteObject"]);
+    expect((await resolved(encrypted.grantPayloadObjects(["s3:GetObject"]))).slice(1)).to.deep.equal([{ Effect: "Allow", Action: ["kms:Decrypt"], Resource: [KEY] }]);
+    expect(await resolved(encrypted.grantPayloadObjects(["s3:DeleteObject"]))).to.have.length(1);
+    expect(await resolved(encrypted.grantPayloadObjects([]))).to.deep.equal([]);
+    const unencrypted = await resolved(plain.grantPayloadObjects(["s3:PutObject", "s3:GetObject"]));
+    expect(unencrypted).to.have.length(1);
+    expect(unencrypted.flatMap((st) => st.Action).filter((a) => a.startsWith("kms:"))).to.deep.equal([]);
   });
 });
 

@@ -75,6 +75,8 @@ export interface RunningLocalStack {
   authorizerCacheTtlSeconds: number;
   /** Queued mode only: the local SQS and its queues. */
   sqs?: { endpoint: string; queues: { ingest: RecordedQueue; ingestDeadLetter: RecordedQueue } };
+  /** With subscriptions only: the local SQS holding the delivery queues, and the deliveries table. */
+  delivery?: { sqsEndpoint: string; deliveriesTable: string };
   /** The example pipeline only: the local SNS endpoint and its topics. */
   sns?: { endpoint: string; topics: { name: string; arn: string }[] };
   /**
@@ -411,6 +413,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ingestMode: settings.ingestMode,
       authorizerCacheTtlSeconds: settings.authorizerCacheTtlSeconds,
       ...(queue ? { sqs: { endpoint: queue.sqsEndpoint, queues: queue.recorded } } : {}),
+      ...(delivery ? { delivery: { sqsEndpoint: delivery.sqsEndpoint, deliveriesTable: delivery.deliveriesTable } } : {}),
       ...(pipeline
         ? {
             sns: { endpoint: pipeline.snsEndpoint, topics: [{ name: "payments", arn: pipeline.topicArn }] },

@@ -13,7 +13,7 @@ import { PROJECT_ROOT } from "../../components/bundle";
 import { runSubscriptionsCli } from "../../cli/subscriptions";
 import { runReplayCli } from "../../cli/replay";
 import { runWebhooksCli } from "../../cli/webhooks";
-import type { LocalStack } from "../../local/stack";
+import { runningLocalStack, type LocalStack } from "../../local/stack";
 import { call, captureHandlerLogs, startTestStack, tempDataDir, type HandlerLogs } from "../support/localStack";
 import { eventually, startReceiver, type TestReceiver } from "../support/receiver";
 import { sampleBody, signDelivery } from "../support/webhookSenders";
@@ -194,15 +194,18 @@ describe("deliveries on the local stack", function () {
     const firstIds = new Map(ids.map((id) => [id, receivers.mended!.received.find((d) => d.eventId === id)!.webhookId]));
     // As an operator runs it against AWS: the SDK's default credential chain and endpoints from the
     // environment (the local stack's Lambda API, dynalite and SQS), no DATA_DIR stack file, no API key.
+    const recorded = runningLocalStack(dataDir)!;
+    expect(recorded.delivery?.sqsEndpoint).to.equal(stack.delivery!.sqsEndpoint);
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       DATA_DIR: tempDataDir(),
       AWS_ACCESS_KEY_ID: "operator",
       AWS_SECRET_ACCESS_KEY: "operator",
-      AWS_ENDPOINT_URL_LAMBDA: stack.lambdaEndpoint,
-      AWS_ENDPOINT_URL_DYNAMODB: stack.dynamoEndpoint,
-      AWS_ENDPOINT_URL_SQS: stack.delivery!.sqsEndpoint,
+      // The endpoints as local-stack.json records them (docs/LOCAL.md).
+      AWS_ENDPOINT_URL_LAMBDA: recorded.lambdaEndpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: recorded.dynamoEndpoint,
+      AWS_ENDPOINT_URL_SQS: recorded.delivery!.sqsEndpoint,
       AWS_EC2_METADATA_DISABLED: "true",
     };
     const selection = ["--stack", "local", "--region", "eu-north-1", "--status", "failed", "--type", "mended.*"];

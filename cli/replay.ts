@@ -251,7 +251,7 @@ async function stackBackend(stack: string, values: { url?: string; "api-key"?: s
     variables = configuration.Environment?.Variables ?? {};
   } catch (error) {
     const name = errorName(error) ?? "Error";
-    if (name === "ResourceNotFoundException") throw new TargetError(`no function ${functionName} in ${region}: is stack ${stack} deployed there (and --region right)?`);
+    if (name === "ResourceNotFoundException") throw new TargetError(`no function ${functionName} in ${region}: is stack ${stack} deployed there (and --region right), with subscriptions (without any it has no replay function)?`);
     if (name === "AccessDeniedException") throw new TargetError(`your credentials may not call lambda:GetFunctionConfiguration on ${functionName} (docs/OPERATIONS.md, Replaying deliveries)`);
     throw new TargetError(`reading ${functionName}'s configuration failed: ${name}: ${(error as Error).message}`);
   } finally {

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { expect } from "chai";
 import { PROJECT_ROOT } from "../../components/bundle";
 import { runSubscriptionsCli } from "../../cli/subscriptions";
-import { runReplayCli } from "../../cli/replay";
+import { deployedReplayFunctionName, runReplayCli } from "../../cli/replay";
 import { runWebhooksCli } from "../../cli/webhooks";
 import { runningLocalStack, type LocalStack } from "../../local/stack";
 import { call, captureHandlerLogs, startTestStack, tempDataDir, type HandlerLogs } from "../support/localStack";
@@ -396,6 +396,15 @@ describe("deliveries on the local stack through a 30 s receiver outage", functio
     }
     expect(retried, "events delivered after a failed attempt").to.be.greaterThan(0);
     expect([...events.values()].some((e) => e.delivery_attempts > 1)).to.equal(true);
+  });
+});
+
+describe("npm run replay -- --stack: the replay function's name, by the deploy's rule (components/naming.ts)", () => {
+  it("is event-ingestion-<stack>-replay, as test/infra/deliveries.test.ts finds it; a stack name Lambda would refuse is shortened and hashed", () => {
+    expect(deployedReplayFunctionName("prod", "eu-north-1")).to.equal("event-ingestion-prod-replay");
+    const long = deployedReplayFunctionName("team.feature-with-a-name-long-enough-to-pass-sixty-four", "eu-north-1");
+    expect(long).to.match(/^event-ingestion-team-feature[a-z0-9-]*-[0-9a-f]{8}-replay$/);
+    expect(long.length).to.be.at.most(64);
   });
 });
 

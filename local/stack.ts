@@ -5,7 +5,9 @@
  * (local/sqs, journaled under DATA_DIR/sqs) with the ingest queue and its DLQ, and an event-source
  * poller that feeds the processor bundle as Lambda's SQS event source mapping does. With
  * subscriptions (npm run subscriptions), deliveries too (local/delivery.ts): the bundles reach
- * dynalite through the local stream proxy, whose INSERT records feed the dispatcher.
+ * dynalite through the local stream proxy, whose INSERT records feed the dispatcher. A local Lambda
+ * API answers GetFunctionConfiguration for the API's functions (local/lambdaApi.ts), which
+ * `npm run replay -- --stack local` reads as it reads a deployed stack's.
  */
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
@@ -37,6 +39,7 @@ import { SubscriptionStore } from "./subscriptionStore";
 import { createStreamProxy, LocalEventStream } from "./dynamoStream";
 import { clearDeliveryEnvironment, createDeliveryQueues, startDeliveryFunctions, type LocalDeliveryQueue } from "./delivery";
 import { createConsole, mountConsole, type ConsoleQueue } from "./console/server";
+import { createLambdaApiEndpoint, type LocalFunctionConfiguration } from "./lambdaApi";
 
 // dynalite ships no types.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -67,9 +70,13 @@ export interface RunningLocalStack {
   ingestMode: StackSettings["ingestMode"];
   /** The local S3 holding claim-checked payloads (ADR 0035). */
   s3Endpoint: string;
+  /** The local Lambda API (GetFunctionConfiguration of the API's functions; `npm run replay -- --stack local`). */
+  lambdaEndpoint?: string;
   authorizerCacheTtlSeconds: number;
   /** Queued mode only: the local SQS and its queues. */
   sqs?: { endpoint: string; queues: { ingest: RecordedQueue; ingestDeadLetter: RecordedQueue } };
+  /** With subscriptions only: the local SQS holding the delivery queues, and the deliveries table. */
+  delivery?: { sqsEndpoint: string; deliveriesTable: string };
   /** The example pipeline only: the local SNS endpoint and its topics. */
   sns?: { endpoint: string; topics: { name: string; arn: string }[] };
   /**
@@ -149,6 +156,8 @@ export interface LocalStack {
   functionCredentials: { accessKeyId: string; secretAccessKey: string };
   /** The local S3 endpoint (AWS_ENDPOINT_URL_S3 of the functions) and the claim check's bucket there. */
   s3: { endpoint: string; bucket: string };
+  /** The local Lambda API: GetFunctionConfiguration of the API's functions, by their deployed names (local/lambdaApi.ts). */
+  lambdaEndpoint: string;
   settings: StackSettings;
   /** The example SNS pipeline and the endpoint that takes `Publish` for its topic; only with settings.pipeline. */
   pipeline?: { runner: LocalPipeline; snsEndpoint: string; topicArn: string };
@@ -294,6 +303,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const functions = {} as Record<HandlerName, LocalFunction>;
     const functionTimeoutsMs = {} as Record<HandlerName, number>;
+    const configurations: LocalFunctionConfiguration[] = [];
     for (const [name, spec] of Object.entries(HANDLERS) as [HandlerName, (typeof HANDLERS)[HandlerName]][]) {
       const environment = {
         ...(spec.eventsTableActions.length > 0 ? storeEnvironment : {}),
@@ -305,7 +315,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       };
       functions[name] = await host_.load(name, spec.entry, { ...sdkEnvironment, ...environment }, spec.memoryMb);
       functionTimeoutsMs[name] = spec.timeoutSeconds * 1000;
+      configurations.push({ name: localTableName(name), environment, memoryMb: spec.memoryMb, timeoutSeconds: spec.timeoutSeconds });
     }
+    const lambdaApi = createLambdaApiEndpoint(() => configurations, LOCAL_REGION);
+    guardLocalListener(lambdaApi, { refuseBrowsers: true }); // only tools read function configurations
+    await listen(lambdaApi, 0, host, "the local Lambda endpoint");
+    cleanups.push(() => closeServer(lambdaApi));
+    const lambdaEndpoint = `http://${host}:${(lambdaApi.address() as AddressInfo).port}`;
     const authorizer = await host_.load("authorizer", AUTHORIZER_HANDLER.entry, { ...sdkEnvironment, [ENV.apiKeysTable]: apiKeysTable });
     // The processor checks a webhook event's payload against the webhook function's limit (ADR 0043).
     const processorEnvironment = { ...sdkEnvironment, ...storeEnvironment, ...queueEnvironment, [ENV.maxWebhookBytes]: String(settings.maxWebhookBytes) };
@@ -394,10 +410,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       tables: { events: eventsTable, apiKeys: apiKeysTable },
       ssmEndpoint,
       s3Endpoint,
+      lambdaEndpoint,
       region: LOCAL_REGION,
       ingestMode: settings.ingestMode,
       authorizerCacheTtlSeconds: settings.authorizerCacheTtlSeconds,
       ...(queue ? { sqs: { endpoint: queue.sqsEndpoint, queues: queue.recorded } } : {}),
+      ...(delivery ? { delivery: { sqsEndpoint: delivery.sqsEndpoint, deliveriesTable: delivery.deliveriesTable } } : {}),
       ...(pipeline
         ? {
             sns: { endpoint: pipeline.snsEndpoint, topics: [{ name: "payments", arn: pipeline.topicArn }] },
@@ -426,6 +444,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ssmEndpoint,
       functionCredentials,
       s3: { endpoint: s3Endpoint, bucket: payloadBucket },
+      lambdaEndpoint,
       settings,
       ...(pipeline ? { pipeline } : {}),
       ...(queue ? { queue: queue.handle } : {}),

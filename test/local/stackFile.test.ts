@@ -3,12 +3,14 @@
  * bug 2): the record names every endpoint, queue and topic of the stack as it runs; redrive,
  * keys and webhooks use it (never a guessed port) and refuse clearly when no stack runs there.
  * Also: the first start's key is printed by the first start that succeeds (bug 6), and
- * `redrive --stack` names queues by the deploy's own rule (issue 20, item 7).
+ * `redrive --stack` names queues by the deploy's own rule (issue 20, item 7). The stack's local
+ * Lambda endpoint, which `npm run replay -- --stack local` reads (docs/adr/0042).
  */
 import { expect } from "chai";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
+import { GetFunctionConfigurationCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { CreateQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { deriveName } from "../../components/naming";
 import { runKeysCli } from "../../cli/keys";
@@ -40,6 +42,7 @@ describe("$DATA_DIR/local-stack.json and the CLIs that read it", function () {
       url: stack.url,
       dynamoEndpoint: stack.dynamoEndpoint,
       ssmEndpoint: stack.ssmEndpoint,
+      lambdaEndpoint: stack.lambdaEndpoint,
       ingestMode: "queued",
       tables: { events: stack.eventsTable, apiKeys: stack.apiKeysTable },
     });
@@ -59,6 +62,28 @@ describe("$DATA_DIR/local-stack.json and the CLIs that read it", function () {
     const result = await runRedriveCli(["--json"], { DATA_DIR: dataDir });
     expect(result.exitCode, result.stderr).to.equal(0);
     expect(JSON.parse(result.stdout)).to.include({ status: "NOTHING_TO_MOVE", queue_url: stack.queue!.queueUrl });
+  });
+
+  it("its Lambda endpoint answers GetFunctionConfiguration under the deployed names with each function's own environment, never the functions' credentials or endpoints, and refuses browsers", async () => {
+    const lambda = new LambdaClient({ endpoint: recorded.lambdaEndpoint, region: "eu-north-1", credentials: { accessKeyId: "operator", secretAccessKey: "operator" }, maxAttempts: 1 });
+    try {
+      const replay = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: "event-ingestion-local-replay" }));
+      expect(replay.Environment?.Variables).to.include({ EVENTS_TABLE_NAME: stack.eventsTable, STATUS_INDEX_SHARDS: String(stack.settings.statusIndexShards) });
+      const ingest = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: "arn:aws:lambda:eu-north-1:000000000000:function:event-ingestion-local-ingest" }));
+      expect(ingest.Environment?.Variables).to.include({ INGEST_QUEUE_URL: stack.queue!.queueUrl });
+      for (const configuration of [replay, ingest]) {
+        const text = JSON.stringify(configuration);
+        expect(text).not.to.include(stack.functionCredentials.accessKeyId);
+        expect(text).not.to.include("AWS_ENDPOINT_URL");
+        expect(text).not.to.include("AWS_SECRET_ACCESS_KEY");
+      }
+      const missing = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: "event-ingestion-local-nosuch" })).catch((error: Error) => error);
+      expect((missing as Error).name).to.equal("ResourceNotFoundException");
+    } finally {
+      lambda.destroy();
+    }
+    const fromPage = await fetch(`${recorded.lambdaEndpoint}/2015-03-31/functions/event-ingestion-local-replay/configuration`, { headers: { origin: "http://evil.example" } });
+    expect(fromPage.status).to.equal(403);
   });
 
   it("npm run webhooks -- add prints the URL of the running stack, whatever PORT says", () => {

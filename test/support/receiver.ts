@@ -35,6 +35,10 @@ export interface TestReceiver {
   behaviour: (delivery: ReceivedDelivery, index: number) => Answer;
   /** Requests whose connection the sender closed before the answer (its timeout). */
   abandoned: number;
+  /** Takes the receiver down for real: the listening socket and every open connection close, so connects are refused. */
+  stop(): Promise<void>;
+  /** Listens again on the same port after `stop()`. */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -85,6 +89,12 @@ export async function startReceiver(secret: string, behaviour: TestReceiver["beh
       else send();
     });
   });
+  const closeServer = () =>
+    new Promise<void>((resolve) => {
+      if (!server.listening) return resolve();
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
   const receiver: TestReceiver = {
@@ -94,11 +104,16 @@ export async function startReceiver(secret: string, behaviour: TestReceiver["beh
     accepted: () => received.filter((d) => d.verified && d.answered >= 200 && d.answered < 300),
     behaviour,
     abandoned: 0,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
+    stop: () => closeServer(),
+    restart: () =>
+      new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, "127.0.0.1", () => {
+          server.off("error", reject);
+          resolve();
+        });
       }),
+    close: () => closeServer(),
   };
   return receiver;
 }

@@ -6,16 +6,20 @@
  * stays. The event's status becomes `replayed`, then stays so; `delivered_at` records when every
  * replayed delivery succeeded, and a replayed delivery that exhausts its attempts makes it `failed`.
  * POST /events/{event_id}/replay (scope `replay`, `?subscription=NAME` for one) is the HTTP face;
- * `npm run replay` calls it in bulk.
+ * `npm run replay` calls it in bulk, either through that route (`--url`) or, with the operator's AWS
+ * credentials (`--stack`), by running `replayEvent` itself on dependencies built by
+ * `replayDependencies` from the replay function's own environment (docs/adr/0042).
  */
 import type { SQSClient } from "@aws-sdk/client-sqs";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { json, problem, type Response } from "../http/http";
 import { httpHandler } from "../http/request";
 import { EVENT_ID_PATTERN } from "../primitives/ids";
-import type { EventRepository } from "../store/store";
-import type { DeliveryLog, EventDeliveryFields } from "./deliveryLog";
+import { storeConfigFromEnv } from "../ops/config";
+import { EventRepository } from "../store/store";
+import { DeliveryLog, EventDeliveryFields } from "./deliveryLog";
 import { sendDeliveries, type QueuedDelivery } from "./deliveryQueues";
-import { matches, SUBSCRIPTION_NAME, type DeliveryConfig } from "./subscriptions";
+import { deliveryConfigFromEnv, matches, SUBSCRIPTION_NAME, type DeliveryConfig } from "./subscriptions";
 
 export interface ReplayDependencies {
   config: Pick<DeliveryConfig, "subscriptions">;
@@ -23,6 +27,24 @@ export interface ReplayDependencies {
   deliveryLog: DeliveryLog;
   fields: EventDeliveryFields;
   sqs: SQSClient;
+}
+
+/**
+ * The replay function's dependencies from its environment (the events table, the subscriptions
+ * with their queues and filters, the deliveries table) and the clients to reach them: the one
+ * wiring, used by the Lambda entry and by `npm run replay -- --stack` on the deployed function's
+ * environment, so both run the same replay on the same resources.
+ */
+export function replayDependencies(env: NodeJS.ProcessEnv, clients: { doc: DynamoDBDocumentClient; sqs: SQSClient }): ReplayDependencies {
+  const store = storeConfigFromEnv(env);
+  const config = deliveryConfigFromEnv(env);
+  return {
+    config,
+    repository: new EventRepository(clients.doc, store.eventsTable),
+    deliveryLog: new DeliveryLog({ doc: clients.doc, deliveriesTable: config.deliveriesTable, logDays: config.logDays }),
+    fields: new EventDeliveryFields(clients.doc, store.eventsTable, store.statusIndexShards),
+    sqs: clients.sqs,
+  };
 }
 
 export type ReplayOutcome =

@@ -5,6 +5,7 @@
  * injected `send` that answers as told (the sender itself is tested in delivery.test.ts).
  */
 import { expect } from "chai";
+import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSRecord } from "aws-lambda";
 import { createDeliverer } from "../../handlers/lib/delivery/deliver";
@@ -82,7 +83,7 @@ describe("delivery status, derived from each subscription's delivery (ADR 0031)"
     const read = async () => (await repository.find(record.event_id))!;
     const hidden = async (name: string) =>
       Number((await client.send(new GetQueueAttributesCommand({ QueueUrl: targets.find((t) => t.name === name)!.queueUrl, AttributeNames: ["ApproximateNumberOfMessagesNotVisible"] }))).Attributes?.ApproximateNumberOfMessagesNotVisible);
-    return { record, log, counts, deliverVisible, read, hidden, replay: (sub?: string) => replayEvent({ config, repository, deliveryLog: log, fields, sqs: client }, record.event_id, sub), config };
+    return { record, log, fields, repository, eventsTable: events, counts, deliverVisible, read, hidden, replay: (sub?: string) => replayEvent({ config, repository, deliveryLog: log, fields, sqs: client }, record.event_id, sub), config };
   }
 
   const ok = (): AttemptResult => ({ ok: true, status: 204, latencyMs: 1, body: "" });
@@ -146,6 +147,20 @@ describe("delivery status, derived from each subscription's delivery (ADR 0031)"
     expect(event.status).to.equal("replayed");
     expect(event.delivered_at).to.be.a("string");
     expect((await w.log.attempts(w.record.event_id)).filter((a) => a.subscription === "b")).to.have.length(2);
+  });
+
+  it("replays an event whose payload is claim-checked to S3 without reading the payload: the type is all a replay needs", async () => {
+    const w = await world({ a: ok, b: ok });
+    // The item as the claim check leaves it (ADR 0035): no payload, an object key instead. This
+    // repository has no bucket at all, so reading the payload would fail; the replay must not.
+    const { payload: _payload, ...rest } = w.record;
+    const claimChecked = { ...rest, event_id: newEventId(Date.now()), storage_format: 2, payload_object: "events/x/0123.json.br", payload_bytes: 5_000_000 };
+    await suite.dynamo.doc.send(new PutCommand({ TableName: w.eventsTable, Item: claimChecked }));
+    const outcome = await replayEvent({ config: w.config, repository: w.repository, deliveryLog: w.log, fields: w.fields, sqs: client }, claimChecked.event_id);
+    expect(outcome).to.deep.include({ ok: true });
+    expect(outcome.ok && outcome.deliveries.map((d) => d.subscription)).to.deep.equal(["a", "b"]);
+    const stored = await suite.dynamo.doc.send(new GetCommand({ TableName: w.eventsTable, Key: { event_id: claimChecked.event_id } }));
+    expect(stored.Item).to.include({ status: "replayed", payload_object: "events/x/0123.json.br" });
   });
 
   /** Makes a subscription's hidden messages visible at once (as if the retry delay had passed). */

@@ -23,7 +23,7 @@ import { deliveryConfigFromEnv, matches, SUBSCRIPTION_NAME, type DeliveryConfig 
 
 export interface ReplayDependencies {
   config: Pick<DeliveryConfig, "subscriptions">;
-  repository: Pick<EventRepository, "find">;
+  repository: Pick<EventRepository, "typeOf">;
   deliveryLog: DeliveryLog;
   fields: EventDeliveryFields;
   sqs: SQSClient;
@@ -52,20 +52,21 @@ export type ReplayOutcome =
   | { ok: false; code: "event_not_found" | "unknown_subscription" | "no_matching_subscription"; detail: string };
 
 export async function replayEvent(deps: ReplayDependencies, eventId: string, subscription?: string): Promise<ReplayOutcome> {
-  const stored = EVENT_ID_PATTERN.test(eventId) ? await deps.repository.find(eventId) : undefined;
-  if (!stored) return { ok: false, code: "event_not_found", detail: `no event with id ${eventId.slice(0, 64)}` };
+  // The type alone: a replay never reads the payload (nor a claim-checked one's S3 object).
+  const eventType = EVENT_ID_PATTERN.test(eventId) ? await deps.repository.typeOf(eventId) : undefined;
+  if (eventType === undefined) return { ok: false, code: "event_not_found", detail: `no event with id ${eventId.slice(0, 64)}` };
   let targets = [...deps.config.subscriptions.values()];
   if (subscription !== undefined) {
     const named = deps.config.subscriptions.get(subscription);
     if (!named) return { ok: false, code: "unknown_subscription", detail: `this stack has no subscription named ${subscription.slice(0, 40)}` };
     targets = [named];
   } else {
-    targets = targets.filter((t) => matches(t, stored.event_type));
-    if (targets.length === 0) return { ok: false, code: "no_matching_subscription", detail: `no subscription's filter matches ${stored.event_type}` };
+    targets = targets.filter((t) => matches(t, eventType));
+    if (targets.length === 0) return { ok: false, code: "no_matching_subscription", detail: `no subscription's filter matches ${eventType}` };
   }
   const deliveries: QueuedDelivery[] = [];
   for (const target of targets) {
-    const state = await deps.deliveryLog.restart(eventId, target.name, stored.event_type);
+    const state = await deps.deliveryLog.restart(eventId, target.name, eventType);
     deliveries.push({ target, message: { event_id: eventId, subscription: target.name, webhook_id: state.webhook_id, attempt: 1 } });
   }
   // Replayed before the messages leave, so a quick delivery finds the event replayed and keeps it so.

@@ -212,6 +212,23 @@ export class EventRepository {
   }
 
   /**
+   * The type of the stored event with this id, if any (a consistent read of the item's
+   * `event_type` alone): for callers that act on an event without its payload, e.g. a replay, so
+   * a claim-checked payload is never fetched from S3.
+   */
+  async typeOf(eventId: string): Promise<string | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { [EVENTS_TABLE.partitionKey.name]: eventId },
+        ConsistentRead: true,
+        ProjectionExpression: "event_type",
+      }),
+    );
+    return typeof Item?.event_type === "string" ? Item.event_type : undefined;
+  }
+
+  /**
    * The stored events with these ids (eventually consistent BatchGetItem, 100 keys per call, keys
    * DynamoDB leaves unprocessed asked again), decoded; absent ids are missing from the map. `cost`
    * collects the read units consumed.

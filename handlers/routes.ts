@@ -211,7 +211,8 @@ export const DELIVERY_HANDLERS = {
     entry: "handlers/deliverer.ts",
     description: "Deliverer: read the event, sign (Standard Webhooks) and POST it, record the attempt, retry along the schedule, mark the event delivered or failed",
     eventsTableActions: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
-    deliveriesTableActions: ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+    // GetItem: its own state item; Query: every state, when the event matched several subscriptions or was replayed.
+    deliveriesTableActions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
     deliveryQueueActions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
     readsSubscriptionSecrets: true,
     deliveryEnvironment: true,

@@ -181,7 +181,7 @@ describe("Deliveries (stack under Pulumi mocks)", function () {
         expect(grantsOf(s(), deliverer)).to.deep.equal([
           { Effect: "Allow", Action: ["dynamodb:GetItem"], Resource: [arn.table(s(), "events")] },
           { Effect: "Allow", Action: ["dynamodb:UpdateItem"], Resource: [arn.table(s(), "events")], Condition: DELIVERY_FIELDS },
-          { Effect: "Allow", Action: ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"], Resource: [arn.table(s(), "deliveries")] },
+          { Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"], Resource: [arn.table(s(), "deliveries")] },
           {
             Effect: "Allow",
             Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],

@@ -5,8 +5,14 @@
  * (`attempt#<name>#<iso time>#<n>`), all expiring through `ttl`. The event's own `status`,
  * `delivered_at` and `delivery_attempts` are derived from them (docs/adr/0031) and written here, and
  * only here, with conditional updates that touch nothing else of the event.
+ *
+ * A successful attempt costs five calls (docs/adr/0041): the deliverer reads its own state item
+ * and the event, then after the POST one conditional update counts the attempt and settles the
+ * state, and the attempt's item and the event's fields (its count folded into its status change)
+ * are written together. The states Query that decides `delivered` is left out when the dispatcher
+ * recorded that the event matched this subscription alone.
  */
-import { PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { errorName } from "../primitives/faults";
 import { shardOf } from "../primitives/ids";
 import { DELIVERIES_TABLE, EVENTS_TABLE, STATUS_INDEX } from "../primitives/tables";
@@ -28,6 +34,11 @@ export interface SubscriptionState {
   /** Attempts of the current generation (its webhook-id): what the schedule counts. */
   tries: number;
   replays?: number;
+  /**
+   * How many subscriptions the dispatcher matched the event to (fixed at dispatch). Absent on items
+   * a replay created and on items written before it was recorded: then the states must be read.
+   */
+  matched?: number;
   last_attempt_at?: string;
   delivered_at?: string;
   failed_at?: string;
@@ -76,20 +87,23 @@ export class DeliveryLog {
   /**
    * The dispatcher's write: the subscription's state item, created pending with generation 0 unless
    * it exists (a stream record seen twice, or a replay already under way); returns the state as it is.
+   * `matched`: how many subscriptions the event matched (kept from the first dispatch).
    */
-  async ensurePending(eventId: string, subscription: string, eventType: string): Promise<SubscriptionState> {
+  async ensurePending(eventId: string, subscription: string, eventType: string, matched: number): Promise<SubscriptionState> {
     const { Attributes } = await this.options.doc.send(
       new UpdateCommand({
         TableName: this.options.deliveriesTable,
         Key: stateKey(eventId, subscription),
         UpdateExpression:
           "SET #state = if_not_exists(#state, :pending), webhook_id = if_not_exists(webhook_id, :wid), generation = if_not_exists(generation, :zero), " +
-          "attempts = if_not_exists(attempts, :zero), tries = if_not_exists(tries, :zero), subscription = :sub, event_type = :type, created_at = if_not_exists(created_at, :now), #ttl = if_not_exists(#ttl, :ttl)",
+          "attempts = if_not_exists(attempts, :zero), tries = if_not_exists(tries, :zero), matched = if_not_exists(matched, :matched), subscription = :sub, event_type = :type, " +
+          "created_at = if_not_exists(created_at, :now), #ttl = if_not_exists(#ttl, :ttl)",
         ExpressionAttributeNames: { "#state": "state", "#ttl": DELIVERIES_TABLE.ttlAttribute! },
         ExpressionAttributeValues: {
           ":pending": "pending",
           ":wid": webhookIdOf(eventId, subscription, 0),
           ":zero": 0,
+          ":matched": matched,
           ":sub": subscription,
           ":type": eventType,
           ":now": new Date(this.now()).toISOString(),
@@ -131,6 +145,12 @@ export class DeliveryLog {
       }),
     );
     return Attributes as SubscriptionState;
+  }
+
+  /** One subscription's state for an event (a consistent read), or undefined. */
+  async state(eventId: string, subscription: string): Promise<SubscriptionState | undefined> {
+    const { Item } = await this.options.doc.send(new GetCommand({ TableName: this.options.deliveriesTable, Key: stateKey(eventId, subscription), ConsistentRead: true }));
+    return Item as SubscriptionState | undefined;
   }
 
   /** Every subscription's state for an event (a consistent read). */
@@ -187,6 +207,41 @@ export class DeliveryLog {
       );
       attempt = Number(Attributes?.attempts ?? 1);
     }
+    await this.writeAttempt(eventId, subscription, webhookId, attempt, at, result);
+    return attempt;
+  }
+
+  /**
+   * A successful attempt of the current delivery, counted and settled in one conditional write
+   * (condition: still this webhook-id, still pending): `attempts` and `tries` grow by one, the state
+   * becomes delivered. Returns the attempt's number (its `tries`) and the state as written, or
+   * undefined when a replay superseded the delivery or a duplicate receive settled it meanwhile;
+   * then nothing was written and the caller records the attempt with `recordAttempt` instead.
+   * The attempt's own item is the caller's next write (`writeAttempt`), so it can go with the event's.
+   */
+  async settleDelivered(eventId: string, subscription: string, webhookId: string, at: string): Promise<{ attempt: number; state: SubscriptionState } | undefined> {
+    try {
+      const { Attributes } = await this.options.doc.send(
+        new UpdateCommand({
+          TableName: this.options.deliveriesTable,
+          Key: stateKey(eventId, subscription),
+          UpdateExpression: "SET #state = :delivered, delivered_at = :at, last_attempt_at = :at ADD attempts :one, tries :one",
+          ConditionExpression: "webhook_id = :wid AND #state = :pending",
+          ExpressionAttributeNames: { "#state": "state" },
+          ExpressionAttributeValues: { ":delivered": "delivered", ":at": at, ":one": 1, ":wid": webhookId, ":pending": "pending" },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      const state = Attributes as SubscriptionState;
+      return { attempt: Number(state.tries), state };
+    } catch (error) {
+      if (errorName(error) === "ConditionalCheckFailedException") return undefined;
+      throw error;
+    }
+  }
+
+  /** The item of one attempt, as GET /events/{id}/deliveries returns it. */
+  async writeAttempt(eventId: string, subscription: string, webhookId: string, attempt: number, at: string, result: AttemptResult): Promise<void> {
     await this.options.doc.send(
       new PutCommand({
         TableName: this.options.deliveriesTable,
@@ -206,7 +261,6 @@ export class DeliveryLog {
         },
       }),
     );
-    return attempt;
   }
 
   /** Moves the current delivery to delivered or failed; false when a replay superseded it or it was already settled. */
@@ -268,11 +322,23 @@ export class EventDeliveryFields {
     await this.update(eventId, "ADD delivery_attempts :one", "attribute_exists(#id)", { ":one": 1 });
   }
 
-  /** Every matching subscription has delivered: pending becomes delivered; a replayed event stays replayed and gets its time. */
-  async delivered(eventId: string): Promise<void> {
+  /**
+   * Every matching subscription has delivered: pending becomes delivered; a replayed event stays
+   * replayed and gets its time. `countingAttempt`: the attempt that delivered is counted in the same
+   * write (and alone when the status is neither), so settling costs one update, not two.
+   */
+  async delivered(eventId: string, options: { countingAttempt?: boolean } = {}): Promise<void> {
+    const count = options.countingAttempt === true;
+    if (await this.deliveredFromPending(eventId, options)) return;
     const at = new Date(this.now()).toISOString();
-    if (await this.setStatus(eventId, "delivered", "#status = :pending", { ":pending": "pending" }, at)) return;
-    await this.update(eventId, "SET delivered_at = :at", "attribute_exists(#id) AND #status = :replayed", { ":at": at, ":replayed": "replayed" });
+    const counted = count ? { ":one": 1 } : {};
+    if (await this.update(eventId, `SET delivered_at = :at${count ? " ADD delivery_attempts :one" : ""}`, "attribute_exists(#id) AND #status = :replayed", { ":at": at, ":replayed": "replayed", ...counted })) return;
+    if (count) await this.countAttempt(eventId);
+  }
+
+  /** pending → delivered (with `delivered_at`, and the attempt counted when `countingAttempt`); false when the event is not pending. */
+  async deliveredFromPending(eventId: string, options: { countingAttempt?: boolean } = {}): Promise<boolean> {
+    return this.setStatus(eventId, "delivered", "#status = :pending", { ":pending": "pending" }, new Date(this.now()).toISOString(), options.countingAttempt === true);
   }
 
   /** A subscription exhausted its attempts. */
@@ -285,12 +351,18 @@ export class EventDeliveryFields {
     return this.setStatus(eventId, "replayed", "attribute_exists(#id)", {});
   }
 
-  private async setStatus(eventId: string, status: EventStatus, condition: string, values: Record<string, unknown>, deliveredAt?: string): Promise<boolean> {
+  private async setStatus(eventId: string, status: EventStatus, condition: string, values: Record<string, unknown>, deliveredAt?: string, countingAttempt = false): Promise<boolean> {
     return this.update(
       eventId,
-      `SET #status = :status, #shard = :shard${deliveredAt ? ", delivered_at = :at" : ""}`,
+      `SET #status = :status, #shard = :shard${deliveredAt ? ", delivered_at = :at" : ""}${countingAttempt ? " ADD delivery_attempts :one" : ""}`,
       `attribute_exists(#id) AND ${condition}`,
-      { ...values, ":status": status, ":shard": statusShardKey(status, shardOf(eventId, this.statusIndexShards)), ...(deliveredAt ? { ":at": deliveredAt } : {}) },
+      {
+        ...values,
+        ":status": status,
+        ":shard": statusShardKey(status, shardOf(eventId, this.statusIndexShards)),
+        ...(deliveredAt ? { ":at": deliveredAt } : {}),
+        ...(countingAttempt ? { ":one": 1 } : {}),
+      },
     );
   }
 

@@ -4,7 +4,7 @@
  * the event as stored and serialize it exactly as GET /events/{id} returns it; sign it (Standard
  * Webhooks, every accepted secret); POST it through the SSRF-safe sender; record the attempt. On
  * success the subscription's delivery is settled and, once every matching subscription has
- * delivered, the event: five storage calls in all (docs/adr/0041). On failure the message is hidden until the next attempt of the schedule
+ * delivered, the event: four storage calls in all (docs/adr/0041). On failure the message is hidden until the next attempt of the schedule
  * (ChangeMessageVisibility) and reported as a batch item failure; after the last attempt the
  * delivery and the event are `failed`, with an ERROR log line and the DeliveriesFailed metric.
  * Messages of one batch are sent concurrently, so one slow receiver costs one timeout, not a sum.
@@ -26,7 +26,7 @@ import type { DeliveryConfig, DeliveryTarget } from "./subscriptions";
 
 export interface DelivererDependencies {
   config: DeliveryConfig;
-  repository: Pick<EventRepository, "find">;
+  repository: Pick<EventRepository, "tableName" | "decode">;
   deliveryLog: DeliveryLog;
   fields: EventDeliveryFields;
   secrets: SubscriptionSecretStore;
@@ -60,8 +60,8 @@ export function createDeliverer(deps: DelivererDependencies) {
     const message = parsed.message;
     const fields = { event_id: message.event_id, subscription: message.subscription, webhook_id: message.webhook_id };
 
-    // Both reads at once: a settled or superseded delivery wastes one event read, a live one saves a round trip.
-    const [state, stored] = await Promise.all([deps.deliveryLog.state(message.event_id, message.subscription), deps.repository.find(message.event_id)]);
+    // Both items in one read: a settled or superseded delivery wastes the event's read units, a live one saves a call.
+    const { state, stored } = await deps.deliveryLog.stateAndEvent(message.event_id, message.subscription, deps.repository);
     if (!state || state.webhook_id !== message.webhook_id || state.state !== "pending") {
       log("INFO", "delivery message skipped: settled or superseded by a replay", { ...fields, state: state?.state ?? "missing" });
       return "done";

@@ -6,17 +6,18 @@
  * `delivered_at` and `delivery_attempts` are derived from them (docs/adr/0031) and written here, and
  * only here, with conditional updates that touch nothing else of the event.
  *
- * A successful attempt costs five calls (docs/adr/0041): the deliverer reads its own state item
- * and the event, then after the POST one conditional update counts the attempt and settles the
- * state, and the attempt's item and the event's fields (its count folded into its status change)
- * are written together. The states Query that decides `delivered` is left out when the dispatcher
+ * A successful attempt costs four calls (docs/adr/0041): the deliverer reads its own state item
+ * and the event in one BatchGetItem, then after the POST one conditional update counts the attempt
+ * and settles the state, and the attempt's item and the event's fields (its count folded into its
+ * status change) are written together. The states Query that decides `delivered` is left out when the dispatcher
  * recorded that the event matched this subscription alone.
  */
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { BatchGetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { errorName } from "../primitives/faults";
 import { shardOf } from "../primitives/ids";
 import { DELIVERIES_TABLE, EVENTS_TABLE, STATUS_INDEX } from "../primitives/tables";
-import { statusShardKey, type EventStatus } from "../events/record";
+import { statusShardKey, type EventRecord, type EventStatus, type StoredItem } from "../events/record";
+import type { EventRepository } from "../store/store";
 import { webhookIdOf } from "./signing";
 import type { AttemptResult } from "./sender";
 
@@ -147,10 +148,29 @@ export class DeliveryLog {
     return Attributes as SubscriptionState;
   }
 
-  /** One subscription's state for an event (a consistent read), or undefined. */
-  async state(eventId: string, subscription: string): Promise<SubscriptionState | undefined> {
-    const { Item } = await this.options.doc.send(new GetCommand({ TableName: this.options.deliveriesTable, Key: stateKey(eventId, subscription), ConsistentRead: true }));
-    return Item as SubscriptionState | undefined;
+  /**
+   * The deliverer's one read: this subscription's state item and the stored event, in a single
+   * BatchGetItem across both tables with consistent reads — the read units of two GetItems in one
+   * round trip. Keys DynamoDB leaves unprocessed are asked again (a few times, then it throws and the
+   * message comes back). Either may be missing.
+   */
+  async stateAndEvent(eventId: string, subscription: string, events: Pick<EventRepository, "tableName" | "decode">): Promise<{ state?: SubscriptionState; stored?: EventRecord }> {
+    const eventKey = EVENTS_TABLE.partitionKey.name;
+    let request: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead?: boolean }> | undefined = {
+      [this.options.deliveriesTable]: { Keys: [stateKey(eventId, subscription)], ConsistentRead: true },
+      [events.tableName]: { Keys: [{ [eventKey]: eventId }], ConsistentRead: true },
+    };
+    let state: SubscriptionState | undefined;
+    let item: StoredItem | undefined;
+    for (let round = 0; request && Object.keys(request).length > 0; round++) {
+      if (round === 4) throw new Error("BatchGetItem left keys unprocessed four times");
+      if (round > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** round));
+      const output = await this.options.doc.send(new BatchGetCommand({ RequestItems: request }));
+      state ??= output.Responses?.[this.options.deliveriesTable]?.[0] as SubscriptionState | undefined;
+      item ??= output.Responses?.[events.tableName]?.[0] as StoredItem | undefined;
+      request = output.UnprocessedKeys as typeof request;
+    }
+    return { ...(state ? { state } : {}), ...(item ? { stored: await events.decode(item) } : {}) };
   }
 
   /** Every subscription's state for an event (a consistent read). */

@@ -9,8 +9,8 @@
  * A successful attempt costs four calls (docs/adr/0041): the deliverer reads its own state item
  * and the event in one BatchGetItem, then after the POST one conditional update counts the attempt
  * and settles the state, and the attempt's item and the event's fields (its count folded into its
- * status change) are written together. The states Query that decides `delivered` is left out when the dispatcher
- * recorded that the event matched this subscription alone.
+ * status change) are written together. The states Query that decides `delivered` is left out when
+ * the dispatcher recorded that the event matched this subscription alone.
  */
 import { BatchGetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { errorName } from "../primitives/faults";

@@ -133,7 +133,7 @@ export function createDeliverer(deps: DelivererDependencies) {
     if (attempt >= config.maxAttempts) {
       tally.failed += 1;
       log("ERROR", "delivery failed after the last attempt", { ...fields, max_attempts: config.maxAttempts });
-      if (await deps.deliveryLog.settle(message.event_id, message.subscription, message.webhook_id, "failed")) await deps.fields.failed(message.event_id);
+      if (await deps.deliveryLog.settleFailed(message.event_id, message.subscription, message.webhook_id)) await deps.fields.failed(message.event_id);
       return "done";
     }
     const delay = retryDelaySeconds({

@@ -283,17 +283,20 @@ export class DeliveryLog {
     );
   }
 
-  /** Moves the current delivery to delivered or failed; false when a replay superseded it or it was already settled. */
-  async settle(eventId: string, subscription: string, webhookId: string, state: "delivered" | "failed"): Promise<boolean> {
+  /**
+   * After the last attempt failed: the current delivery becomes failed; false when a replay
+   * superseded it or it was already settled. (A success settles through `settleDelivered`.)
+   */
+  async settleFailed(eventId: string, subscription: string, webhookId: string): Promise<boolean> {
     try {
       await this.options.doc.send(
         new UpdateCommand({
           TableName: this.options.deliveriesTable,
           Key: stateKey(eventId, subscription),
-          UpdateExpression: `SET #state = :state, ${state === "delivered" ? "delivered_at" : "failed_at"} = :at`,
+          UpdateExpression: "SET #state = :state, failed_at = :at",
           ConditionExpression: "webhook_id = :wid AND #state = :pending",
           ExpressionAttributeNames: { "#state": "state" },
-          ExpressionAttributeValues: { ":state": state, ":at": new Date(this.now()).toISOString(), ":wid": webhookId, ":pending": "pending" },
+          ExpressionAttributeValues: { ":state": "failed", ":at": new Date(this.now()).toISOString(), ":wid": webhookId, ":pending": "pending" },
         }),
       );
       return true;

@@ -28,6 +28,7 @@ import { measureQueued } from "./queued";
 import { CATALOG_GOALS, measureCatalog } from "./catalog";
 import { ratio, round } from "./lib/stats";
 import { CLIENT_GOALS, measureClient } from "./client";
+import { DELIVERY_GOALS, measureDelivery } from "./delivery";
 
 const MINIMAL_MODULE = "minimal";
 const USAGE = `usage: npm run bench [-- [--quick] [--write]]
@@ -95,6 +96,7 @@ async function main(): Promise<void> {
   const queued = await section("queued mode: API latency vs direct, processor vs bare write", () => measureQueued({ quick: cli.quick }));
   const client = await section("client library: overhead vs bare fetch, batched vs one by one", measureClient);
   const catalogCost = await section("event catalogue: 10-field check vs off, 50-type init vs none", () => measureCatalog({ quick: cli.quick }));
+  const delivery = await section("deliveries: deliverer CPU vs minimal and bare POST, latency on the local stack", () => measureDelivery({ quick: cli.quick }));
 
   const coldStart = summarizeColdStart(bundles, coldSamples);
   const { module_file: _closureModule, ...closureFigures } = closure;
@@ -137,6 +139,7 @@ async function main(): Promise<void> {
     local,
     queued,
     client,
+    delivery: { ...delivery, goals: DELIVERY_GOALS },
     cost: {
       queued_ingest_usd_per_million_events_batch1: round(queuedCost1.ingest_usd_per_million_events, 4),
       floor_ratio_batch1: round(cost1.floor_ratio),
@@ -192,6 +195,13 @@ async function main(): Promise<void> {
     { section: "queued", figure: "API p99, queued ÷ direct", value: queued.api.p99_ratio },
     { section: "queued", figure: "processor ÷ bare write, events per CPU-second", value: queued.processor.cpu_ratio, goal: "≥ 0.8", met: queued.processor.goal_at_least_0_8 },
     { section: "queued", figure: "processor ÷ bare write, events/s (wall clock)", value: queued.processor.ratio },
+    { section: "delivery", figure: "deliverer ÷ minimal deliverer, deliveries per CPU-second", value: delivery.cpu.ratio_vs_minimal, goal: `≥ ${DELIVERY_GOALS.cpu_ratio_vs_minimal}`, met: delivery.cpu.goal_met },
+    { section: "delivery", figure: "deliverer ÷ bare signed POST (no storage), per CPU-second", value: delivery.cpu.ratio_vs_bare_post },
+    { section: "delivery", figure: "  … minimal deliverer ÷ bare signed POST", value: delivery.cpu.minimal_ratio_vs_bare_post },
+    { section: "delivery", figure: "CPU µs per delivery (ours / minimal / bare POST)", value: `${delivery.cpu.ours_cpu_us_per_delivery} / ${delivery.cpu.minimal_cpu_us_per_delivery} / ${delivery.cpu.bare_post_cpu_us_per_delivery}` },
+    { section: "delivery", figure: `local: added p50, storage → receiver − bare POST (${delivery.latency.per_second}/s), ms`, value: delivery.latency.added_p50_ms, goal: `≤ ${DELIVERY_GOALS.added_p50_ms}`, met: delivery.latency.goal_met },
+    { section: "delivery", figure: "local: storage → receiver p50 / p99, ms", value: `${delivery.latency.delivery_p50_ms} / ${delivery.latency.delivery_p99_ms}` },
+    { section: "delivery", figure: "local: bare signed POST p50 / p99, ms", value: `${delivery.latency.bare_post_p50_ms} / ${delivery.latency.bare_post_p99_ms}` },
     { section: "cost", figure: "$ per million events, direct / queued (batch 1)", value: `${results.cost.ingest_usd_per_million_events_batch1} / ${results.cost.queued_ingest_usd_per_million_events_batch1}` },
     { section: "cost", figure: "ratio to write floor, batch 1", value: results.cost.floor_ratio_batch1 },
     { section: "cost", figure: "ratio to write floor, batch 25", value: results.cost.floor_ratio_batch25, goal: "≤ 1.10", met: results.cost.floor_ratio_batch25 <= 1.1 },

@@ -179,9 +179,10 @@ describe("Deliveries (stack under Pulumi mocks)", function () {
         const deliverer = fn(s(), "deliverer");
         expectLeastPrivilege(s(), deliverer);
         expect(grantsOf(s(), deliverer)).to.deep.equal([
-          { Effect: "Allow", Action: ["dynamodb:GetItem"], Resource: [arn.table(s(), "events")] },
+          // BatchGetItem on both tables: the event and the subscription's state item in one consistent read.
+          { Effect: "Allow", Action: ["dynamodb:BatchGetItem"], Resource: [arn.table(s(), "events")] },
           { Effect: "Allow", Action: ["dynamodb:UpdateItem"], Resource: [arn.table(s(), "events")], Condition: DELIVERY_FIELDS },
-          { Effect: "Allow", Action: ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"], Resource: [arn.table(s(), "deliveries")] },
+          { Effect: "Allow", Action: ["dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"], Resource: [arn.table(s(), "deliveries")] },
           {
             Effect: "Allow",
             Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],

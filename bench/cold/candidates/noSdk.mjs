@@ -12,6 +12,7 @@ class Stub {
 export const DynamoDBClient = Stub;
 export const DynamoDBDocumentClient = Stub;
 export const GetCommand = Stub;
+export const BatchGetCommand = Stub;
 export const PutCommand = Stub;
 export const BatchWriteCommand = Stub;
 export const QueryCommand = Stub;

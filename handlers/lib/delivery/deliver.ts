@@ -4,7 +4,7 @@
  * the event as stored and serialize it exactly as GET /events/{id} returns it; sign it (Standard
  * Webhooks, every accepted secret); POST it through the SSRF-safe sender; record the attempt. On
  * success the subscription's delivery is settled and, once every matching subscription has
- * delivered, the event. On failure the message is hidden until the next attempt of the schedule
+ * delivered, the event: four storage calls in all (docs/adr/0041). On failure the message is hidden until the next attempt of the schedule
  * (ChangeMessageVisibility) and reported as a batch item failure; after the last attempt the
  * delivery and the event are `failed`, with an ERROR log line and the DeliveriesFailed metric.
  * Messages of one batch are sent concurrently, so one slow receiver costs one timeout, not a sum.
@@ -26,7 +26,7 @@ import type { DeliveryConfig, DeliveryTarget } from "./subscriptions";
 
 export interface DelivererDependencies {
   config: DeliveryConfig;
-  repository: Pick<EventRepository, "find">;
+  repository: Pick<EventRepository, "tableName" | "decode">;
   deliveryLog: DeliveryLog;
   fields: EventDeliveryFields;
   secrets: SubscriptionSecretStore;
@@ -60,9 +60,8 @@ export function createDeliverer(deps: DelivererDependencies) {
     const message = parsed.message;
     const fields = { event_id: message.event_id, subscription: message.subscription, webhook_id: message.webhook_id };
 
-    // Both reads at once: a settled or superseded delivery wastes one event read, a live one saves a round trip.
-    const [states, stored] = await Promise.all([deps.deliveryLog.states(message.event_id), deps.repository.find(message.event_id)]);
-    const state = states.find((s) => s.subscription === message.subscription);
+    // Both items in one read: a settled or superseded delivery wastes the event's read units, a live one saves a call.
+    const { state, stored } = await deps.deliveryLog.stateAndEvent(message.event_id, message.subscription, deps.repository);
     if (!state || state.webhook_id !== message.webhook_id || state.state !== "pending") {
       log("INFO", "delivery message skipped: settled or superseded by a replay", { ...fields, state: state?.state ?? "missing" });
       return "done";
@@ -83,10 +82,46 @@ export function createDeliverer(deps: DelivererDependencies) {
     const body = writeJson(publicEvent(stored));
     const headers = signDelivery({ webhookId: message.webhook_id, timestampSeconds: Math.floor(now() / 1000), body, secrets });
     const result = await send(target.url, body, { ...headers }, { timeoutMs: config.timeoutMs, allowLoopback: config.allowLoopback });
-    return settle(message, result, tallyOf(message.subscription));
+    // The dispatcher matched this event to this subscription alone, and no replay has touched it:
+    // its delivery settles the event, and no other subscription's state needs reading.
+    const sole = state.matched === 1 && state.generation === 0 && stored.status === "pending";
+    if (result.ok) return settleDelivered(message, result, sole, tallyOf(message.subscription));
+    return settleFailedAttempt(message, result, tallyOf(message.subscription));
   }
 
-  async function settle(message: DeliveryMessage, result: AttemptResult, tally: DeliveryTally): Promise<Outcome> {
+  /**
+   * A 2xx: one conditional write counts the attempt and settles the subscription's state; then the
+   * attempt's item and the event's fields are written together (the attempt counted in the event's
+   * status change when it settles the event). When the conditional write finds the delivery
+   * superseded or settled meanwhile, the attempt is only counted, as any attempt is.
+   */
+  async function settleDelivered(message: DeliveryMessage, result: AttemptResult, sole: boolean, tally: DeliveryTally): Promise<Outcome> {
+    const { event_id: eventId, subscription, webhook_id: webhookId } = message;
+    const at = new Date(now()).toISOString();
+    const settled = await deps.deliveryLog.settleDelivered(eventId, subscription, webhookId, at);
+    let attempt: number;
+    if (settled) {
+      attempt = settled.attempt;
+      await Promise.all([deps.deliveryLog.writeAttempt(eventId, subscription, webhookId, attempt, at, result), settleEvent(eventId, sole)]);
+    } else {
+      [attempt] = await Promise.all([deps.deliveryLog.recordAttempt(eventId, subscription, webhookId, result), deps.fields.countAttempt(eventId)]);
+    }
+    tally.attempts += 1;
+    tally.latenciesMs.push(result.latencyMs);
+    tally.delivered += 1;
+    log("INFO", "delivered", { event_id: eventId, subscription, webhook_id: webhookId, attempt, status_code: result.status ?? null, error: null, latency_ms: result.latencyMs });
+    return "done";
+  }
+
+  /** After this subscription settled delivered: the event is delivered once every matching subscription is, and the attempt counted either way. */
+  async function settleEvent(eventId: string, sole: boolean): Promise<void> {
+    if (sole && (await deps.fields.deliveredFromPending(eventId, { countingAttempt: true }))) return;
+    const states = await deps.deliveryLog.states(eventId);
+    if (states.every((s) => s.state === "delivered")) await deps.fields.delivered(eventId, { countingAttempt: true });
+    else await deps.fields.countAttempt(eventId);
+  }
+
+  async function settleFailedAttempt(message: DeliveryMessage, result: AttemptResult, tally: DeliveryTally): Promise<Outcome> {
     const [attempt] = await Promise.all([
       deps.deliveryLog.recordAttempt(message.event_id, message.subscription, message.webhook_id, result),
       deps.fields.countAttempt(message.event_id),
@@ -94,20 +129,11 @@ export function createDeliverer(deps: DelivererDependencies) {
     tally.attempts += 1;
     tally.latenciesMs.push(result.latencyMs);
     const fields = { event_id: message.event_id, subscription: message.subscription, webhook_id: message.webhook_id, attempt, status_code: result.status ?? null, error: result.error ?? null, latency_ms: result.latencyMs };
-    if (result.ok) {
-      tally.delivered += 1;
-      log("INFO", "delivered", fields);
-      if (await deps.deliveryLog.settle(message.event_id, message.subscription, message.webhook_id, "delivered")) {
-        const states = await deps.deliveryLog.states(message.event_id);
-        if (states.every((s) => s.state === "delivered")) await deps.fields.delivered(message.event_id);
-      }
-      return "done";
-    }
     tally.attemptsFailed += 1;
     if (attempt >= config.maxAttempts) {
       tally.failed += 1;
       log("ERROR", "delivery failed after the last attempt", { ...fields, max_attempts: config.maxAttempts });
-      if (await deps.deliveryLog.settle(message.event_id, message.subscription, message.webhook_id, "failed")) await deps.fields.failed(message.event_id);
+      if (await deps.deliveryLog.settleFailed(message.event_id, message.subscription, message.webhook_id)) await deps.fields.failed(message.event_id);
       return "done";
     }
     const delay = retryDelaySeconds({

@@ -5,12 +5,19 @@
  * (`attempt#<name>#<iso time>#<n>`), all expiring through `ttl`. The event's own `status`,
  * `delivered_at` and `delivery_attempts` are derived from them (docs/adr/0031) and written here, and
  * only here, with conditional updates that touch nothing else of the event.
+ *
+ * A successful attempt costs four calls (docs/adr/0041): the deliverer reads its own state item
+ * and the event in one BatchGetItem, then after the POST one conditional update counts the attempt
+ * and settles the state, and the attempt's item and the event's fields (its count folded into its
+ * status change) are written together. The states Query that decides `delivered` is left out when
+ * the dispatcher recorded that the event matched this subscription alone.
  */
-import { PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { BatchGetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { errorName } from "../primitives/faults";
 import { shardOf } from "../primitives/ids";
 import { DELIVERIES_TABLE, EVENTS_TABLE, STATUS_INDEX } from "../primitives/tables";
-import { statusShardKey, type EventStatus } from "../events/record";
+import { statusShardKey, type EventRecord, type EventStatus, type StoredItem } from "../events/record";
+import type { EventRepository } from "../store/store";
 import { webhookIdOf } from "./signing";
 import type { AttemptResult } from "./sender";
 
@@ -28,6 +35,11 @@ export interface SubscriptionState {
   /** Attempts of the current generation (its webhook-id): what the schedule counts. */
   tries: number;
   replays?: number;
+  /**
+   * How many subscriptions the dispatcher matched the event to (fixed at dispatch). Absent on items
+   * a replay created and on items written before it was recorded: then the states must be read.
+   */
+  matched?: number;
   last_attempt_at?: string;
   delivered_at?: string;
   failed_at?: string;
@@ -76,20 +88,23 @@ export class DeliveryLog {
   /**
    * The dispatcher's write: the subscription's state item, created pending with generation 0 unless
    * it exists (a stream record seen twice, or a replay already under way); returns the state as it is.
+   * `matched`: how many subscriptions the event matched (kept from the first dispatch).
    */
-  async ensurePending(eventId: string, subscription: string, eventType: string): Promise<SubscriptionState> {
+  async ensurePending(eventId: string, subscription: string, eventType: string, matched: number): Promise<SubscriptionState> {
     const { Attributes } = await this.options.doc.send(
       new UpdateCommand({
         TableName: this.options.deliveriesTable,
         Key: stateKey(eventId, subscription),
         UpdateExpression:
           "SET #state = if_not_exists(#state, :pending), webhook_id = if_not_exists(webhook_id, :wid), generation = if_not_exists(generation, :zero), " +
-          "attempts = if_not_exists(attempts, :zero), tries = if_not_exists(tries, :zero), subscription = :sub, event_type = :type, created_at = if_not_exists(created_at, :now), #ttl = if_not_exists(#ttl, :ttl)",
+          "attempts = if_not_exists(attempts, :zero), tries = if_not_exists(tries, :zero), matched = if_not_exists(matched, :matched), subscription = :sub, event_type = :type, " +
+          "created_at = if_not_exists(created_at, :now), #ttl = if_not_exists(#ttl, :ttl)",
         ExpressionAttributeNames: { "#state": "state", "#ttl": DELIVERIES_TABLE.ttlAttribute! },
         ExpressionAttributeValues: {
           ":pending": "pending",
           ":wid": webhookIdOf(eventId, subscription, 0),
           ":zero": 0,
+          ":matched": matched,
           ":sub": subscription,
           ":type": eventType,
           ":now": new Date(this.now()).toISOString(),
@@ -131,6 +146,31 @@ export class DeliveryLog {
       }),
     );
     return Attributes as SubscriptionState;
+  }
+
+  /**
+   * The deliverer's one read: this subscription's state item and the stored event, in a single
+   * BatchGetItem across both tables with consistent reads — the read units of two GetItems in one
+   * round trip. Keys DynamoDB leaves unprocessed are asked again (a few times, then it throws and the
+   * message comes back). Either may be missing.
+   */
+  async stateAndEvent(eventId: string, subscription: string, events: Pick<EventRepository, "tableName" | "decode">): Promise<{ state?: SubscriptionState; stored?: EventRecord }> {
+    const eventKey = EVENTS_TABLE.partitionKey.name;
+    let request: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead?: boolean }> | undefined = {
+      [this.options.deliveriesTable]: { Keys: [stateKey(eventId, subscription)], ConsistentRead: true },
+      [events.tableName]: { Keys: [{ [eventKey]: eventId }], ConsistentRead: true },
+    };
+    let state: SubscriptionState | undefined;
+    let item: StoredItem | undefined;
+    for (let round = 0; request && Object.keys(request).length > 0; round++) {
+      if (round === 4) throw new Error("BatchGetItem left keys unprocessed four times");
+      if (round > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** round));
+      const output = await this.options.doc.send(new BatchGetCommand({ RequestItems: request }));
+      state ??= output.Responses?.[this.options.deliveriesTable]?.[0] as SubscriptionState | undefined;
+      item ??= output.Responses?.[events.tableName]?.[0] as StoredItem | undefined;
+      request = output.UnprocessedKeys as typeof request;
+    }
+    return { ...(state ? { state } : {}), ...(item ? { stored: await events.decode(item) } : {}) };
   }
 
   /** Every subscription's state for an event (a consistent read). */
@@ -187,6 +227,41 @@ export class DeliveryLog {
       );
       attempt = Number(Attributes?.attempts ?? 1);
     }
+    await this.writeAttempt(eventId, subscription, webhookId, attempt, at, result);
+    return attempt;
+  }
+
+  /**
+   * A successful attempt of the current delivery, counted and settled in one conditional write
+   * (condition: still this webhook-id, still pending): `attempts` and `tries` grow by one, the state
+   * becomes delivered. Returns the attempt's number (its `tries`) and the state as written, or
+   * undefined when a replay superseded the delivery or a duplicate receive settled it meanwhile;
+   * then nothing was written and the caller records the attempt with `recordAttempt` instead.
+   * The attempt's own item is the caller's next write (`writeAttempt`), so it can go with the event's.
+   */
+  async settleDelivered(eventId: string, subscription: string, webhookId: string, at: string): Promise<{ attempt: number; state: SubscriptionState } | undefined> {
+    try {
+      const { Attributes } = await this.options.doc.send(
+        new UpdateCommand({
+          TableName: this.options.deliveriesTable,
+          Key: stateKey(eventId, subscription),
+          UpdateExpression: "SET #state = :delivered, delivered_at = :at, last_attempt_at = :at ADD attempts :one, tries :one",
+          ConditionExpression: "webhook_id = :wid AND #state = :pending",
+          ExpressionAttributeNames: { "#state": "state" },
+          ExpressionAttributeValues: { ":delivered": "delivered", ":at": at, ":one": 1, ":wid": webhookId, ":pending": "pending" },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      const state = Attributes as SubscriptionState;
+      return { attempt: Number(state.tries), state };
+    } catch (error) {
+      if (errorName(error) === "ConditionalCheckFailedException") return undefined;
+      throw error;
+    }
+  }
+
+  /** The item of one attempt, as GET /events/{id}/deliveries returns it. */
+  async writeAttempt(eventId: string, subscription: string, webhookId: string, attempt: number, at: string, result: AttemptResult): Promise<void> {
     await this.options.doc.send(
       new PutCommand({
         TableName: this.options.deliveriesTable,
@@ -206,20 +281,22 @@ export class DeliveryLog {
         },
       }),
     );
-    return attempt;
   }
 
-  /** Moves the current delivery to delivered or failed; false when a replay superseded it or it was already settled. */
-  async settle(eventId: string, subscription: string, webhookId: string, state: "delivered" | "failed"): Promise<boolean> {
+  /**
+   * After the last attempt failed: the current delivery becomes failed; false when a replay
+   * superseded it or it was already settled. (A success settles through `settleDelivered`.)
+   */
+  async settleFailed(eventId: string, subscription: string, webhookId: string): Promise<boolean> {
     try {
       await this.options.doc.send(
         new UpdateCommand({
           TableName: this.options.deliveriesTable,
           Key: stateKey(eventId, subscription),
-          UpdateExpression: `SET #state = :state, ${state === "delivered" ? "delivered_at" : "failed_at"} = :at`,
+          UpdateExpression: "SET #state = :state, failed_at = :at",
           ConditionExpression: "webhook_id = :wid AND #state = :pending",
           ExpressionAttributeNames: { "#state": "state" },
-          ExpressionAttributeValues: { ":state": state, ":at": new Date(this.now()).toISOString(), ":wid": webhookId, ":pending": "pending" },
+          ExpressionAttributeValues: { ":state": "failed", ":at": new Date(this.now()).toISOString(), ":wid": webhookId, ":pending": "pending" },
         }),
       );
       return true;
@@ -268,11 +345,23 @@ export class EventDeliveryFields {
     await this.update(eventId, "ADD delivery_attempts :one", "attribute_exists(#id)", { ":one": 1 });
   }
 
-  /** Every matching subscription has delivered: pending becomes delivered; a replayed event stays replayed and gets its time. */
-  async delivered(eventId: string): Promise<void> {
+  /**
+   * Every matching subscription has delivered: pending becomes delivered; a replayed event stays
+   * replayed and gets its time. `countingAttempt`: the attempt that delivered is counted in the same
+   * write (and alone when the status is neither), so settling costs one update, not two.
+   */
+  async delivered(eventId: string, options: { countingAttempt?: boolean } = {}): Promise<void> {
+    const count = options.countingAttempt === true;
+    if (await this.deliveredFromPending(eventId, options)) return;
     const at = new Date(this.now()).toISOString();
-    if (await this.setStatus(eventId, "delivered", "#status = :pending", { ":pending": "pending" }, at)) return;
-    await this.update(eventId, "SET delivered_at = :at", "attribute_exists(#id) AND #status = :replayed", { ":at": at, ":replayed": "replayed" });
+    const counted = count ? { ":one": 1 } : {};
+    if (await this.update(eventId, `SET delivered_at = :at${count ? " ADD delivery_attempts :one" : ""}`, "attribute_exists(#id) AND #status = :replayed", { ":at": at, ":replayed": "replayed", ...counted })) return;
+    if (count) await this.countAttempt(eventId);
+  }
+
+  /** pending → delivered (with `delivered_at`, and the attempt counted when `countingAttempt`); false when the event is not pending. */
+  async deliveredFromPending(eventId: string, options: { countingAttempt?: boolean } = {}): Promise<boolean> {
+    return this.setStatus(eventId, "delivered", "#status = :pending", { ":pending": "pending" }, new Date(this.now()).toISOString(), options.countingAttempt === true);
   }
 
   /** A subscription exhausted its attempts. */
@@ -285,12 +374,18 @@ export class EventDeliveryFields {
     return this.setStatus(eventId, "replayed", "attribute_exists(#id)", {});
   }
 
-  private async setStatus(eventId: string, status: EventStatus, condition: string, values: Record<string, unknown>, deliveredAt?: string): Promise<boolean> {
+  private async setStatus(eventId: string, status: EventStatus, condition: string, values: Record<string, unknown>, deliveredAt?: string, countingAttempt = false): Promise<boolean> {
     return this.update(
       eventId,
-      `SET #status = :status, #shard = :shard${deliveredAt ? ", delivered_at = :at" : ""}`,
+      `SET #status = :status, #shard = :shard${deliveredAt ? ", delivered_at = :at" : ""}${countingAttempt ? " ADD delivery_attempts :one" : ""}`,
       `attribute_exists(#id) AND ${condition}`,
-      { ...values, ":status": status, ":shard": statusShardKey(status, shardOf(eventId, this.statusIndexShards)), ...(deliveredAt ? { ":at": deliveredAt } : {}) },
+      {
+        ...values,
+        ":status": status,
+        ":shard": statusShardKey(status, shardOf(eventId, this.statusIndexShards)),
+        ...(deliveredAt ? { ":at": deliveredAt } : {}),
+        ...(countingAttempt ? { ":one": 1 } : {}),
+      },
     );
   }
 

@@ -10,6 +10,7 @@
  * `npm run cost -- --sizes classes|github-examples` prints these figures from bench/results.json.
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { build, buildSync, type Plugin } from "esbuild";
 import { BUNDLE_FILE, BUNDLE_OPTIONS, bundleHandler, PROJECT_ROOT } from "../components/bundle";
@@ -26,8 +27,11 @@ import { LARGE_GOALS, type LargeCpuFigures, type LargeEventResults, type LargeSt
 import { FUNCTION_ENVIRONMENT } from "./cold/measureInit";
 import { BUILD_DIR } from "./cold/packagings";
 import { startChildServer } from "./lib/child";
+import { describeMachine } from "./lib/machine";
+import { printTable } from "./lib/report";
+import { largeEventRows } from "./large/rows";
 import type { BlockResult } from "./lib/operations";
-import { median, ratio, round } from "./lib/stats";
+import { median, quantile, ratio, round } from "./lib/stats";
 import { cpuCases, githubExampleBodies, storageClasses, type LargeCase } from "./large/payloads";
 import type { Bundle, LargeRunnerInput, LargeRunnerOutput, WireItem } from "./large/runner";
 
@@ -119,7 +123,7 @@ export async function runLargeEvents(options: { rounds: number; blockScale: numb
   });
   const cases = cpuCases();
   // About 0.1 s of CPU per block and variant at scale 1.
-  const perBlock = (body: string) => Math.max(1, Math.round((options.blockScale * 300 * 300) / Math.max(300, Buffer.byteLength(body) / 4)));
+  const perBlock = (body: string) => Math.max(1, Math.round((options.blockScale * 300 * 300) / Math.max(300, Buffer.byteLength(body) / 8)));
   try {
     const input: LargeRunnerInput = {
       bundles,
@@ -155,7 +159,8 @@ const p50Of = (r: BlockResult[]) => round(median(r.flatMap((b) => b.latenciesMs)
 const roundRatio = (a: BlockResult[], b: BlockResult[]) => round(median(a.map((x, i) => x.cpuUsPerOp / b[i]!.cpuUsPerOp)));
 
 function pair(a: BlockResult[], b: BlockResult[]) {
-  return { ours_cpu_us: cpuOf(a), base_cpu_us: cpuOf(b), cpu_ratio: roundRatio(a, b), ours_p50_ms: p50Of(a), base_p50_ms: p50Of(b), p50_ratio: ratio(median(a.flatMap((x) => x.latenciesMs)), median(b.flatMap((x) => x.latenciesMs))) };
+  const ratios = a.map((x, i) => x.cpuUsPerOp / b[i]!.cpuUsPerOp);
+  return { ours_cpu_us: cpuOf(a), base_cpu_us: cpuOf(b), cpu_ratio: roundRatio(a, b), cpu_ratio_iqr: [round(quantile(ratios, 0.25)), round(quantile(ratios, 0.75))] as [number, number], ours_p50_ms: p50Of(a), base_p50_ms: p50Of(b), p50_ratio: ratio(median(a.flatMap((x) => x.latenciesMs)), median(b.flatMap((x) => x.latenciesMs))) };
 }
 
 function cpuFigures(blocks: Record<string, BlockResult[]>, cases: { name: string; label: string; payload_bytes: number }[], rounds: number): LargeCpuFigures {
@@ -192,9 +197,13 @@ export function storageFigures(output: LargeRunnerOutput): LargeEventResults["st
     .sort((a, b) => a.payload_bytes - b.payload_bytes);
   const ratios = examples.map((e) => e.write_ratio).sort((a, b) => a - b);
   const medianExample = examples[Math.floor((examples.length - 1) / 2)]!;
+  // Where compression starts to pay: the smallest sweep size from which on every size saves write
+  // units, and from which on every size's listing page stays within the goal.
+  const fromOn = (ok: (c: LargeStorageClass) => boolean) => sweep.find((_, i) => sweep.slice(i).every(ok))?.payload_bytes ?? null;
   return {
     classes,
     sweep,
+    pays_off_from_bytes: { write_units: fromOn((c) => c.after.writeUnits.total < c.before.writeUnits.total), listing_within_goal: fromOn((c) => c.listing_page_25.ratio <= LARGE_GOALS.listing_ratio) },
     github_examples: {
       count: examples.length,
       median_write_ratio: ratios[Math.floor(ratios.length / 2)]!,
@@ -207,9 +216,14 @@ export function storageFigures(output: LargeRunnerOutput): LargeEventResults["st
   };
 }
 
+/** `npx tsx bench/large.ts [--quick] [--json]`: this section alone, as its table (or JSON); `npm run bench` runs it with the rest. */
 if (require.main === module) {
   measureLargeEvents({ quick: process.argv.includes("--quick") }).then(
-    (result) => console.log(JSON.stringify(result, null, 2)),
+    (result) => {
+      if (process.argv.includes("--json")) return console.log(JSON.stringify(result, null, 2));
+      printTable(largeEventRows(result));
+      console.log(`\n${describeMachine().cpu}, load ${os.loadavg().map((l) => l.toFixed(2)).join(" ")} at the end; ${result.cpu.rounds} rounds`);
+    },
     (error: unknown) => {
       console.error(error);
       process.exitCode = 1;

@@ -29,6 +29,8 @@ export interface CpuPair {
   base_cpu_us: number;
   /** Median over rounds of ours ÷ base in the same round. */
   cpu_ratio: number;
+  /** The rounds' ratios, 25th and 75th percentile: how much the machine moved them. */
+  cpu_ratio_iqr: [number, number];
   ours_p50_ms: number;
   base_p50_ms: number;
   p50_ratio: number;
@@ -65,6 +67,8 @@ export interface LargeEventResults {
     classes: LargeStorageClass[];
     /** The CPU sweep's payload sizes (bench/large/payloads.ts SWEEP_PAYLOAD_BYTES). */
     sweep: LargeStorageClass[];
+    /** The smallest sweep size from which on compression saves write units / keeps a listing page within LARGE_GOALS.listing_ratio (null: none). */
+    pays_off_from_bytes: { write_units: number | null; listing_within_goal: number | null };
     github_examples: {
       count: number;
       /** Median over the examples of after ÷ before write units. */

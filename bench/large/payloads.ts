@@ -47,7 +47,7 @@ export function eventBody(payloadText: string): string {
 }
 
 /** Payload sizes of the CPU sweep (bench/large.ts): where compression starts to pay off. */
-export const SWEEP_PAYLOAD_BYTES = [512, 1024, 2048, 4096, 8192] as const;
+export const SWEEP_PAYLOAD_BYTES = [512, 768, 1024, 2048, 3072, 4096, 8192] as const;
 
 export interface LargeCase {
   /** Short name: the key of its figures in results.json. */

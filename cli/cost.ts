@@ -207,6 +207,8 @@ function storageMain(argv: string[]): void {
     }
     console.log("\ngoals (issue 22):");
     for (const goal of storageGoals(measured.figures)) console.log(`  ${goal.figure}: ${goal.value} (${goal.goal}) ${goal.met ? "met" : "MISSED"}`);
+    const cpu = (measured.figures as Partial<typeof measured.figures>).cpu?.by_size;
+    if (cpu) console.log(`  ingest CPU, compressed ÷ format 1 (same run): ${cpu.map((c) => `${c.label} ${c.cpu_ratio}`).join("; ")}`);
     console.log("\nModel (cost/storageModel.ts), the same encoder on a sample record, with S3 and storage:\n");
   } else if (values.sizes !== undefined) console.log(`(no measured figures in ${values.results ?? RESULTS_FILE}: run npm run bench -- --write)\n`);
   if (github) {

@@ -14,6 +14,7 @@ export const DynamoDBDocumentClient = Stub;
 export const GetCommand = Stub;
 export const PutCommand = Stub;
 export const BatchWriteCommand = Stub;
+export const BatchGetCommand = Stub;
 export const QueryCommand = Stub;
 export const UpdateCommand = Stub;
 export const NumberValueImpl = Stub;

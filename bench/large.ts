@@ -103,9 +103,10 @@ export async function measureLargeEvents(options: { quick?: boolean } = {}): Pro
 }
 
 /**
- * Builds the bundles, starts the instant endpoint and the runner, and returns its raw output.
- * Bundles go to `buildDir` (default .build/bench/large). `blockScale` scales the requests per block (1: about 0.1 s of CPU per block; 0: one request, as a
- * test does with `rounds: 0`, which then only captures the items and warms each variant once).
+ * Builds the bundles (into `buildDir`, default .build/bench/large), starts the instant endpoint and
+ * the runner, and returns the runner's raw output. `blockScale` scales the requests per block (1:
+ * about 0.1 s of CPU per block; 0: one request, as a test does with `rounds: 0`, which then only
+ * captures the items and runs each variant once).
  */
 export async function runLargeEvents(options: { rounds: number; blockScale: number; buildDir?: string }): Promise<{ output: LargeRunnerOutput; cases: LargeCase[] }> {
   const dir = options.buildDir ?? path.join(BUILD_DIR, "large");
@@ -141,6 +142,7 @@ export async function runLargeEvents(options: { rounds: number; blockScale: numb
         ...FUNCTION_ENVIRONMENT,
         AWS_ENDPOINT_URL_DYNAMODB: endpoint.info.endpoint,
         AWS_ENDPOINT_URL_SSM: endpoint.info.endpoint,
+        // The dev stack's maxWebhookBytes default (Pulumi.yaml); pull_request.opened is far below it.
         [ENV.maxWebhookBytes]: String(1024 * 1024),
         ...webhookEnvironment([{ name: WEBHOOK_SOURCE, scheme: "github", parameter }], 300),
       },

@@ -29,6 +29,8 @@ import { CATALOG_GOALS, measureCatalog } from "./catalog";
 import { ratio, round } from "./lib/stats";
 import { CLIENT_GOALS, measureClient } from "./client";
 import { DELIVERY_GOALS, measureDelivery } from "./delivery";
+import { measureLargeEvents } from "./large";
+import { largeEventRows } from "./large/rows";
 
 const MINIMAL_MODULE = "minimal";
 const USAGE = `usage: npm run bench [-- [--quick] [--write]]
@@ -97,6 +99,7 @@ async function main(): Promise<void> {
   const client = await section("client library: overhead vs bare fetch, batched vs one by one", measureClient);
   const catalogCost = await section("event catalogue: 10-field check vs off, 50-type init vs none", () => measureCatalog({ quick: cli.quick }));
   const delivery = await section("deliveries: deliverer CPU vs minimal and bare POST, latency on the local stack", () => measureDelivery({ quick: cli.quick }));
+  const largeEvents = await section("large events: ingest CPU by size, compressed vs format 1; stored items per size class", () => measureLargeEvents({ quick: cli.quick }));
 
   const coldStart = summarizeColdStart(bundles, coldSamples);
   const { module_file: _closureModule, ...closureFigures } = closure;
@@ -117,6 +120,7 @@ async function main(): Promise<void> {
     quick: cli.quick,
     floor: { ...floorFigures, init_ratio_vs_minimal: initVsMinimal, goals: FLOOR_GOALS },
     catalog: { ...catalogCost, goals: CATALOG_GOALS },
+    large_events: largeEvents,
     item,
     handler_overhead: {
       ...overhead,
@@ -168,6 +172,7 @@ async function main(): Promise<void> {
     { section: "catalog", figure: "single: CPU per request, 10-field schema enforced ÷ catalogue off", value: catalogCost.single_cpu_ratio, goal: `≤ ${CATALOG_GOALS.single_cpu_ratio}`, met: catalogCost.single_cpu_ratio <= CATALOG_GOALS.single_cpu_ratio },
     { section: "catalog", figure: "init, 50 declared types (schemas as functions) ÷ none", value: catalogCost.init_ratio_50_types_lazy, goal: `≤ ${CATALOG_GOALS.init_ratio_50_types}`, met: catalogCost.init_ratio_50_types_lazy <= CATALOG_GOALS.init_ratio_50_types },
     { section: "catalog", figure: "  … schemas built at load ÷ none", value: catalogCost.init_ratio_50_types },
+    ...largeEventRows(largeEvents),
     { section: "item", figure: "typical 300-byte event, stored bytes", value: item.typical_stored_bytes, goal: "≤ 1024 (1 write unit)", met: item.typical_stored_bytes <= 1024 },
     { section: "handler", figure: "dynalite: p50 ratio (handler / bare put)", value: results.handler_overhead.p50_ratio },
     { section: "handler", figure: "p99 ratio", value: results.handler_overhead.p99_ratio },

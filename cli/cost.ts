@@ -16,10 +16,12 @@ import { estimateQueuedCost, sqsPrice } from "../cost/queued";
 import { compareDeliveryEngines, renderDeliveryCost, type DeliveryWorkload } from "../cost/delivery";
 import { DELIVERY_HANDLERS } from "../handlers/routes";
 import { githubRows, renderStorageRows, SIZE_CLASSES, sizeRows, storagePrices } from "../cost/storageReport";
+import { readLargeEvents, renderMeasuredClasses, storageGoals } from "../cost/largeEvents";
 
-const USAGE = `usage: npm run cost -- --avg-bytes N | --sizes github-examples|classes [--prices FILE] [--json]
+const USAGE = `usage: npm run cost -- --avg-bytes N | --sizes github-examples|classes [--prices FILE] [--results FILE] [--json]
        the storage path of one event before and after ADR 0035 (writes, index writes, an ack,
-       a listing page's reads, S3 for claim-checked events, a month of storage)
+       a listing page's reads, S3 for claim-checked events, a month of storage); --sizes also
+       prints the items the last npm run bench -- --write measured per size class (bench/results.json)
        npm run cost -- --events-per-month N [--batch-size B] [--avg-bytes S]
                      [--retention-days D] [--log-retention-days D] [--api-keys K]
                      [--authorizer-cache-ttl S] [--memory-mb M] [--storage-ms-single MS]
@@ -186,13 +188,29 @@ function render(workload: Workload, estimate: CostEstimate, queued: CostEstimate
 
 /** The storage-path report: `--sizes` or `--avg-bytes` without `--events-per-month`. */
 function storageMain(argv: string[]): void {
-  const { values } = parseArgs({ args: argv, options: { "avg-bytes": { type: "string" }, sizes: { type: "string" }, prices: { type: "string" }, json: { type: "boolean" } } });
+  const { values } = parseArgs({ args: argv, options: { "avg-bytes": { type: "string" }, sizes: { type: "string" }, prices: { type: "string" }, results: { type: "string" }, json: { type: "boolean" } } });
   const prices = storagePrices(loadPrices(values.prices ?? DEFAULT_PRICES_FILE).prices);
   if (values.sizes !== undefined && values.sizes !== "github-examples" && values.sizes !== "classes") throw new UsageError(`--sizes takes github-examples or classes, got "${values.sizes}"`);
   const maxBytes = LIMITS.maxConfigurableBodyBytes;
   const rows = values.sizes === "github-examples" ? undefined : sizeRows(values.sizes === "classes" ? SIZE_CLASSES : [positiveInteger("avg-bytes", values["avg-bytes"], 300, maxBytes)], prices);
   const github = values.sizes === "github-examples" ? githubRows(prices) : undefined;
-  if (values.json) return console.log(JSON.stringify(github ?? { rows }, null, 2));
+  // The same run's measured items (bench/large.ts): the bench table and this report agree.
+  const measured = values.sizes === undefined ? undefined : readLargeEvents(values.results ?? RESULTS_FILE);
+  const measuredRows = measured && (values.sizes === "classes" ? measured.figures.storage.classes : [measured.figures.storage.github_examples.median_by_size]);
+  if (values.json) return console.log(JSON.stringify({ ...(github ?? { rows }), ...(measured ? { measured: { date: measured.date, rows: measuredRows, goals: storageGoals(measured.figures) } } : {}) }, null, 2));
+  if (measured && measuredRows) {
+    console.log(`Measured by npm run bench of ${measured.date}${measured.load === undefined ? "" : ` (load ${measured.load})`}: the items the ingest bundles sent, before = format 1 with the index projecting ALL, after = shipped:\n`);
+    console.log(renderMeasuredClasses(measuredRows));
+    if (values.sizes === "github-examples") {
+      const g = measured.figures.storage.github_examples;
+      console.log(`\nover all ${g.count} examples: median write-unit ratio ${g.median_write_ratio}; write units ${g.write_units_total.before} → ${g.write_units_total.after}; listing page over 2× before for ${g.listing_over_goal} (payloads up to ${g.largest_payload_listing_over_goal} B)`);
+    }
+    console.log("\ngoals (issue 22):");
+    for (const goal of storageGoals(measured.figures)) console.log(`  ${goal.figure}: ${goal.value} (${goal.goal}) ${goal.met ? "met" : "MISSED"}`);
+    const cpu = (measured.figures as Partial<typeof measured.figures>).cpu?.by_size;
+    if (cpu) console.log(`  ingest CPU, compressed ÷ format 1 (same run): ${cpu.map((c) => `${c.label} ${c.cpu_ratio}`).join("; ")}`);
+    console.log("\nModel (cost/storageModel.ts), the same encoder on a sample record, with S3 and storage:\n");
+  } else if (values.sizes !== undefined) console.log(`(no measured figures in ${values.results ?? RESULTS_FILE}: run npm run bench -- --write)\n`);
   if (github) {
     console.log(`GitHub's ${github.count} example payloads (@octokit/webhooks-examples), one event each, written, acked once and listed once:\n`);
     console.log(renderStorageRows(github.rows));

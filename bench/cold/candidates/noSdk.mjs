@@ -15,6 +15,7 @@ export const GetCommand = Stub;
 export const BatchGetCommand = Stub;
 export const PutCommand = Stub;
 export const BatchWriteCommand = Stub;
+export const BatchGetCommand = Stub;
 export const QueryCommand = Stub;
 export const UpdateCommand = Stub;
 export const NumberValueImpl = Stub;

@@ -15,7 +15,6 @@ export const GetCommand = Stub;
 export const BatchGetCommand = Stub;
 export const PutCommand = Stub;
 export const BatchWriteCommand = Stub;
-export const BatchGetCommand = Stub;
 export const QueryCommand = Stub;
 export const UpdateCommand = Stub;
 export const NumberValueImpl = Stub;

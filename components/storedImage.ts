@@ -1,6 +1,6 @@
 /**
  * A stream image of a stored event, read back the way clients see it, for inline stream consumers
- * (`EventStore.onEvent`, components/EventConsumer.ts). Since ADR 0035 a payload of 512 B or more
+ * (`EventStore.onEvent`, components/EventConsumer.ts). Since ADR 0035 a payload of 2.5 KiB or more
  * is stored compressed (storage format 2): the image carries `payload_br` (brotli of the payload's
  * JSON text) instead of a `payload` map. `decodedImage` puts the `payload` map back, every number
  * as the literal it was received with (a DynamoDB `N`), and drops the stored-form attributes, so a

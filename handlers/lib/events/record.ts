@@ -202,12 +202,14 @@ function numberSize(literal: string): number {
 export const STORAGE_FORMAT = 2;
 
 /**
- * Payloads whose JSON text is shorter than this stay a map (format 1): with the record's ~400 bytes
- * of other attributes such an item is one write unit (1 KB) either way, and brotli would only cost
- * CPU; from it on, compression can save a unit, and the GitHub example payloads (915 B to 27 KB)
- * shrink 3× to 12× (docs/COST.md: the smallest, 915 B, goes from 2 write units to 1).
+ * Payloads whose JSON text is shorter than this stay a map (format 1), picked from the bench's
+ * sweep (docs/adr/0044): below ~900 B compression saves no write unit at all; up to ~2.2 KB it
+ * saves some, but each compressed event on a listing page is a BatchGetItem read, and a page of
+ * such events passed issue 22's "≤ 2× today's read units" (2 KB: 2.11×; GitHub's examples up to
+ * 2,125 B). From 2.5 KiB on, a page stays within 2× (3 KB: 1.44×) and compression saves 8+ of
+ * 15+ write units; GitHub's example payloads (median 7.7 KB) shrink 3× to 12×.
  */
-export const COMPRESS_MIN_PAYLOAD_BYTES = 512;
+export const COMPRESS_MIN_PAYLOAD_BYTES = 2_560;
 /** Quality 5 of 11: within 1 % of quality 6's size on the GitHub examples at ~half the CPU of 9+ (docs/BENCHMARKS.md). */
 const BROTLI_QUALITY = 5;
 

@@ -11,7 +11,7 @@ import type { Server } from "node:http";
 import { randomBytes } from "node:crypto";
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { createS3Endpoint } from "../../local/s3";
-import { S3PayloadObjects } from "../../handlers/lib/store/payloadObjects";
+import { PayloadObjectUnreadableError, S3PayloadObjects } from "../../handlers/lib/store/payloadObjects";
 import { tempDir } from "../support/tempDirs";
 
 describe("the local S3 endpoint (client-s3 against local/s3.ts)", () => {
@@ -73,6 +73,9 @@ describe("the local S3 endpoint (client-s3 against local/s3.ts)", () => {
     await objects.put("events/evt_2/def.json.br", body);
     expect(Buffer.from(await objects.get("events/evt_2/def.json.br")).equals(body)).to.equal(true);
     await objects.delete("events/evt_2/def.json.br");
-    expect(await errorName(objects.get("events/evt_2/def.json.br"))).to.equal("NoSuchKey");
+    // S3's NoSuchKey (or, without s3:ListBucket, AccessDenied) reaches callers as "missing" (ADR 0043).
+    const missing = await objects.get("events/evt_2/def.json.br").then(() => undefined, (error: unknown) => error);
+    expect(missing).to.be.instanceOf(PayloadObjectUnreadableError);
+    expect(missing).to.include({ reason: "missing", key: "events/evt_2/def.json.br" });
   });
 });

@@ -13,6 +13,8 @@ export interface ReceivedDelivery {
   eventType: string;
   verified: boolean;
   body: Record<string, unknown>;
+  /** The request body exactly as it arrived. */
+  raw: string;
   answered: number;
 }
 
@@ -69,6 +71,7 @@ export async function startReceiver(secret: string, behaviour: TestReceiver["beh
         eventType: String(body.event_type ?? ""),
         verified,
         body,
+        raw: payload,
         answered: 0,
       };
       const answer = receiver.behaviour(delivery, received.length);

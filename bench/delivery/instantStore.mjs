@@ -5,7 +5,7 @@
 // answers every GetItem or BatchGetItem key (by its `event_id`) on the events table with that
 // stored event, on the deliveries table with its pending state item, a Query with the state as
 // delivered, an UpdateItem on the deliveries table with the state as a successful delivery leaves
-// it (ReturnValues ALL_NEW), any other UpdateItem or PutItem with `{}`, BatchWriteItem with nothing
+// it (the whole item for ALL_NEW, the updated attributes for UPDATED_NEW), any other UpdateItem or PutItem with `{}`, BatchWriteItem with nothing
 // unprocessed, and SSM GetParameter with the subscription's secrets. The code under test therefore
 // takes its delivery path every time, for every distinct event of a batch. Tells the parent its
 // endpoint; exits when the parent disconnects.
@@ -13,6 +13,13 @@ import * as http from "node:http";
 
 process.once("message", ({ eventsTable, events, states, settled, parameterValue }) => {
   const idOf = (key) => key.event_id.S;
+  // ALL_NEW: the whole item; UPDATED_NEW: the attributes the expression names (SET a = …, ADD b :v).
+  const returned = (input, item) => {
+    if (input.ReturnValues !== "UPDATED_NEW") return item;
+    const names = input.ExpressionAttributeNames ?? {};
+    const updated = input.UpdateExpression.split(/\b(?:SET|ADD|REMOVE)\b/).flatMap((clause) => clause.split(",").map((part) => part.trim().split(/[\s=]+/)[0])).filter(Boolean);
+    return Object.fromEntries(updated.map((name) => names[name] ?? name).filter((name) => name in item).map((name) => [name, item[name]]));
+  };
   const answers = {
     GetItem: (input) => ({ Item: (input.TableName === eventsTable ? events : states)[idOf(input.Key)] }),
     BatchGetItem: (input) => ({
@@ -20,7 +27,7 @@ process.once("message", ({ eventsTable, events, states, settled, parameterValue 
       UnprocessedKeys: {},
     }),
     Query: (input) => ({ Items: [settled[input.ExpressionAttributeValues[":id"].S]], Count: 1, ScannedCount: 1 }),
-    UpdateItem: (input) => (input.TableName === eventsTable ? {} : { Attributes: settled[idOf(input.Key)] }),
+    UpdateItem: (input) => (input.TableName === eventsTable ? {} : { Attributes: returned(input, settled[idOf(input.Key)]) }),
     PutItem: () => ({}),
     BatchWriteItem: () => ({ UnprocessedItems: {} }),
     GetParameter: (input) => ({ Parameter: { Name: input.Name, Type: "SecureString", Value: parameterValue, Version: 1 } }),

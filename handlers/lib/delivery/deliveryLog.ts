@@ -263,12 +263,13 @@ export class DeliveryLog {
   /**
    * A successful attempt of the current delivery, counted and settled in one conditional write
    * (condition: still this webhook-id, still pending): `attempts` and `tries` grow by one, the state
-   * becomes delivered. Returns the attempt's number (its `tries`) and the state as written, or
+   * becomes delivered. Returns the attempt's number (its `tries`, from the updated attributes alone:
+   * UPDATED_NEW, not the whole item), or
    * undefined when a replay superseded the delivery or a duplicate receive settled it meanwhile;
    * then nothing was written and the caller counts the attempt with `countStateAttempt` instead.
    * The attempt's own item is written with the batch's others (`writeAttempts`).
    */
-  async settleDelivered(eventId: string, subscription: string, webhookId: string, at: string): Promise<{ attempt: number; state: SubscriptionState } | undefined> {
+  async settleDelivered(eventId: string, subscription: string, webhookId: string, at: string): Promise<{ attempt: number } | undefined> {
     try {
       const { Attributes } = await this.options.doc.send(
         new UpdateCommand({
@@ -278,11 +279,10 @@ export class DeliveryLog {
           ConditionExpression: "webhook_id = :wid AND #state = :pending",
           ExpressionAttributeNames: { "#state": "state" },
           ExpressionAttributeValues: { ":delivered": "delivered", ":at": at, ":one": 1, ":wid": webhookId, ":pending": "pending" },
-          ReturnValues: "ALL_NEW",
+          ReturnValues: "UPDATED_NEW",
         }),
       );
-      const state = Attributes as SubscriptionState;
-      return { attempt: Number(state.tries), state };
+      return { attempt: Number(Attributes?.tries ?? 1) };
     } catch (error) {
       if (errorName(error) === "ConditionalCheckFailedException") return undefined;
       throw error;

@@ -7,13 +7,16 @@
  * and settles the event; keys and items DynamoDB leaves unprocessed (injected by a middleware on the
  * document client, as dynalite never leaves any) are asked again; attempt items that cannot be
  * written send their messages back, and the redelivery is skipped as settled; the dispatcher queues
- * a stream batch's deliveries ten per call. No timing is asserted.
+ * a stream batch's deliveries ten per call. The per-message updates go, as in handlers/deliverer.ts,
+ * through a plain client with `cacheMiddleware`, so a batch also shows that concurrent updates each
+ * send their own input through the one cached handler. No timing is asserted.
  */
 import { expect } from "chai";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSRecord } from "aws-lambda";
 import { createDeliverer } from "../../handlers/lib/delivery/deliver";
-import { DeliveryLog, EventDeliveryFields } from "../../handlers/lib/delivery/deliveryLog";
+import { cachedUpdates, DeliveryLog, EventDeliveryFields } from "../../handlers/lib/delivery/deliveryLog";
 import { createDeliveryDispatcher } from "../../handlers/lib/delivery/dispatch";
 import type { AttemptResult } from "../../handlers/lib/delivery/sender";
 import { deliveryConfigFromEnv, deliveryEnvironment, newSubscriptionSecret } from "../../handlers/lib/delivery/subscriptions";
@@ -98,7 +101,10 @@ describe("deliveries: storage calls per delivery (ADR 0041)", function () {
       priority: "high",
       name: "injectUnprocessed",
     });
-    const log = new DeliveryLog({ doc, deliveriesTable: deliveries, logDays: 1 });
+    // As handlers/deliverer.ts wires it: the per-message updates through a plain client with
+    // cacheMiddleware (one resolved stack for every UpdateItem, concurrently), the rest through `doc`.
+    const updates = cachedUpdates(new DynamoDBClient({ endpoint: proxy.endpoint, region: "eu-north-1", credentials: TEST_CREDENTIALS, cacheMiddleware: true }));
+    const log = new DeliveryLog({ doc, updates, deliveriesTable: deliveries, logDays: 1 });
     const repository = new EventRepository(doc, events);
     const ok = (): AttemptResult => ({ ok: true, status: 204, latencyMs: 1, body: "" });
     const secret = newSubscriptionSecret();
@@ -107,7 +113,7 @@ describe("deliveries: storage calls per delivery (ADR 0041)", function () {
       config,
       repository,
       deliveryLog: log,
-      fields: new EventDeliveryFields(doc, events, 2),
+      fields: new EventDeliveryFields(doc, events, 2, Date.now, updates),
       secrets: { secretsOf: async () => [secret] },
       sqs: client,
       send: async (_url, body) => (posts.push((JSON.parse(body) as { event_id: string }).event_id), ok()),
@@ -177,8 +183,10 @@ describe("deliveries: storage calls per delivery (ADR 0041)", function () {
     const operations = await w.deliver(records);
     expect(count(operations)).to.deep.equal({ BatchGetItem: 1, BatchWriteItem: 1, UpdateItem: 20 });
     expect(w.posts.sort()).to.deep.equal(stored.map((r) => r.event_id).sort());
+    // Each of the twenty concurrent updates went through the one cached handler with its own input.
     for (const record of stored) {
       expect(await w.read(record.event_id)).to.include({ status: "delivered", delivery_attempts: 1 });
+      expect((await w.log.states(record.event_id)).map((s) => [s.state, s.tries])).to.deep.equal([["delivered", 1]]);
       expect((await w.log.attempts(record.event_id)).map((a) => [a.subscription, a.attempt, a.ok, a.status_code])).to.deep.equal([["solo", 1, true, 204]]);
     }
   });

@@ -13,7 +13,9 @@
  * delivery in a batch of ten. The states Query that decides `delivered` is left out when the
  * dispatcher recorded that the event matched this subscription alone.
  */
-import { BatchGetCommand, BatchWriteCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { BatchGetCommand, BatchWriteCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from "@aws-sdk/lib-dynamodb";
+import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { errorName } from "../primitives/faults";
 import { shardOf } from "../primitives/ids";
 import { DELIVERIES_TABLE, EVENTS_TABLE, STATUS_INDEX } from "../primitives/tables";
@@ -82,8 +84,44 @@ export function stateKey(eventId: string, subscription: string): Record<string, 
   return { [PK]: eventId, [SK]: `${SUB}${subscription}` };
 }
 
+/**
+ * Sends one UpdateItem (document-shaped input and attributes). The deliverer's per-message
+ * conditional updates go through `cachedUpdates` (docs/adr/0041); everything else, and every other
+ * caller, through the document client.
+ */
+export type UpdateSender = (input: UpdateCommandInput) => Promise<{ Attributes?: Record<string, unknown> }>;
+
+/** Updates through the document client (lib-dynamodb marshalling, the stack resolved per call). */
+export function documentUpdates(doc: DynamoDBDocumentClient): UpdateSender {
+  return (input) => doc.send(new UpdateCommand(input));
+}
+
+/**
+ * Updates through a plain DynamoDBClient created with `cacheMiddleware: true`: the SDK resolves
+ * the UpdateItem command's middleware stack once instead of per call, which `lib-dynamodb`'s
+ * commands cannot use (their handler would keep the first command's input, docs/adr/0041). The
+ * key, the values and the returned attributes are marshalled here with the document client's
+ * options. Only for this client's own UpdateItemCommands: nothing may change its middleware stack.
+ */
+export function cachedUpdates(client: DynamoDBClient): UpdateSender {
+  return async (input) => {
+    const { Key, ExpressionAttributeValues, ...rest } = input;
+    const output = await client.send(
+      new UpdateItemCommand({
+        ...rest,
+        Key: marshall(Key, MARSHALL),
+        ...(ExpressionAttributeValues ? { ExpressionAttributeValues: marshall(ExpressionAttributeValues, MARSHALL) } : {}),
+      }),
+    );
+    return output.Attributes ? { Attributes: unmarshall(output.Attributes) } : {};
+  };
+}
+const MARSHALL = { removeUndefinedValues: true, allowImpreciseNumbers: true } as const;
+
 export interface DeliveryLogOptions {
   doc: DynamoDBDocumentClient;
+  /** The per-message conditional updates. @default documentUpdates(doc) */
+  updates?: UpdateSender;
   deliveriesTable: string;
   /** How long items are kept. */
   logDays: number;
@@ -92,8 +130,10 @@ export interface DeliveryLogOptions {
 
 export class DeliveryLog {
   private readonly now: () => number;
+  private readonly update: UpdateSender;
   constructor(private readonly options: DeliveryLogOptions) {
     this.now = options.now ?? Date.now;
+    this.update = options.updates ?? documentUpdates(options.doc);
   }
 
   private ttl(): number {
@@ -234,27 +274,27 @@ export class DeliveryLog {
    */
   async countStateAttempt(eventId: string, subscription: string, webhookId: string, at: string): Promise<number> {
     try {
-      const { Attributes } = await this.options.doc.send(
-        new UpdateCommand({
+      const { Attributes } = await this.update(
+        {
           TableName: this.options.deliveriesTable,
           Key: stateKey(eventId, subscription),
           UpdateExpression: "SET last_attempt_at = :at ADD attempts :one, tries :one",
           ConditionExpression: "webhook_id = :wid",
           ExpressionAttributeValues: { ":at": at, ":one": 1, ":wid": webhookId },
           ReturnValues: "UPDATED_NEW",
-        }),
+        },
       );
       return Number(Attributes?.tries ?? 1);
     } catch (error) {
       if (errorName(error) !== "ConditionalCheckFailedException") throw error;
-      const { Attributes } = await this.options.doc.send(
-        new UpdateCommand({
+      const { Attributes } = await this.update(
+        {
           TableName: this.options.deliveriesTable,
           Key: stateKey(eventId, subscription),
           UpdateExpression: "ADD attempts :one",
           ExpressionAttributeValues: { ":one": 1 },
           ReturnValues: "UPDATED_NEW",
-        }),
+        },
       );
       return Number(Attributes?.attempts ?? 1);
     }
@@ -271,8 +311,8 @@ export class DeliveryLog {
    */
   async settleDelivered(eventId: string, subscription: string, webhookId: string, at: string): Promise<{ attempt: number } | undefined> {
     try {
-      const { Attributes } = await this.options.doc.send(
-        new UpdateCommand({
+      const { Attributes } = await this.update(
+        {
           TableName: this.options.deliveriesTable,
           Key: stateKey(eventId, subscription),
           UpdateExpression: "SET #state = :delivered, delivered_at = :at, last_attempt_at = :at ADD attempts :one, tries :one",
@@ -280,7 +320,7 @@ export class DeliveryLog {
           ExpressionAttributeNames: { "#state": "state" },
           ExpressionAttributeValues: { ":delivered": "delivered", ":at": at, ":one": 1, ":wid": webhookId, ":pending": "pending" },
           ReturnValues: "UPDATED_NEW",
-        }),
+        },
       );
       return { attempt: Number(Attributes?.tries ?? 1) };
     } catch (error) {
@@ -351,15 +391,15 @@ export class DeliveryLog {
    */
   async settleFailed(eventId: string, subscription: string, webhookId: string): Promise<boolean> {
     try {
-      await this.options.doc.send(
-        new UpdateCommand({
+      await this.update(
+        {
           TableName: this.options.deliveriesTable,
           Key: stateKey(eventId, subscription),
           UpdateExpression: "SET #state = :state, failed_at = :at",
           ConditionExpression: "webhook_id = :wid AND #state = :pending",
           ExpressionAttributeNames: { "#state": "state" },
           ExpressionAttributeValues: { ":state": "failed", ":at": new Date(this.now()).toISOString(), ":wid": webhookId, ":pending": "pending" },
-        }),
+        },
       );
       return true;
     } catch (error) {
@@ -395,12 +435,17 @@ export class DeliveryLog {
  * late delivery never recreates an expired event as a fragment.
  */
 export class EventDeliveryFields {
+  private readonly updates: UpdateSender;
   constructor(
-    private readonly doc: DynamoDBDocumentClient,
+    doc: DynamoDBDocumentClient,
     private readonly eventsTable: string,
     private readonly statusIndexShards: number,
     private readonly now: () => number = Date.now,
-  ) {}
+    /** @default documentUpdates(doc) */
+    updates?: UpdateSender,
+  ) {
+    this.updates = updates ?? documentUpdates(doc);
+  }
 
   /** One real attempt was made. */
   async countAttempt(eventId: string): Promise<void> {
@@ -457,15 +502,15 @@ export class EventDeliveryFields {
     if (expression.includes("#status") || condition.includes("#status")) names["#status"] = "status";
     if (expression.includes("#shard")) names["#shard"] = STATUS_INDEX.partitionKey.name;
     try {
-      await this.doc.send(
-        new UpdateCommand({
+      await this.updates(
+        {
           TableName: this.eventsTable,
           Key: { [EVENTS_TABLE.partitionKey.name]: eventId },
           UpdateExpression: expression,
           ConditionExpression: condition,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
-        }),
+        },
       );
       return true;
     } catch (error) {

@@ -11,7 +11,8 @@
  * attempt (and settles the state on a 2xx) and one conditional update writes the event's fields,
  * and one BatchWriteItem writes the whole batch's attempt items: about 2.2 calls per successful
  * delivery in a batch of ten. The states Query that decides `delivered` is left out when the
- * dispatcher recorded that the event matched this subscription alone.
+ * dispatcher recorded that the event matched this subscription alone. The deliverer sends its
+ * per-message updates through `cachedUpdates` (a plain client whose stack is resolved once).
  */
 import { UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { BatchGetCommand, BatchWriteCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from "@aws-sdk/lib-dynamodb";

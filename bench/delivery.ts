@@ -24,6 +24,7 @@ import { webhookIdOf } from "../handlers/lib/delivery/signing";
 import { deliveryEnvironment, encodeSubscriptionSecrets, newSubscriptionSecret } from "../handlers/lib/delivery/subscriptions";
 import { publicEvent, storedItem } from "../handlers/lib/events/record";
 import { writeJson } from "../handlers/lib/primitives/json";
+import { newEventId } from "../handlers/lib/primitives/ids";
 import { DELIVERIES_TABLE } from "../handlers/lib/primitives/tables";
 import { DELIVERY_BATCH_SIZE, DELIVERY_HANDLERS } from "../handlers/routes";
 import { FUNCTION_ENVIRONMENT } from "./cold/measureInit";
@@ -88,30 +89,33 @@ async function measureCpu(quick: boolean): Promise<DeliveryBenchResult["cpu"]> {
     minimal: writeBundle("minimal", buildSync({ ...BUNDLE_OPTIONS, entryPoints: [path.join(__dirname, "delivery", "minimalDeliverer.ts")] }).outputFiles[0]!.text),
   };
   const secret = newSubscriptionSecret();
-  const record = typicalRecord();
-  const webhookId = webhookIdOf(record.event_id, SUBSCRIPTION, 0);
-  const state = {
+  // A batch of DELIVERY_BATCH_SIZE distinct events (typical records with their own ids), as a real
+  // batch carries: the batched read then asks for 2 keys per message, not 2 in all.
+  const base = typicalRecord();
+  const records = Array.from({ length: DELIVERY_BATCH_SIZE }, (_, i) => ({ ...base, event_id: i === 0 ? base.event_id : newEventId(Date.parse(base.created_at) + i) }));
+  const marshalled = (item: object) => marshall(item, { removeUndefinedValues: true });
+  const stateOf = (record: typeof base) => ({
     [DELIVERIES_TABLE.partitionKey.name]: record.event_id,
     [DELIVERIES_TABLE.sortKey!.name]: `sub#${SUBSCRIPTION}`,
     subscription: SUBSCRIPTION,
     event_type: record.event_type,
     state: "pending",
-    webhook_id: webhookId,
+    webhook_id: webhookIdOf(record.event_id, SUBSCRIPTION, 0),
     generation: 0,
     attempts: 0,
     tries: 0,
     matched: 1,
     created_at: record.created_at,
     ttl: Math.floor(Date.now() / 1000) + 86_400,
-  };
-  const settled = { ...state, state: "delivered", attempts: 1, tries: 1, delivered_at: record.created_at, last_attempt_at: record.created_at };
-  const marshalled = (item: object) => marshall(item, { removeUndefinedValues: true });
+  });
+  const byId = (item: (record: typeof base) => object) => Object.fromEntries(records.map((r) => [r.event_id, marshalled(item(r))]));
+  const settledOf = (record: typeof base) => ({ ...stateOf(record), state: "delivered", attempts: 1, tries: 1, delivered_at: record.created_at, last_attempt_at: record.created_at });
 
   const receiver = await startChildServer<{ url: string }>(path.join(__dirname, "delivery", "receiverServer.ts"), { input: { secret } });
   const store = await startChildServer<{ endpoint: string }>(path.join(__dirname, "delivery", "instantStore.mjs"), {
     execArgv: [],
     env: { PATH: process.env.PATH ?? "" },
-    input: { eventsTable: BENCH_EVENTS_TABLE, eventItem: marshalled(storedItem(record)), stateItem: marshalled(state), settledItem: marshalled(settled), parameterValue: encodeSubscriptionSecrets([secret]) },
+    input: { eventsTable: BENCH_EVENTS_TABLE, events: byId(storedItem), states: byId(stateOf), settled: byId(settledOf), parameterValue: encodeSubscriptionSecrets([secret]) },
   });
   try {
     const endpoint = store.info.endpoint;
@@ -120,11 +124,11 @@ async function measureCpu(quick: boolean): Promise<DeliveryBenchResult["cpu"]> {
       rounds: quick ? 6 : 12,
       batchesPerBlock: quick ? 15 : 30,
       batchSize: DELIVERY_BATCH_SIZE,
-      messageBody: encodeDeliveryMessage({ event_id: record.event_id, subscription: SUBSCRIPTION, webhook_id: webhookId, attempt: 1 }),
+      messageBodies: records.map((r) => encodeDeliveryMessage({ event_id: r.event_id, subscription: SUBSCRIPTION, webhook_id: webhookIdOf(r.event_id, SUBSCRIPTION, 0), attempt: 1 })),
       queueArn: `arn:aws:sqs:eu-north-1:000000000000:${QUEUE}`,
       receiverUrl: receiver.info.url,
       secret,
-      bareBody: writeJson(publicEvent(record)),
+      bareBody: writeJson(publicEvent(base)),
     };
     const env = {
       ...FUNCTION_ENVIRONMENT,
@@ -140,7 +144,11 @@ async function measureCpu(quick: boolean): Promise<DeliveryBenchResult["cpu"]> {
       MINIMAL_SECRET: secret,
 
     };
-    const runner = await startChildServer<{ ok: boolean; output?: CpuRunnerOutput; error?: string }>(path.join(__dirname, "delivery", "cpuRunner.ts"), { env, input });
+    // DELIVERY_BENCH_PROFILE_DIR=dir: the runner writes a V8 CPU profile there (the bundles' file
+    // names tell ours from the minimal deliverer's time), for finding where the CPU goes.
+    const profileDir = process.env.DELIVERY_BENCH_PROFILE_DIR;
+    const execArgv = ["--require", "tsx/cjs", ...(profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : [])];
+    const runner = await startChildServer<{ ok: boolean; output?: CpuRunnerOutput; error?: string }>(path.join(__dirname, "delivery", "cpuRunner.ts"), { env, input, execArgv });
     if (!runner.info.ok) throw new Error(`delivery CPU runner failed: ${runner.info.error}`);
     const { ours, minimal, bare } = runner.info.output!.blocks;
     const perDelivery = (blocks: BlockResult[]) => median(blocks.map((b) => b.cpuUsPerOp)) / DELIVERY_BATCH_SIZE;

@@ -7,7 +7,14 @@
  *
  * What is assumed rather than measured, and why:
  * - the deliverer waits for the receiver (`receiverMs`, default 200 ms) plus `DELIVERER_OVERHEAD_MS`
- *   (signing, one SSM read per cold start, two DynamoDB writes); its CPU is small beside that wait;
+ *   (signing, one SSM read per cold start, its four DynamoDB calls in a batch of one); its CPU is
+ *   small beside that wait;
+ * - per attempt the deliverer reads the subscription's state item and the event (one consistent
+ *   BatchGetItem per SQS batch, billed per item: docs/adr/0041) and writes three items: the state
+ *   (a conditional update), the event's delivery fields (billed by the event's size) and the
+ *   attempt's log item (BatchWriteItem, billed per item); once per delivery the status change
+ *   rewrites the event's status-index entry; when an event matches several subscriptions each
+ *   successful delivery also reads every state (a consistent Query of a few small items);
  * - Lambda's SQS poller hands the deliverer one message per invocation (the worst case: a quiet
  *   queue; a busy one batches, which only lowers the Lambda lines);
  * - the state machine spends three transitions per attempt (the Lambda task, a Choice on its
@@ -22,14 +29,22 @@ import { IDLE_POLLS_PER_MONTH } from "./queued";
 export const DELIVERY_ENGINES = ["sqs-lambda", "eventbridge-api-destinations", "step-functions-standard"] as const;
 export type DeliveryEngine = (typeof DELIVERY_ENGINES)[number];
 
-/** Signing, one SSM read per cold start, the deliveries-table put and the events-table update, ms (assumed). */
-export const DELIVERER_OVERHEAD_MS = 15;
+/**
+ * Signing, one SSM read per cold start, and the deliverer's four DynamoDB calls for a batch of one
+ * (the read, the state's and the event's updates, the attempt item's write) at about 5 ms each in
+ * the same region, ms (assumed).
+ */
+export const DELIVERER_OVERHEAD_MS = 20;
 /** The dispatcher's stream batch (records per invocation) and its duration per batch (assumed). */
 export const DISPATCH_BATCH = 10;
 export const DISPATCH_MS = 20;
 export const DISPATCHER_MEMORY_MB = 128;
 /** One attempt's record in the deliveries table: keys, status, latency, and up to 1 KB of the response body. */
 export const ATTEMPT_RECORD_BYTES = 1400;
+/** A subscription's state item in the deliveries table (keys, state, webhook-id, counters, times). */
+export const STATE_ITEM_BYTES = 400;
+/** A strongly consistent read is billed one read unit per 4 KB of each item. */
+export const READ_UNIT_BYTES = 4096;
 /** The deliverer's log line and Lambda's START/END/REPORT lines per attempt, bytes. */
 export const LOG_BYTES_PER_ATTEMPT = 1000;
 /** Step Functions Standard: Task, Choice and Wait per attempt (assumed workflow shape). */
@@ -74,6 +89,7 @@ export interface DeliveryEstimate {
 
 const perMillion = (n: number, price: number) => (n / 1e6) * price;
 const units = (bytes: number) => Math.max(1, Math.ceil(bytes / WRITE_UNIT_BYTES));
+const readUnits = (bytes: number) => Math.max(1, Math.ceil(bytes / READ_UNIT_BYTES));
 
 export function requireDeliveryWorkload(w: DeliveryWorkload): DeliveryWorkload {
   if (!(w.attemptsPerDelivery >= 1)) throw new Error(`attempts per delivery must be at least 1, got ${w.attemptsPerDelivery}`);
@@ -83,17 +99,23 @@ export function requireDeliveryWorkload(w: DeliveryWorkload): DeliveryWorkload {
 }
 
 /**
- * What signing an attempt costs wherever it runs: the Lambda that signs and POSTs, the attempt's
- * record in the deliveries table, the events table's delivery fields, and the log lines. The SQS
- * engine and the Step Functions engine both need it; EventBridge has no place to run it.
+ * What signing an attempt costs wherever it runs: the Lambda that signs and POSTs, its reads (the
+ * state item and the event, consistent), its writes (the state item, the events table's delivery
+ * fields, the attempt's record), and the log lines. The SQS engine and the Step Functions engine
+ * both need it; EventBridge has no place to run it.
  */
 function signedAttemptLines(w: DeliveryWorkload, deliveries: number, prices: Prices, invoker: string): DeliveryLine[] {
   const attempts = deliveries * w.attemptsPerDelivery;
   const billedMs = Math.ceil(w.receiverMs + DELIVERER_OVERHEAD_MS);
   const gbSeconds = (attempts * billedMs * w.delivererMemoryMb) / 1024 / 1000;
-  // Per attempt: the attempt's record, and an update of the event's delivery fields (billed by the
-  // item's size); once per delivery, the status change rewrites the event's status-index entry.
-  const writeUnits = attempts * (units(ATTEMPT_RECORD_BYTES) + units(w.eventBytes)) + deliveries * 2 * units(w.eventBytes);
+  // Per attempt, successful or failed: the state item's update, the event's delivery fields (an
+  // update is billed by the item's size) and the attempt's record; once per delivery, the status
+  // change rewrites the event's status-index entry (a delete and a put of the projected item).
+  const writeUnits = attempts * (units(STATE_ITEM_BYTES) + units(w.eventBytes) + units(ATTEMPT_RECORD_BYTES)) + deliveries * 2 * units(w.eventBytes);
+  // Per attempt: the state item and the event, strongly consistent, each billed per 4 KB; per
+  // successful delivery of an event matched by several subscriptions, the states Query (a few small items).
+  const stateQueries = w.deliveriesPerEvent > 1 ? deliveries : 0;
+  const readUnitsUsed = attempts * (readUnits(STATE_ITEM_BYTES) + readUnits(w.eventBytes)) + stateQueries * readUnits(STATE_ITEM_BYTES * Math.ceil(w.deliveriesPerEvent));
   const logGb = (attempts * LOG_BYTES_PER_ATTEMPT) / 2 ** 30;
   return [
     {
@@ -102,7 +124,8 @@ function signedAttemptLines(w: DeliveryWorkload, deliveries: number, prices: Pri
       unit: "invocations",
       usd: perMillion(attempts, prices.lambda_per_million_requests) + gbSeconds * prices.lambda_arm64_per_gb_second,
     },
-    { component: "DynamoDB writes (attempt log, delivery fields, status index)", quantity: writeUnits, unit: "write units", usd: perMillion(writeUnits, prices.dynamodb_per_million_write_request_units) },
+    { component: "DynamoDB reads (state item and event per attempt, states Query)", quantity: readUnitsUsed, unit: "read units", usd: perMillion(readUnitsUsed, prices.dynamodb_per_million_read_request_units) },
+    { component: "DynamoDB writes (state, delivery fields, attempt log, status index)", quantity: writeUnits, unit: "write units", usd: perMillion(writeUnits, prices.dynamodb_per_million_write_request_units) },
     { component: "CloudWatch Logs ingestion (deliverer)", quantity: logGb, unit: "GB", usd: logGb * prices.cloudwatch_logs_ingestion_per_gb },
   ];
 }

@@ -44,7 +44,7 @@ export type IngestQueueAction =
   | "sqs:GetQueueAttributes";
 
 /** DynamoDB actions a function may be granted on the deliveries table (docs/adr/0031). */
-export type DeliveriesTableAction = "dynamodb:PutItem" | "dynamodb:UpdateItem" | "dynamodb:Query" | "dynamodb:GetItem" | "dynamodb:BatchGetItem";
+export type DeliveriesTableAction = "dynamodb:PutItem" | "dynamodb:UpdateItem" | "dynamodb:Query" | "dynamodb:GetItem" | "dynamodb:BatchGetItem" | "dynamodb:BatchWriteItem";
 
 /**
  * SQS actions a function may be granted on the subscriptions' delivery queues. The deliverer's
@@ -213,10 +213,11 @@ export const DELIVERY_HANDLERS = {
   deliverer: {
     entry: "handlers/deliverer.ts",
     description: "Deliverer: read the event, sign (Standard Webhooks) and POST it, record the attempt, retry along the schedule, mark the event delivered or failed",
-    // BatchGetItem: the event and its own state item in one read (both tables); Query: every state,
-    // when the event matched several subscriptions or was replayed.
+    // BatchGetItem: a batch's events and state items in one read (both tables); BatchWriteItem: the
+    // batch's attempt items (no PutItem); Query: every state, when the event matched several
+    // subscriptions or was replayed (docs/adr/0041).
     eventsTableActions: ["dynamodb:BatchGetItem", "dynamodb:UpdateItem"],
-    deliveriesTableActions: ["dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+    deliveriesTableActions: ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem", "dynamodb:Query"],
     deliveryQueueActions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
     readsSubscriptionSecrets: true,
     deliveryEnvironment: true,

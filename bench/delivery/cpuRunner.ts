@@ -18,8 +18,8 @@ export interface CpuRunnerInput {
   /** SQS batches per block. */
   batchesPerBlock: number;
   batchSize: number;
-  /** The delivery message every record carries (its event and state are what the instant store answers). */
-  messageBody: string;
+  /** The delivery messages a batch's records carry, one per record (their events and states are what the instant store answers). */
+  messageBodies: string[];
   queueArn: string;
   receiverUrl: string;
   secret: string;
@@ -40,12 +40,12 @@ async function main(input: CpuRunnerInput): Promise<CpuRunnerOutput> {
   const minimal = await load(input.bundles.minimal);
   let sequence = 0;
   const batch = (): SQSEvent => ({
-    Records: Array.from({ length: input.batchSize }, () => {
+    Records: Array.from({ length: input.batchSize }, (_, i) => {
       sequence += 1;
       return {
         messageId: `bench-${sequence}`,
         receiptHandle: `bench-${sequence}`,
-        body: input.messageBody,
+        body: input.messageBodies[i % input.messageBodies.length]!,
         attributes: { ApproximateReceiveCount: "1", SentTimestamp: String(Date.now()), SenderId: "bench", ApproximateFirstReceiveTimestamp: String(Date.now()) },
         messageAttributes: {},
         md5OfBody: "",

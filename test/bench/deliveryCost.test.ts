@@ -23,15 +23,26 @@ describe("cost model: delivery engines (npm run cost)", () => {
     // 2 M deliveries, 3 M attempts: 2 M sends + 3 M receives + 1 M visibility changes + 2 M deletes.
     expect(line(sqs, "SQS requests")!.quantity).to.equal(8_000_000);
     expect(line(sqs, "Lambda deliverer")!.quantity).to.equal(3_000_000);
-    // 3 M invocations at $1 per million, and 3 M attempts × 0.2 s (185 + 15 ms) × 1 GB = 600,000 GB-s at $1 each.
-    expect(line(sqs, "Lambda deliverer")!.usd).to.be.closeTo(3 + 600_000, 1e-6);
+    // 3 M invocations at $1 per million, and 3 M attempts × 0.205 s (185 + 20 ms) × 1 GB = 615,000 GB-s at $1 each.
+    expect(line(sqs, "Lambda deliverer")!.usd).to.be.closeTo(3 + 615_000, 1e-6);
     expect(sqs.fixed_usd_per_month).to.be.closeTo((3 * IDLE_POLLS_PER_MONTH) / 1e6, 1e-9);
   });
 
-  it("charges each attempt its log record and the event's delivery fields, and each delivery one status-index rewrite", () => {
+  it("charges each attempt its state update, the event's delivery fields and its log record, and each delivery one status-index rewrite", () => {
     const sqs = estimateDeliveryCost("sqs-lambda", WORKLOAD, UNIT_PRICES);
-    // 3 M attempts × (2 units for the 1.4 KB record + 1 for the 600-byte event) + 2 M deliveries × 2 index units.
-    expect(line(sqs, "DynamoDB writes")!.quantity).to.equal(3_000_000 * 3 + 2_000_000 * 2);
+    // 3 M attempts × (1 unit for the state item + 1 for the 600-byte event + 2 for the 1.4 KB record) + 2 M deliveries × 2 index units.
+    expect(line(sqs, "DynamoDB writes")!.quantity).to.equal(3_000_000 * 4 + 2_000_000 * 2);
+    const big = estimateDeliveryCost("sqs-lambda", { ...WORKLOAD, eventBytes: 3000 }, UNIT_PRICES);
+    expect(line(big, "DynamoDB writes")!.quantity).to.equal(3_000_000 * (1 + 3 + 2) + 2_000_000 * 2 * 3);
+  });
+
+  it("charges each attempt a consistent read of the state item and the event, and each delivery of a shared event the states Query", () => {
+    const sqs = estimateDeliveryCost("sqs-lambda", WORKLOAD, UNIT_PRICES);
+    // 3 M attempts × (1 + 1 read units) + 2 M successful deliveries × 1 unit (two small states) for the Query.
+    expect(line(sqs, "DynamoDB reads")!.quantity).to.equal(3_000_000 * 2 + 2_000_000);
+    const sole = estimateDeliveryCost("sqs-lambda", { ...WORKLOAD, deliveriesPerEvent: 1, eventBytes: 5000 }, UNIT_PRICES);
+    // One subscription: no Query; a 5 KB event is two read units per consistent read.
+    expect(line(sole, "DynamoDB reads")!.quantity).to.equal(1_500_000 * (1 + 2));
   });
 
   it("EventBridge: one custom event per stored event and one API-destination invocation per attempt, and no signing", () => {

@@ -182,7 +182,8 @@ describe("Deliveries (stack under Pulumi mocks)", function () {
           // BatchGetItem on both tables: the event and the subscription's state item in one consistent read.
           { Effect: "Allow", Action: ["dynamodb:BatchGetItem"], Resource: [arn.table(s(), "events")] },
           { Effect: "Allow", Action: ["dynamodb:UpdateItem"], Resource: [arn.table(s(), "events")], Condition: DELIVERY_FIELDS },
-          { Effect: "Allow", Action: ["dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"], Resource: [arn.table(s(), "deliveries")] },
+          // BatchWriteItem: a batch's attempt items; no PutItem (ADR 0041).
+          { Effect: "Allow", Action: ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem", "dynamodb:Query"], Resource: [arn.table(s(), "deliveries")] },
           {
             Effect: "Allow",
             Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],

@@ -4,7 +4,9 @@
  * the event as stored and serialize it exactly as GET /events/{id} returns it; sign it (Standard
  * Webhooks, every accepted secret); POST it through the SSRF-safe sender; record the attempt. On
  * success the subscription's delivery is settled and, once every matching subscription has
- * delivered, the event: four storage calls in all (docs/adr/0041). On failure the message is hidden until the next attempt of the schedule
+ * delivered, the event. Storage calls are amortized over the batch (docs/adr/0041): one
+ * BatchGetItem reads every message's state and event, two conditional updates per message settle
+ * the state and the event, one BatchWriteItem writes every attempt's log item. On failure the message is hidden until the next attempt of the schedule
  * (ChangeMessageVisibility) and reported as a batch item failure; after the last attempt the
  * delivery and the event are `failed`, with an ERROR log line and the DeliveriesFailed metric.
  * Messages of one batch are sent concurrently, so one slow receiver costs one timeout, not a sum.
@@ -16,7 +18,7 @@ import { log } from "../ops/log";
 import { newDeliveryTally, writeDeliveryMetrics, type DeliveryTally } from "../ops/metrics";
 import { writeJson } from "../primitives/json";
 import type { EventRepository } from "../store/store";
-import type { DeliveryLog, EventDeliveryFields } from "./deliveryLog";
+import { pairKey, type AttemptItem, type DeliveryLog, type EventDeliveryFields } from "./deliveryLog";
 import { parseDeliveryMessage, type DeliveryMessage } from "./message";
 import { retryDelaySeconds } from "./schedule";
 import { sendDelivery, type AttemptResult, type SendOptions } from "./sender";
@@ -39,6 +41,12 @@ export interface DelivererDependencies {
 
 type Outcome = "done" | { retryInSeconds: number };
 
+/** What the batch's one read returned, and where each message leaves its attempt's log item. */
+interface BatchContext {
+  read: Awaited<ReturnType<DeliveryLog["statesAndEvents"]>>;
+  logAttempt: (item: AttemptItem) => void;
+}
+
 /** The queue a record came from must be its subscription's own: the ARN's last part is the queue name. */
 function fromItsQueue(record: SQSRecord, target: DeliveryTarget): boolean {
   return record.eventSourceARN.split(":").pop() === target.queueUrl.split("/").pop();
@@ -49,27 +57,20 @@ export function createDeliverer(deps: DelivererDependencies) {
   const now = deps.now ?? Date.now;
   const { config } = deps;
 
-  async function deliverOne(record: SQSRecord, tallyOf: (name: string) => DeliveryTally): Promise<Outcome> {
-    const parsed = parseDeliveryMessage(record.body);
-    const target = parsed.ok ? config.subscriptions.get(parsed.message.subscription) : undefined;
-    if (!parsed.ok || !target || !fromItsQueue(record, target)) {
-      // Not ours: to the dead-letter queue without waiting (visibility 0, reported as failed).
-      log("ERROR", "unreadable delivery message", { message_id: record.messageId, reason: parsed.ok ? "unknown subscription or wrong queue" : parsed.reason });
-      return { retryInSeconds: 0 };
-    }
-    const message = parsed.message;
+  async function deliverOne(message: DeliveryMessage, target: DeliveryTarget, batch: BatchContext, tallyOf: (name: string) => DeliveryTally): Promise<Outcome> {
     const fields = { event_id: message.event_id, subscription: message.subscription, webhook_id: message.webhook_id };
-
-    // Both items in one read: a settled or superseded delivery wastes the event's read units, a live one saves a call.
-    const { state, stored } = await deps.deliveryLog.stateAndEvent(message.event_id, message.subscription, deps.repository);
+    // The batch's read: a settled or superseded delivery wasted its event's read units, a live one saved a call.
+    const state = batch.read.states.get(pairKey(message.event_id, message.subscription));
     if (!state || state.webhook_id !== message.webhook_id || state.state !== "pending") {
       log("INFO", "delivery message skipped: settled or superseded by a replay", { ...fields, state: state?.state ?? "missing" });
       return "done";
     }
-    if (!stored) {
+    const item = batch.read.events.get(message.event_id);
+    if (!item) {
       log("WARN", "delivery skipped: the event no longer exists", fields);
       return "done";
     }
+    const stored = await deps.repository.decode(item);
     let secrets: string[];
     try {
       secrets = await deps.secrets.secretsOf(target);
@@ -85,26 +86,29 @@ export function createDeliverer(deps: DelivererDependencies) {
     // The dispatcher matched this event to this subscription alone, and no replay has touched it:
     // its delivery settles the event, and no other subscription's state needs reading.
     const sole = state.matched === 1 && state.generation === 0 && stored.status === "pending";
-    if (result.ok) return settleDelivered(message, result, sole, tallyOf(message.subscription));
-    return settleFailedAttempt(message, result, tallyOf(message.subscription));
+    if (result.ok) return settleDelivered(message, result, sole, batch, tallyOf(message.subscription));
+    return settleFailedAttempt(message, result, batch, tallyOf(message.subscription));
   }
 
   /**
-   * A 2xx: one conditional write counts the attempt and settles the subscription's state; then the
-   * attempt's item and the event's fields are written together (the attempt counted in the event's
-   * status change when it settles the event). When the conditional write finds the delivery
-   * superseded or settled meanwhile, the attempt is only counted, as any attempt is.
+   * A 2xx: one conditional write counts the attempt and settles the subscription's state (its
+   * ReturnValues give the attempt's number for the log item, which goes to the batch's
+   * BatchWriteItem); then the event's fields are written (the attempt counted in the event's status
+   * change when it settles the event). When the conditional write finds the delivery superseded or
+   * settled meanwhile, the attempt is only counted, as any attempt is.
    */
-  async function settleDelivered(message: DeliveryMessage, result: AttemptResult, sole: boolean, tally: DeliveryTally): Promise<Outcome> {
+  async function settleDelivered(message: DeliveryMessage, result: AttemptResult, sole: boolean, batch: BatchContext, tally: DeliveryTally): Promise<Outcome> {
     const { event_id: eventId, subscription, webhook_id: webhookId } = message;
     const at = new Date(now()).toISOString();
     const settled = await deps.deliveryLog.settleDelivered(eventId, subscription, webhookId, at);
     let attempt: number;
     if (settled) {
       attempt = settled.attempt;
-      await Promise.all([deps.deliveryLog.writeAttempt(eventId, subscription, webhookId, attempt, at, result), settleEvent(eventId, sole)]);
+      batch.logAttempt(deps.deliveryLog.attemptItem(eventId, subscription, webhookId, attempt, at, result));
+      await settleEvent(eventId, sole);
     } else {
-      [attempt] = await Promise.all([deps.deliveryLog.recordAttempt(eventId, subscription, webhookId, result), deps.fields.countAttempt(eventId)]);
+      [attempt] = await Promise.all([deps.deliveryLog.countStateAttempt(eventId, subscription, webhookId, at), deps.fields.countAttempt(eventId)]);
+      batch.logAttempt(deps.deliveryLog.attemptItem(eventId, subscription, webhookId, attempt, at, result));
     }
     tally.attempts += 1;
     tally.latenciesMs.push(result.latencyMs);
@@ -121,11 +125,13 @@ export function createDeliverer(deps: DelivererDependencies) {
     else await deps.fields.countAttempt(eventId);
   }
 
-  async function settleFailedAttempt(message: DeliveryMessage, result: AttemptResult, tally: DeliveryTally): Promise<Outcome> {
+  async function settleFailedAttempt(message: DeliveryMessage, result: AttemptResult, batch: BatchContext, tally: DeliveryTally): Promise<Outcome> {
+    const at = new Date(now()).toISOString();
     const [attempt] = await Promise.all([
-      deps.deliveryLog.recordAttempt(message.event_id, message.subscription, message.webhook_id, result),
+      deps.deliveryLog.countStateAttempt(message.event_id, message.subscription, message.webhook_id, at),
       deps.fields.countAttempt(message.event_id),
     ]);
+    batch.logAttempt(deps.deliveryLog.attemptItem(message.event_id, message.subscription, message.webhook_id, attempt, at, result));
     tally.attempts += 1;
     tally.latenciesMs.push(result.latencyMs);
     const fields = { event_id: message.event_id, subscription: message.subscription, webhook_id: message.webhook_id, attempt, status_code: result.status ?? null, error: result.error ?? null, latency_ms: result.latencyMs };
@@ -154,17 +160,50 @@ export function createDeliverer(deps: DelivererDependencies) {
       return tally;
     };
     const records = event.Records ?? [];
+    // Every record re-validated first; only ours take part in the batch's read.
+    const messages = records.map((record): { message: DeliveryMessage; target: DeliveryTarget } | undefined => {
+      const parsed = parseDeliveryMessage(record.body);
+      const target = parsed.ok ? config.subscriptions.get(parsed.message.subscription) : undefined;
+      if (parsed.ok && target && fromItsQueue(record, target)) return { message: parsed.message, target };
+      // Not ours: to the dead-letter queue without waiting (visibility 0, reported as failed).
+      log("ERROR", "unreadable delivery message", { message_id: record.messageId, reason: parsed.ok ? "unknown subscription or wrong queue" : parsed.reason });
+      return undefined;
+    });
+    const ours = messages.filter((m): m is NonNullable<typeof m> => m !== undefined);
+    let read: BatchContext["read"] | undefined;
+    if (ours.length > 0) {
+      try {
+        read = await deps.deliveryLog.statesAndEvents(ours.map(({ message }) => ({ eventId: message.event_id, subscription: message.subscription })), deps.repository);
+      } catch (error) {
+        log("WARN", "delivery read failed; the batch will be retried", { messages: ours.length, error: (error as Error)?.name ?? "Error" });
+      }
+    }
+    // Each message's attempt item, by the record's index: written together once every message has settled.
+    const attemptItems: { index: number; item: AttemptItem }[] = [];
     const outcomes = await Promise.all(
-      records.map(async (record): Promise<Outcome> => {
+      records.map(async (record, index): Promise<Outcome> => {
+        const m = messages[index];
+        if (!m) return { retryInSeconds: 0 };
+        // Storage trouble while reading or recording: the message comes back after the queue's visibility timeout.
+        if (!read) return { retryInSeconds: -1 };
         try {
-          return await deliverOne(record, tallyOf);
+          return await deliverOne(m.message, m.target, { read, logAttempt: (item) => attemptItems.push({ index, item }) }, tallyOf);
         } catch (error) {
-          // Storage trouble while recording: the message comes back after the queue's visibility timeout.
           log("WARN", "delivery bookkeeping failed; the message will be retried", { message_id: record.messageId, error: (error as Error)?.name ?? "Error" });
           return { retryInSeconds: -1 };
         }
       }),
     );
+    if (attemptItems.length > 0) {
+      // The attempts' log items in one BatchWriteItem (per 25). Their states and events are already
+      // written; a message whose item could not be written comes back after the queue's visibility
+      // timeout, as after any bookkeeping failure (docs/adr/0041): a settled delivery is then skipped
+      // as settled (its log item lost), a pending one makes its next attempt.
+      const unwritten = await deps.deliveryLog.writeAttempts(attemptItems.map(({ item }) => item));
+      const lost = attemptItems.filter(({ item }) => unwritten.has(item));
+      for (const { index } of lost) outcomes[index] = { retryInSeconds: -1 };
+      if (lost.length > 0) log("WARN", "attempt log items not written; their messages will be retried", { items: lost.length, message_ids: lost.map(({ index }) => records[index]!.messageId).join(",") });
+    }
     const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
     await Promise.all(
       outcomes.map(async (outcome, i) => {

@@ -6,13 +6,17 @@
  * `delivered_at` and `delivery_attempts` are derived from them (docs/adr/0031) and written here, and
  * only here, with conditional updates that touch nothing else of the event.
  *
- * A successful attempt costs four calls (docs/adr/0041): the deliverer reads its own state item
- * and the event in one BatchGetItem, then after the POST one conditional update counts the attempt
- * and settles the state, and the attempt's item and the event's fields (its count folded into its
- * status change) are written together. The states Query that decides `delivered` is left out when
- * the dispatcher recorded that the event matched this subscription alone.
+ * Storage calls are amortized over the deliverer's SQS batch (docs/adr/0041): one BatchGetItem
+ * reads every message's state item and event, then per message one conditional update counts the
+ * attempt (and settles the state on a 2xx) and one conditional update writes the event's fields,
+ * and one BatchWriteItem writes the whole batch's attempt items: about 2.2 calls per successful
+ * delivery in a batch of ten. The states Query that decides `delivered` is left out when the
+ * dispatcher recorded that the event matched this subscription alone. The deliverer sends its
+ * per-message updates through `cachedUpdates` (a plain client whose stack is resolved once).
  */
-import { BatchGetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { BatchGetCommand, BatchWriteCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from "@aws-sdk/lib-dynamodb";
+import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { errorName } from "../primitives/faults";
 import { shardOf } from "../primitives/ids";
 import { DELIVERIES_TABLE, EVENTS_TABLE, STATUS_INDEX } from "../primitives/tables";
@@ -58,7 +62,21 @@ export interface AttemptRecord {
   response_body: string;
 }
 
+/** An attempt's item in the deliveries table. */
+export type AttemptItem = Record<string, unknown>;
+
 const SUB = "sub#";
+/** BatchGetItem's limit of keys per call, BatchWriteItem's of put requests per call. */
+const BATCH_GET_KEYS = 100;
+const BATCH_WRITE_ITEMS = 25;
+/** Calls per batch before what DynamoDB leaves unprocessed counts as failed. */
+const BATCH_ROUNDS = 4;
+const backoff = (round: number) => new Promise((resolve) => setTimeout(resolve, 25 * 2 ** round));
+
+/** The key of one (event, subscription) pair in the maps `statesAndEvents` returns. */
+export function pairKey(eventId: string, subscription: string): string {
+  return `${eventId}\u0000${subscription}`;
+}
 const ATTEMPT = "attempt#";
 const PK = DELIVERIES_TABLE.partitionKey.name;
 const SK = DELIVERIES_TABLE.sortKey!.name;
@@ -67,8 +85,44 @@ export function stateKey(eventId: string, subscription: string): Record<string, 
   return { [PK]: eventId, [SK]: `${SUB}${subscription}` };
 }
 
+/**
+ * Sends one UpdateItem (document-shaped input and attributes). The deliverer's per-message
+ * conditional updates go through `cachedUpdates` (docs/adr/0041); everything else, and every other
+ * caller, through the document client.
+ */
+export type UpdateSender = (input: UpdateCommandInput) => Promise<{ Attributes?: Record<string, unknown> }>;
+
+/** Updates through the document client (lib-dynamodb marshalling, the stack resolved per call). */
+export function documentUpdates(doc: DynamoDBDocumentClient): UpdateSender {
+  return (input) => doc.send(new UpdateCommand(input));
+}
+
+/**
+ * Updates through a plain DynamoDBClient created with `cacheMiddleware: true`: the SDK resolves
+ * the UpdateItem command's middleware stack once instead of per call, which `lib-dynamodb`'s
+ * commands cannot use (their handler would keep the first command's input, docs/adr/0041). The
+ * key, the values and the returned attributes are marshalled here with the document client's
+ * options. Only for this client's own UpdateItemCommands: nothing may change its middleware stack.
+ */
+export function cachedUpdates(client: DynamoDBClient): UpdateSender {
+  return async (input) => {
+    const { Key, ExpressionAttributeValues, ...rest } = input;
+    const output = await client.send(
+      new UpdateItemCommand({
+        ...rest,
+        Key: marshall(Key, MARSHALL),
+        ...(ExpressionAttributeValues ? { ExpressionAttributeValues: marshall(ExpressionAttributeValues, MARSHALL) } : {}),
+      }),
+    );
+    return output.Attributes ? { Attributes: unmarshall(output.Attributes) } : {};
+  };
+}
+const MARSHALL = { removeUndefinedValues: true, allowImpreciseNumbers: true } as const;
+
 export interface DeliveryLogOptions {
   doc: DynamoDBDocumentClient;
+  /** The per-message conditional updates. @default documentUpdates(doc) */
+  updates?: UpdateSender;
   deliveriesTable: string;
   /** How long items are kept. */
   logDays: number;
@@ -77,8 +131,10 @@ export interface DeliveryLogOptions {
 
 export class DeliveryLog {
   private readonly now: () => number;
+  private readonly update: UpdateSender;
   constructor(private readonly options: DeliveryLogOptions) {
     this.now = options.now ?? Date.now;
+    this.update = options.updates ?? documentUpdates(options.doc);
   }
 
   private ttl(): number {
@@ -149,28 +205,45 @@ export class DeliveryLog {
   }
 
   /**
-   * The deliverer's one read: this subscription's state item and the stored event, in a single
-   * BatchGetItem across both tables with consistent reads — the read units of two GetItems in one
-   * round trip. Keys DynamoDB leaves unprocessed are asked again (a few times, then it throws and the
-   * message comes back). Either may be missing.
+   * The deliverer's one read per batch: the state items of every (event, subscription) pair of an
+   * SQS batch and their events, in BatchGetItem calls across both tables with consistent reads (one
+   * call for a batch of ten: at most 20 keys of the 100 a call takes), keys deduplicated. Keys
+   * DynamoDB leaves unprocessed are asked again with backoff (a few times, then it throws and the
+   * batch comes back). Missing items are missing from the maps; events are returned as stored, for
+   * each message to decode on its own.
    */
-  async stateAndEvent(eventId: string, subscription: string, events: Pick<EventRepository, "tableName" | "decode">): Promise<{ state?: SubscriptionState; stored?: EventRecord }> {
+  async statesAndEvents(
+    pairs: readonly { eventId: string; subscription: string }[],
+    events: Pick<EventRepository, "tableName">,
+  ): Promise<{ states: Map<string, SubscriptionState>; events: Map<string, StoredItem> }> {
     const eventKey = EVENTS_TABLE.partitionKey.name;
-    let request: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead?: boolean }> | undefined = {
-      [this.options.deliveriesTable]: { Keys: [stateKey(eventId, subscription)], ConsistentRead: true },
-      [events.tableName]: { Keys: [{ [eventKey]: eventId }], ConsistentRead: true },
-    };
-    let state: SubscriptionState | undefined;
-    let item: StoredItem | undefined;
-    for (let round = 0; request && Object.keys(request).length > 0; round++) {
-      if (round === 4) throw new Error("BatchGetItem left keys unprocessed four times");
-      if (round > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** round));
-      const output = await this.options.doc.send(new BatchGetCommand({ RequestItems: request }));
-      state ??= output.Responses?.[this.options.deliveriesTable]?.[0] as SubscriptionState | undefined;
-      item ??= output.Responses?.[events.tableName]?.[0] as StoredItem | undefined;
-      request = output.UnprocessedKeys as typeof request;
+    const keys = new Map<string, { table: string; key: Record<string, unknown> }>();
+    for (const { eventId, subscription } of pairs) {
+      keys.set(pairKey(eventId, subscription), { table: this.options.deliveriesTable, key: stateKey(eventId, subscription) });
+      keys.set(`event\u0000${eventId}`, { table: events.tableName, key: { [eventKey]: eventId } });
     }
-    return { ...(state ? { state } : {}), ...(item ? { stored: await events.decode(item) } : {}) };
+    const states = new Map<string, SubscriptionState>();
+    const stored = new Map<string, StoredItem>();
+    const all = [...keys.values()];
+    const chunks: (typeof all)[] = [];
+    for (let at = 0; at < all.length; at += BATCH_GET_KEYS) chunks.push(all.slice(at, at + BATCH_GET_KEYS));
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        let request: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead?: boolean }> | undefined = {};
+        for (const { table, key } of chunk) (request[table] ??= { Keys: [], ConsistentRead: true }).Keys.push(key);
+        for (let round = 0; request && Object.keys(request).length > 0; round++) {
+          if (round === BATCH_ROUNDS) throw new Error(`BatchGetItem left keys unprocessed ${BATCH_ROUNDS} times`);
+          if (round > 0) await backoff(round);
+          const output = await this.options.doc.send(new BatchGetCommand({ RequestItems: request }));
+          for (const item of output.Responses?.[this.options.deliveriesTable] ?? []) {
+            states.set(pairKey(String(item[PK]), String(item[SK]).slice(SUB.length)), item as SubscriptionState);
+          }
+          for (const item of output.Responses?.[events.tableName] ?? []) stored.set(String(item[eventKey]), item as StoredItem);
+          request = output.UnprocessedKeys as typeof request;
+        }
+      }),
+    );
+    return { states, events: stored };
   }
 
   /** Every subscription's state for an event (a consistent read). */
@@ -195,92 +268,122 @@ export class DeliveryLog {
   }
 
   /**
-   * Records one attempt and returns its number within the current delivery: the state item counts
-   * it (every attempt in `attempts`, the current webhook-id's in `tries`), then the attempt's own
-   * item is written. An attempt of a delivery a replay superseded meanwhile still counts in `attempts`.
+   * Counts one attempt in the state item and returns its number within the current delivery (every
+   * attempt in `attempts`, the current webhook-id's in `tries`). An attempt of a delivery a replay
+   * superseded meanwhile still counts in `attempts`. The attempt's own item is the caller's to
+   * write (`attemptItem`, `writeAttempts`: one BatchWriteItem for a whole SQS batch).
    */
-  async recordAttempt(eventId: string, subscription: string, webhookId: string, result: AttemptResult): Promise<number> {
-    const at = new Date(this.now()).toISOString();
-    let attempt: number;
+  async countStateAttempt(eventId: string, subscription: string, webhookId: string, at: string): Promise<number> {
     try {
-      const { Attributes } = await this.options.doc.send(
-        new UpdateCommand({
+      const { Attributes } = await this.update(
+        {
           TableName: this.options.deliveriesTable,
           Key: stateKey(eventId, subscription),
           UpdateExpression: "SET last_attempt_at = :at ADD attempts :one, tries :one",
           ConditionExpression: "webhook_id = :wid",
           ExpressionAttributeValues: { ":at": at, ":one": 1, ":wid": webhookId },
           ReturnValues: "UPDATED_NEW",
-        }),
+        },
       );
-      attempt = Number(Attributes?.tries ?? 1);
+      return Number(Attributes?.tries ?? 1);
     } catch (error) {
       if (errorName(error) !== "ConditionalCheckFailedException") throw error;
-      const { Attributes } = await this.options.doc.send(
-        new UpdateCommand({
+      const { Attributes } = await this.update(
+        {
           TableName: this.options.deliveriesTable,
           Key: stateKey(eventId, subscription),
           UpdateExpression: "ADD attempts :one",
           ExpressionAttributeValues: { ":one": 1 },
           ReturnValues: "UPDATED_NEW",
-        }),
+        },
       );
-      attempt = Number(Attributes?.attempts ?? 1);
+      return Number(Attributes?.attempts ?? 1);
     }
-    await this.writeAttempt(eventId, subscription, webhookId, attempt, at, result);
-    return attempt;
   }
 
   /**
    * A successful attempt of the current delivery, counted and settled in one conditional write
    * (condition: still this webhook-id, still pending): `attempts` and `tries` grow by one, the state
-   * becomes delivered. Returns the attempt's number (its `tries`) and the state as written, or
+   * becomes delivered. Returns the attempt's number (its `tries`, from the updated attributes alone:
+   * UPDATED_NEW, not the whole item), or
    * undefined when a replay superseded the delivery or a duplicate receive settled it meanwhile;
-   * then nothing was written and the caller records the attempt with `recordAttempt` instead.
-   * The attempt's own item is the caller's next write (`writeAttempt`), so it can go with the event's.
+   * then nothing was written and the caller counts the attempt with `countStateAttempt` instead.
+   * The attempt's own item is written with the batch's others (`writeAttempts`).
    */
-  async settleDelivered(eventId: string, subscription: string, webhookId: string, at: string): Promise<{ attempt: number; state: SubscriptionState } | undefined> {
+  async settleDelivered(eventId: string, subscription: string, webhookId: string, at: string): Promise<{ attempt: number } | undefined> {
     try {
-      const { Attributes } = await this.options.doc.send(
-        new UpdateCommand({
+      const { Attributes } = await this.update(
+        {
           TableName: this.options.deliveriesTable,
           Key: stateKey(eventId, subscription),
           UpdateExpression: "SET #state = :delivered, delivered_at = :at, last_attempt_at = :at ADD attempts :one, tries :one",
           ConditionExpression: "webhook_id = :wid AND #state = :pending",
           ExpressionAttributeNames: { "#state": "state" },
           ExpressionAttributeValues: { ":delivered": "delivered", ":at": at, ":one": 1, ":wid": webhookId, ":pending": "pending" },
-          ReturnValues: "ALL_NEW",
-        }),
+          ReturnValues: "UPDATED_NEW",
+        },
       );
-      const state = Attributes as SubscriptionState;
-      return { attempt: Number(state.tries), state };
+      return { attempt: Number(Attributes?.tries ?? 1) };
     } catch (error) {
       if (errorName(error) === "ConditionalCheckFailedException") return undefined;
       throw error;
     }
   }
 
-  /** The item of one attempt, as GET /events/{id}/deliveries returns it. */
-  async writeAttempt(eventId: string, subscription: string, webhookId: string, attempt: number, at: string, result: AttemptResult): Promise<void> {
-    await this.options.doc.send(
-      new PutCommand({
-        TableName: this.options.deliveriesTable,
-        Item: {
-          [PK]: eventId,
-          [SK]: `${ATTEMPT}${subscription}#${at}#${attempt}`,
-          subscription,
-          webhook_id: webhookId,
-          attempt,
-          attempted_at: at,
-          ok: result.ok,
-          ...(result.status === undefined ? {} : { status_code: result.status }),
-          ...(result.error === undefined ? {} : { error: result.error }),
-          latency_ms: result.latencyMs,
-          response_body: result.body,
-          [DELIVERIES_TABLE.ttlAttribute!]: this.ttl(),
-        },
+  /** The item of one attempt, as GET /events/{id}/deliveries returns it (written by `writeAttempts`). */
+  attemptItem(eventId: string, subscription: string, webhookId: string, attempt: number, at: string, result: AttemptResult): AttemptItem {
+    return {
+      [PK]: eventId,
+      [SK]: `${ATTEMPT}${subscription}#${at}#${attempt}`,
+      subscription,
+      webhook_id: webhookId,
+      attempt,
+      attempted_at: at,
+      ok: result.ok,
+      ...(result.status === undefined ? {} : { status_code: result.status }),
+      ...(result.error === undefined ? {} : { error: result.error }),
+      latency_ms: result.latencyMs,
+      response_body: result.body,
+      [DELIVERIES_TABLE.ttlAttribute!]: this.ttl(),
+    };
+  }
+
+  /**
+   * Writes attempt items (unconditional puts) with BatchWriteItem, 25 per call, the calls
+   * concurrent, asking again for what DynamoDB leaves unprocessed with backoff (a few rounds).
+   * Never throws: returns the items that were not written (a call that failed, or items still
+   * unprocessed after the last round), for the caller to report. Items with the same key (two
+   * attempts in the same millisecond with the same number, which one BatchWriteItem refuses) keep
+   * the last, as two PutItems would.
+   */
+  async writeAttempts(items: readonly AttemptItem[]): Promise<Set<AttemptItem>> {
+    const byKey = new Map<string, AttemptItem>();
+    for (const item of items) byKey.set(`${String(item[PK])}\u0000${String(item[SK])}`, item);
+    const unique = [...byKey.values()];
+    const unwritten = new Set<AttemptItem>();
+    const chunks: AttemptItem[][] = [];
+    for (let at = 0; at < unique.length; at += BATCH_WRITE_ITEMS) chunks.push(unique.slice(at, at + BATCH_WRITE_ITEMS));
+    const table = this.options.deliveriesTable;
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        let left: AttemptItem[] = chunk;
+        try {
+          for (let round = 0; left.length > 0 && round < BATCH_ROUNDS; round++) {
+            if (round > 0) await backoff(round);
+            const output = await this.options.doc.send(new BatchWriteCommand({ RequestItems: { [table]: left.map((Item) => ({ PutRequest: { Item } })) } }));
+            const unprocessed = (output.UnprocessedItems?.[table] ?? []).map((request) => request.PutRequest?.Item);
+            const keysLeft = new Set(unprocessed.map((item) => `${String(item?.[PK])}\u0000${String(item?.[SK])}`));
+            left = left.filter((item) => keysLeft.has(`${String(item[PK])}\u0000${String(item[SK])}`));
+          }
+        } catch {
+          // The call failed as a whole (after the SDK's own retries): nothing of `left` is known written.
+        }
+        for (const item of left) unwritten.add(item);
       }),
     );
+    // A duplicate dropped above shares its fate with the item of its key that was sent.
+    for (const item of items) if (!unwritten.has(item) && unwritten.has(byKey.get(`${String(item[PK])}\u0000${String(item[SK])}`)!)) unwritten.add(item);
+    return unwritten;
   }
 
   /**
@@ -289,15 +392,15 @@ export class DeliveryLog {
    */
   async settleFailed(eventId: string, subscription: string, webhookId: string): Promise<boolean> {
     try {
-      await this.options.doc.send(
-        new UpdateCommand({
+      await this.update(
+        {
           TableName: this.options.deliveriesTable,
           Key: stateKey(eventId, subscription),
           UpdateExpression: "SET #state = :state, failed_at = :at",
           ConditionExpression: "webhook_id = :wid AND #state = :pending",
           ExpressionAttributeNames: { "#state": "state" },
           ExpressionAttributeValues: { ":state": "failed", ":at": new Date(this.now()).toISOString(), ":wid": webhookId, ":pending": "pending" },
-        }),
+        },
       );
       return true;
     } catch (error) {
@@ -333,12 +436,17 @@ export class DeliveryLog {
  * late delivery never recreates an expired event as a fragment.
  */
 export class EventDeliveryFields {
+  private readonly updates: UpdateSender;
   constructor(
-    private readonly doc: DynamoDBDocumentClient,
+    doc: DynamoDBDocumentClient,
     private readonly eventsTable: string,
     private readonly statusIndexShards: number,
     private readonly now: () => number = Date.now,
-  ) {}
+    /** @default documentUpdates(doc) */
+    updates?: UpdateSender,
+  ) {
+    this.updates = updates ?? documentUpdates(doc);
+  }
 
   /** One real attempt was made. */
   async countAttempt(eventId: string): Promise<void> {
@@ -395,15 +503,15 @@ export class EventDeliveryFields {
     if (expression.includes("#status") || condition.includes("#status")) names["#status"] = "status";
     if (expression.includes("#shard")) names["#shard"] = STATUS_INDEX.partitionKey.name;
     try {
-      await this.doc.send(
-        new UpdateCommand({
+      await this.updates(
+        {
           TableName: this.eventsTable,
           Key: { [EVENTS_TABLE.partitionKey.name]: eventId },
           UpdateExpression: expression,
           ConditionExpression: condition,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
-        }),
+        },
       );
       return true;
     } catch (error) {

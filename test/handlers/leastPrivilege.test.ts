@@ -123,8 +123,8 @@ describe("least privilege, derived from the calls each function's code sends", f
     },
     "GET /events": async (name) => {
       for (const n of [1, 2]) await invoke("ingest", postEvent({ event_type: "lp.list", payload: { n } }));
-      // A payload stored compressed is not in the status index: the listing reads it with BatchGetItem (ADR 0035).
-      await invoke("ingest", postEvent({ event_type: "lp.list", payload: { text: "x".repeat(2048) } }));
+      // A payload stored compressed (4 KB: over the 2.5 KiB threshold) is not in the status index: the listing reads it with BatchGetItem (ADR 0035).
+      await invoke("ingest", postEvent({ event_type: "lp.list", payload: { text: "x".repeat(4096) } }));
       const first = await invoke(name, get("GET /events", { limit: "1" }));
       expect(first.statusCode).to.equal(200);
       const cursor = (JSON.parse(first.body!) as { next_cursor: string }).next_cursor;

@@ -58,6 +58,8 @@ const MESSAGE_MAX_DEPTH = LIMITS.maxPayloadDepth + 2;
  * not valid SQS, so they travel as `\ufffe` escapes (they can only occur inside strings).
  */
 const NOT_SQS_SAFE = /[\uFFFE\uFFFF]/g;
+/** A message body as JSON text SQS accepts: those characters written as JSON escapes. */
+const sqsSafeJson = (value: unknown): string => writeJson(value).replace(NOT_SQS_SAFE, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
 
 /**
  * The message for a record: `{"v":1,"record":{...}}`; when that passes SQS's 1 MiB, version 2
@@ -67,13 +69,13 @@ const NOT_SQS_SAFE = /[\uFFFE\uFFFF]/g;
  */
 export function encodeQueueMessage(record: EventRecord, written?: PayloadObjectRef): string {
   if (written) return encodeClaimCheckedMessage(record, written);
-  const plain = writeJson({ v: QUEUE_MESSAGE_VERSION, record }).replace(NOT_SQS_SAFE, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+  const plain = sqsSafeJson({ v: QUEUE_MESSAGE_VERSION, record });
   if (Buffer.byteLength(plain, "utf8") <= QUEUE_MESSAGE_MAX_BYTES) return plain;
   const item = storedItem(record);
   if (item.payload_br === undefined) return plain;
   const { payload: _payload, ...rest } = record;
   const compressed = { v: COMPRESSED_MESSAGE_VERSION, record: rest, payload_br: Buffer.from(item.payload_br).toString("base64") };
-  return writeJson(compressed).replace(NOT_SQS_SAFE, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+  return sqsSafeJson(compressed);
 }
 
 /**
@@ -84,7 +86,7 @@ export function encodeQueueMessage(record: EventRecord, written?: PayloadObjectR
 function encodeClaimCheckedMessage(record: EventRecord, written: PayloadObjectRef): string {
   const { payload: _payload, ...rest } = record;
   const pointer = { key: written.key, sha256: written.sha256, bytes: written.bytes, payload_bytes: written.payload_bytes };
-  return writeJson({ v: CLAIM_CHECKED_MESSAGE_VERSION, record: rest, payload_object: pointer }).replace(NOT_SQS_SAFE, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+  return sqsSafeJson({ v: CLAIM_CHECKED_MESSAGE_VERSION, record: rest, payload_object: pointer });
 }
 
 /** A message whose payload is in the claim check's bucket (see encodeClaimCheckedMessage). */

@@ -21,7 +21,7 @@ import { errorName } from "../primitives/faults";
 import { shardOf } from "../primitives/ids";
 import { DELIVERIES_TABLE, EVENTS_TABLE, STATUS_INDEX } from "../primitives/tables";
 import { statusShardKey, type EventRecord, type EventStatus, type StoredItem } from "../events/record";
-import type { EventRepository } from "../store/store";
+import { BATCH_GET_MAX_KEYS, BATCH_WRITE_MAX_ITEMS, type EventRepository } from "../store/store";
 import { webhookIdOf } from "./signing";
 import type { AttemptResult } from "./sender";
 
@@ -66,9 +66,6 @@ export interface AttemptRecord {
 export type AttemptItem = Record<string, unknown>;
 
 const SUB = "sub#";
-/** BatchGetItem's limit of keys per call, BatchWriteItem's of put requests per call. */
-const BATCH_GET_KEYS = 100;
-const BATCH_WRITE_ITEMS = 25;
 /** Calls per batch before what DynamoDB leaves unprocessed counts as failed. */
 const BATCH_ROUNDS = 4;
 const backoff = (round: number) => new Promise((resolve) => setTimeout(resolve, 25 * 2 ** round));
@@ -80,6 +77,8 @@ export function pairKey(eventId: string, subscription: string): string {
 const ATTEMPT = "attempt#";
 const PK = DELIVERIES_TABLE.partitionKey.name;
 const SK = DELIVERIES_TABLE.sortKey!.name;
+/** An item's key in the deliveries table, as one string (two puts of one key in a BatchWriteItem are refused). */
+const itemKey = (item: Record<string, unknown>): string => `${String(item[PK])}\u0000${String(item[SK])}`;
 
 export function stateKey(eventId: string, subscription: string): Record<string, string> {
   return { [PK]: eventId, [SK]: `${SUB}${subscription}` };
@@ -226,7 +225,7 @@ export class DeliveryLog {
     const stored = new Map<string, StoredItem>();
     const all = [...keys.values()];
     const chunks: (typeof all)[] = [];
-    for (let at = 0; at < all.length; at += BATCH_GET_KEYS) chunks.push(all.slice(at, at + BATCH_GET_KEYS));
+    for (let at = 0; at < all.length; at += BATCH_GET_MAX_KEYS) chunks.push(all.slice(at, at + BATCH_GET_MAX_KEYS));
     await Promise.all(
       chunks.map(async (chunk) => {
         let request: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead?: boolean }> | undefined = {};
@@ -358,11 +357,11 @@ export class DeliveryLog {
    */
   async writeAttempts(items: readonly AttemptItem[]): Promise<Set<AttemptItem>> {
     const byKey = new Map<string, AttemptItem>();
-    for (const item of items) byKey.set(`${String(item[PK])}\u0000${String(item[SK])}`, item);
+    for (const item of items) byKey.set(itemKey(item), item);
     const unique = [...byKey.values()];
     const unwritten = new Set<AttemptItem>();
     const chunks: AttemptItem[][] = [];
-    for (let at = 0; at < unique.length; at += BATCH_WRITE_ITEMS) chunks.push(unique.slice(at, at + BATCH_WRITE_ITEMS));
+    for (let at = 0; at < unique.length; at += BATCH_WRITE_MAX_ITEMS) chunks.push(unique.slice(at, at + BATCH_WRITE_MAX_ITEMS));
     const table = this.options.deliveriesTable;
     await Promise.all(
       chunks.map(async (chunk) => {
@@ -372,8 +371,8 @@ export class DeliveryLog {
             if (round > 0) await backoff(round);
             const output = await this.options.doc.send(new BatchWriteCommand({ RequestItems: { [table]: left.map((Item) => ({ PutRequest: { Item } })) } }));
             const unprocessed = (output.UnprocessedItems?.[table] ?? []).map((request) => request.PutRequest?.Item);
-            const keysLeft = new Set(unprocessed.map((item) => `${String(item?.[PK])}\u0000${String(item?.[SK])}`));
-            left = left.filter((item) => keysLeft.has(`${String(item[PK])}\u0000${String(item[SK])}`));
+            const keysLeft = new Set(unprocessed.flatMap((item) => (item ? [itemKey(item)] : [])));
+            left = left.filter((item) => keysLeft.has(itemKey(item)));
           }
         } catch {
           // The call failed as a whole (after the SDK's own retries): nothing of `left` is known written.
@@ -382,7 +381,7 @@ export class DeliveryLog {
       }),
     );
     // A duplicate dropped above shares its fate with the item of its key that was sent.
-    for (const item of items) if (!unwritten.has(item) && unwritten.has(byKey.get(`${String(item[PK])}\u0000${String(item[SK])}`)!)) unwritten.add(item);
+    for (const item of items) if (!unwritten.has(item) && unwritten.has(byKey.get(itemKey(item))!)) unwritten.add(item);
     return unwritten;
   }
 

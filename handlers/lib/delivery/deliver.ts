@@ -47,6 +47,12 @@ interface BatchContext {
   logAttempt: (item: AttemptItem) => void;
 }
 
+/** One real attempt in the subscription's metrics. */
+function countInTally(tally: DeliveryTally, result: AttemptResult): void {
+  tally.attempts += 1;
+  tally.latenciesMs.push(result.latencyMs);
+}
+
 /** The queue a record came from must be its subscription's own: the ARN's last part is the queue name. */
 function fromItsQueue(record: SQSRecord, target: DeliveryTarget): boolean {
   return record.eventSourceARN.split(":").pop() === target.queueUrl.split("/").pop();
@@ -107,11 +113,9 @@ export function createDeliverer(deps: DelivererDependencies) {
       batch.logAttempt(deps.deliveryLog.attemptItem(eventId, subscription, webhookId, attempt, at, result));
       await settleEvent(eventId, sole);
     } else {
-      [attempt] = await Promise.all([deps.deliveryLog.countStateAttempt(eventId, subscription, webhookId, at), deps.fields.countAttempt(eventId)]);
-      batch.logAttempt(deps.deliveryLog.attemptItem(eventId, subscription, webhookId, attempt, at, result));
+      attempt = await countAttempt(message, at, result, batch);
     }
-    tally.attempts += 1;
-    tally.latenciesMs.push(result.latencyMs);
+    countInTally(tally, result);
     tally.delivered += 1;
     log("INFO", "delivered", { event_id: eventId, subscription, webhook_id: webhookId, attempt, status_code: result.status ?? null, error: null, latency_ms: result.latencyMs });
     return "done";
@@ -125,15 +129,20 @@ export function createDeliverer(deps: DelivererDependencies) {
     else await deps.fields.countAttempt(eventId);
   }
 
+  /**
+   * An attempt that settles nothing: counted in the subscription's state and in the event's
+   * `delivery_attempts`, its log item left for the batch's write; returns its number.
+   */
+  async function countAttempt(message: DeliveryMessage, at: string, result: AttemptResult, batch: BatchContext): Promise<number> {
+    const { event_id: eventId, subscription, webhook_id: webhookId } = message;
+    const [attempt] = await Promise.all([deps.deliveryLog.countStateAttempt(eventId, subscription, webhookId, at), deps.fields.countAttempt(eventId)]);
+    batch.logAttempt(deps.deliveryLog.attemptItem(eventId, subscription, webhookId, attempt, at, result));
+    return attempt;
+  }
+
   async function settleFailedAttempt(message: DeliveryMessage, result: AttemptResult, batch: BatchContext, tally: DeliveryTally): Promise<Outcome> {
-    const at = new Date(now()).toISOString();
-    const [attempt] = await Promise.all([
-      deps.deliveryLog.countStateAttempt(message.event_id, message.subscription, message.webhook_id, at),
-      deps.fields.countAttempt(message.event_id),
-    ]);
-    batch.logAttempt(deps.deliveryLog.attemptItem(message.event_id, message.subscription, message.webhook_id, attempt, at, result));
-    tally.attempts += 1;
-    tally.latenciesMs.push(result.latencyMs);
+    const attempt = await countAttempt(message, new Date(now()).toISOString(), result, batch);
+    countInTally(tally, result);
     const fields = { event_id: message.event_id, subscription: message.subscription, webhook_id: message.webhook_id, attempt, status_code: result.status ?? null, error: result.error ?? null, latency_ms: result.latencyMs };
     tally.attemptsFailed += 1;
     if (attempt >= config.maxAttempts) {
